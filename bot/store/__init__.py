@@ -1,0 +1,54 @@
+"""The store: every durable fact of newsbot, behind small repositories.
+
+``open_store(database_url)`` is the single factory; it returns a
+:class:`Store` whose repositories share one engine.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.clock import Clock, utcnow
+from bot.store.articles import ArticleRepository
+from bot.store.chats import ChatRepository
+from bot.store.engine import make_engine
+from bot.store.migrate import upgrade_to_head
+from bot.store.outbox import OutboxRepository
+from bot.store.sources import SourceRepository
+from bot.store.state import StateRepository
+
+
+@dataclass(frozen=True, slots=True)
+class Store:
+    """The repositories, sharing one engine."""
+
+    engine: AsyncEngine
+    chats: ChatRepository
+    sources: SourceRepository
+    articles: ArticleRepository
+    outbox: OutboxRepository
+    state: StateRepository
+
+    async def close(self) -> None:
+        """Close every pooled connection."""
+        await self.engine.dispose()
+
+
+async def open_store(database_url: str, *, clock: Clock = utcnow, migrate: bool = True) -> Store:
+    """Create the engine, apply migrations (unless told not to) and build the repositories."""
+    engine = make_engine(database_url)
+    if migrate:
+        await upgrade_to_head(engine)
+    return Store(
+        engine=engine,
+        chats=ChatRepository(engine, clock),
+        sources=SourceRepository(engine, clock),
+        articles=ArticleRepository(engine),
+        outbox=OutboxRepository(engine, clock),
+        state=StateRepository(engine, clock),
+    )
+
+
+__all__ = ["Store", "open_store"]

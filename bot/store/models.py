@@ -1,0 +1,124 @@
+"""Plain values the store returns. No ORM rows or dicts leave the store.
+
+Every datetime here is timezone-aware UTC.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+ChatMode = Literal["scheduled", "instant", "off"]
+DeliveryStatus = Literal["pending", "leased", "sending", "sent", "failed", "unknown"]
+DigestKind = Literal["scheduled", "instant", "manual", "welcome"]
+
+
+@dataclass(frozen=True, slots=True)
+class ChatKey:
+    """Where messages go: a Telegram chat, and a forum thread (0 = none)."""
+
+    telegram_id: int
+    thread_id: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Chat:
+    """A subscriber: a private chat, a group, or one thread of a forum group.
+
+    ``cursor_article_id`` is the highest article id this chat's last digest
+    covered: a story is new for the chat when its cluster id is above it.
+    """
+
+    id: int
+    telegram_id: int
+    thread_id: int
+    kind: str
+    title: str
+    timezone: str
+    digest_times: tuple[str, ...]
+    mode: ChatMode
+    is_paused: bool
+    is_active: bool
+    include_words: tuple[str, ...]
+    exclude_words: tuple[str, ...]
+    topics: tuple[str, ...]
+    next_digest_at: datetime | None
+    last_digest_at: datetime | None
+    cursor_article_id: int
+    created_at: datetime
+
+    @property
+    def key(self) -> ChatKey:
+        return ChatKey(self.telegram_id, self.thread_id)
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """A news source and its fetch state (the poll plan lives here, not in memory)."""
+
+    id: int
+    name: str
+    url: str
+    kind: str
+    etag: str | None
+    last_modified: str | None
+    next_poll_at: datetime
+    error_count: int
+    last_error: str | None
+    last_success_at: datetime | None
+    last_polled_at: datetime | None
+    redirect_url: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Article:
+    """A stored story. ``cluster_id`` is the id of the first article of its story."""
+
+    id: int
+    source_id: int
+    source_name: str
+    guid: str | None
+    url: str
+    headline: str
+    summary: str
+    published_at: datetime
+    fetched_at: datetime
+    cluster_id: int
+    topics: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Digest:
+    """One digest for one chat; ``slot_key`` is its natural unique key per chat."""
+
+    id: int
+    chat_id: int
+    kind: DigestKind
+    slot_key: str
+    created_at: datetime
+    part_count: int
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """One message of a digest (the outbox row). Unique on (digest_id, part_no)."""
+
+    id: int
+    digest_id: int
+    chat_id: int
+    telegram_id: int
+    thread_id: int
+    chat_kind: str
+    part_no: int
+    part_count: int
+    text: str
+    disable_preview: bool
+    status: DeliveryStatus
+    attempts: int
+    next_attempt_at: datetime
+    lease_owner: str | None
+    lease_expires_at: datetime | None
+    telegram_message_id: int | None
+    error: str | None
+    sent_at: datetime | None

@@ -1,0 +1,391 @@
+"""The durable outbox: digests and their messages waiting to be delivered.
+
+Protocol (see docs/design.md and the field notes):
+1. ``enqueue`` writes the digest, its rendered parts (``deliveries``) and the
+   chat's new cursor in ONE transaction; (chat, slot_key) and
+   (digest, part_no) are unique, so enqueueing twice is harmless.
+2. ``claim`` leases whole digests (all their pending parts) to one sender and
+   commits before any network call.
+3. ``mark_sending`` is committed right before a part goes to Telegram;
+   ``mark_sent`` records Telegram's message id afterwards. A crash between
+   the two leaves 'sending': the one ambiguous window.
+4. ``reap`` returns expired 'leased' rows to 'pending' (never attempted) and
+   turns expired 'sending' rows into 'unknown' (maybe delivered), or back to
+   'pending' when resending unknowns is configured.
+Statuses: pending -> leased -> sending -> sent | failed | unknown | pending.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Row, and_, bindparam, func, select, tuple_, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from bot.clock import Clock, utcnow
+from bot.store.dialect import insert_ignore
+from bot.store.models import Delivery, DigestKind
+from bot.store.schema import bodies, chats, deliveries, digests
+
+CHUNK = 500
+
+
+@dataclass(frozen=True, slots=True)
+class Part:
+    """One rendered message of a digest."""
+
+    text: str
+    disable_preview: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class DigestRequest:
+    """Everything to write for one chat's digest, plus the chat's new schedule state."""
+
+    chat_id: int
+    kind: DigestKind
+    slot_key: str
+    parts: tuple[Part, ...]
+    max_article_id: int
+    next_digest_at: datetime | None
+    last_digest_at: datetime | None
+
+
+class OutboxRepository:
+    """Reads and writes ``digests``, ``bodies`` and ``deliveries``."""
+
+    def __init__(self, engine: AsyncEngine, clock: Clock = utcnow) -> None:
+        self._engine = engine
+        self._clock = clock
+
+    async def enqueue(self, requests: Sequence[DigestRequest]) -> int:
+        """Write digests and their parts, and move each chat's cursor, atomically.
+
+        A request whose (chat, slot) already exists writes nothing new but
+        still moves the chat's schedule. An empty ``parts`` only moves the
+        schedule. Returns the number of digests newly written.
+        """
+        if not requests:
+            return 0
+        async with self._engine.begin() as conn:
+            with_parts = [r for r in requests if r.parts]
+            body_ids = await _store_bodies(conn, [p.text for r in with_parts for p in r.parts])
+            created = await _insert_digests(conn, with_parts, self._clock())
+            digest_ids = await _digest_ids(conn, with_parts)
+            await _insert_deliveries(conn, with_parts, digest_ids, body_ids, self._clock())
+            await _move_cursors(conn, requests, self._clock())
+        return created
+
+    async def claim(
+        self, owner: str, *, now: datetime, lease_seconds: float, max_digests: int = 50
+    ) -> list[list[Delivery]]:
+        """Lease up to ``max_digests`` digests with ready parts; parts in order."""
+        expires = now + timedelta(seconds=lease_seconds)
+        async with self._engine.begin() as conn:
+            ready = and_(deliveries.c.status == "pending", deliveries.c.next_attempt_at <= now)
+            pick = (
+                select(deliveries.c.digest_id)
+                .join(chats, chats.c.id == deliveries.c.chat_id)
+                .where(ready, chats.c.is_active.is_(True))
+                .group_by(deliveries.c.digest_id)
+                .order_by(func.min(deliveries.c.next_attempt_at), deliveries.c.digest_id)
+                .limit(max_digests)
+            )
+            digest_ids = list((await conn.execute(pick)).scalars())
+            if not digest_ids:
+                return []
+            await conn.execute(
+                update(deliveries)
+                .where(deliveries.c.digest_id.in_(digest_ids), ready)
+                .values(status="leased", lease_owner=owner, lease_expires_at=expires)
+            )
+            rows = await _leased_rows(conn, owner, digest_ids)
+        return _group_by_digest(rows)
+
+    async def mark_sending(self, delivery_id: int, owner: str) -> bool:
+        """Commit that a send is about to start; False if the lease was lost."""
+        return await self._transition(
+            delivery_id, owner, "leased", status="sending", attempts=deliveries.c.attempts + 1
+        )
+
+    async def mark_sent(self, delivery_id: int, owner: str, message_id: int) -> bool:
+        """Record Telegram's message id for a part that went out."""
+        return await self._transition(
+            delivery_id,
+            owner,
+            "sending",
+            status="sent",
+            telegram_message_id=message_id,
+            sent_at=self._clock(),
+            lease_owner=None,
+            lease_expires_at=None,
+            error=None,
+        )
+
+    async def mark_failed(self, delivery_id: int, owner: str, reason: str) -> bool:
+        """A part can never be delivered (bad request, chat gone)."""
+        return await self._finish(delivery_id, owner, "failed", reason)
+
+    async def mark_unknown(self, delivery_id: int, owner: str, reason: str) -> bool:
+        """A part may or may not have been delivered (timeout after sending)."""
+        return await self._finish(delivery_id, owner, "unknown", reason)
+
+    async def retry_later(self, delivery_id: int, owner: str, at: datetime, reason: str) -> bool:
+        """Give a part back to the queue, due again at ``at``."""
+        return await self._finish(delivery_id, owner, "pending", reason, next_attempt_at=at)
+
+    async def release(self, owner: str, digest_id: int, at: datetime) -> None:
+        """Give back the still-leased parts of a digest (sending stopped early)."""
+        async with self._engine.begin() as conn:
+            await conn.execute(
+                update(deliveries)
+                .where(
+                    deliveries.c.digest_id == digest_id,
+                    deliveries.c.lease_owner == owner,
+                    deliveries.c.status == "leased",
+                )
+                .values(
+                    status="pending", lease_owner=None, lease_expires_at=None, next_attempt_at=at
+                )
+            )
+
+    async def fail_chat(self, chat_id: int, reason: str) -> int:
+        """Mark every undelivered part for a chat failed (blocked or gone)."""
+        async with self._engine.begin() as conn:
+            result = await conn.execute(
+                update(deliveries)
+                .where(
+                    deliveries.c.chat_id == chat_id,
+                    deliveries.c.status.in_(("pending", "leased")),
+                )
+                .values(status="failed", error=reason[:2000], lease_owner=None)
+            )
+        return result.rowcount or 0
+
+    async def reap(self, now: datetime, *, resend_unknown: bool = False) -> tuple[int, int]:
+        """Expire stale leases: (returned to pending, turned unknown)."""
+        expired = and_(deliveries.c.lease_expires_at < now)
+        reset = {"lease_owner": None, "lease_expires_at": None}
+        async with self._engine.begin() as conn:
+            back = await conn.execute(
+                update(deliveries)
+                .where(expired, deliveries.c.status == "leased")
+                .values(status="pending", **reset)
+            )
+            unknown_status = "pending" if resend_unknown else "unknown"
+            lost = await conn.execute(
+                update(deliveries)
+                .where(expired, deliveries.c.status == "sending")
+                .values(status=unknown_status, error="lease expired mid-send", **reset)
+            )
+        return back.rowcount or 0, lost.rowcount or 0
+
+    async def counts(self) -> dict[str, int]:
+        """How many deliveries are in each status."""
+        stmt = select(deliveries.c.status, func.count()).group_by(deliveries.c.status)
+        async with self._engine.connect() as conn:
+            return {status: n for status, n in (await conn.execute(stmt)).all()}
+
+    async def for_chat(self, chat_id: int) -> list[Delivery]:
+        """Every delivery of a chat, oldest first (for tools and tests)."""
+        async with self._engine.connect() as conn:
+            stmt = _delivery_select().where(deliveries.c.chat_id == chat_id)
+            rows = (await conn.execute(stmt.order_by(deliveries.c.id))).all()
+        return [delivery_from_row(r) for r in rows]
+
+    async def _transition(self, delivery_id: int, owner: str, expect: str, **values: Any) -> bool:
+        where = and_(
+            deliveries.c.id == delivery_id,
+            deliveries.c.lease_owner == owner,
+            deliveries.c.status == expect,
+        )
+        async with self._engine.begin() as conn:
+            result = await conn.execute(update(deliveries).where(where).values(**values))
+        return bool(result.rowcount)
+
+    async def _finish(
+        self, delivery_id: int, owner: str, status: str, reason: str, **extra: Any
+    ) -> bool:
+        where = and_(deliveries.c.id == delivery_id, deliveries.c.lease_owner == owner)
+        values = {
+            "status": status,
+            "error": reason[:2000],
+            "lease_owner": None,
+            "lease_expires_at": None,
+        }
+        async with self._engine.begin() as conn:
+            result = await conn.execute(update(deliveries).where(where).values(**values, **extra))
+        return bool(result.rowcount)
+
+
+def body_hash(text: str) -> str:
+    """The key under which a rendered text is stored once."""
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+async def _store_bodies(conn: AsyncConnection, texts: list[str]) -> dict[str, int]:
+    unique = {body_hash(t): t for t in texts}
+    if not unique:
+        return {}
+    rows = [{"hash": h, "text": t} for h, t in unique.items()]
+    await conn.execute(insert_ignore(conn.dialect, bodies, ["hash"]), rows)
+    hashes = list(unique)
+    found: dict[str, int] = {}
+    for start in range(0, len(hashes), CHUNK):
+        stmt = select(bodies.c.hash, bodies.c.id).where(
+            bodies.c.hash.in_(hashes[start : start + CHUNK])
+        )
+        found.update({h: i for h, i in (await conn.execute(stmt)).all()})
+    return found
+
+
+async def _insert_digests(
+    conn: AsyncConnection, requests: Sequence[DigestRequest], now: datetime
+) -> int:
+    if not requests:
+        return 0
+    rows = [
+        {
+            "chat_id": r.chat_id,
+            "kind": r.kind,
+            "slot_key": r.slot_key,
+            "part_count": len(r.parts),
+            "max_article_id": r.max_article_id,
+            "created_at": now,
+        }
+        for r in requests
+    ]
+    result = await conn.execute(insert_ignore(conn.dialect, digests, ["chat_id", "slot_key"]), rows)
+    return max(result.rowcount or 0, 0)
+
+
+async def _digest_ids(
+    conn: AsyncConnection, requests: Sequence[DigestRequest]
+) -> dict[tuple[int, str], int]:
+    keys = [(r.chat_id, r.slot_key) for r in requests]
+    found: dict[tuple[int, str], int] = {}
+    for start in range(0, len(keys), CHUNK):
+        chunk = keys[start : start + CHUNK]
+        stmt = select(digests.c.chat_id, digests.c.slot_key, digests.c.id).where(
+            tuple_(digests.c.chat_id, digests.c.slot_key).in_(chunk)
+        )
+        found.update({(c, s): i for c, s, i in (await conn.execute(stmt)).all()})
+    return found
+
+
+async def _insert_deliveries(
+    conn: AsyncConnection,
+    requests: Sequence[DigestRequest],
+    digest_ids: dict[tuple[int, str], int],
+    body_ids: dict[str, int],
+    now: datetime,
+) -> None:
+    rows = [
+        {
+            "digest_id": digest_ids[(r.chat_id, r.slot_key)],
+            "chat_id": r.chat_id,
+            "part_no": n,
+            "body_id": body_ids[body_hash(p.text)],
+            "disable_preview": p.disable_preview,
+            "status": "pending",
+            "attempts": 0,
+            "next_attempt_at": now,
+        }
+        for r in requests
+        for n, p in enumerate(r.parts, start=1)
+    ]
+    if rows:
+        await conn.execute(insert_ignore(conn.dialect, deliveries, ["digest_id", "part_no"]), rows)
+
+
+async def _move_cursors(
+    conn: AsyncConnection, requests: Sequence[DigestRequest], now: datetime
+) -> None:
+    stmt = (
+        update(chats)
+        .where(chats.c.id == bindparam("cid"))
+        .values(
+            cursor_article_id=func.max(chats.c.cursor_article_id, bindparam("cursor"))
+            if conn.dialect.name == "sqlite"
+            else func.greatest(chats.c.cursor_article_id, bindparam("cursor")),
+            next_digest_at=func.coalesce(
+                bindparam("next_at", type_=chats.c.next_digest_at.type), chats.c.next_digest_at
+            ),
+            last_digest_at=func.coalesce(
+                bindparam("last_at", type_=chats.c.last_digest_at.type), chats.c.last_digest_at
+            ),
+            updated_at=now,
+        )
+    )
+    rows = [
+        {
+            "cid": r.chat_id,
+            "cursor": r.max_article_id,
+            "next_at": r.next_digest_at,
+            "last_at": r.last_digest_at,
+        }
+        for r in requests
+    ]
+    await conn.execute(stmt, rows)
+
+
+def _delivery_select() -> Any:
+    return (
+        select(
+            deliveries,
+            bodies.c.text,
+            digests.c.part_count,
+            chats.c.telegram_id,
+            chats.c.thread_id,
+            chats.c.kind.label("chat_kind"),
+        )
+        .join(bodies, bodies.c.id == deliveries.c.body_id)
+        .join(digests, digests.c.id == deliveries.c.digest_id)
+        .join(chats, chats.c.id == deliveries.c.chat_id)
+    )
+
+
+async def _leased_rows(conn: AsyncConnection, owner: str, digest_ids: list[int]) -> list[Row[Any]]:
+    stmt = _delivery_select().where(
+        deliveries.c.digest_id.in_(digest_ids),
+        deliveries.c.lease_owner == owner,
+        deliveries.c.status == "leased",
+    )
+    return list(
+        (await conn.execute(stmt.order_by(deliveries.c.digest_id, deliveries.c.part_no))).all()
+    )
+
+
+def _group_by_digest(rows: list[Row[Any]]) -> list[list[Delivery]]:
+    grouped: dict[int, list[Delivery]] = {}
+    for row in rows:
+        grouped.setdefault(row.digest_id, []).append(delivery_from_row(row))
+    return list(grouped.values())
+
+
+def delivery_from_row(row: Row[Any]) -> Delivery:
+    """Build a Delivery value from a joined deliveries row."""
+    return Delivery(
+        id=row.id,
+        digest_id=row.digest_id,
+        chat_id=row.chat_id,
+        telegram_id=row.telegram_id,
+        thread_id=row.thread_id,
+        chat_kind=row.chat_kind,
+        part_no=row.part_no,
+        part_count=row.part_count,
+        text=row.text,
+        disable_preview=row.disable_preview,
+        status=row.status,
+        attempts=row.attempts,
+        next_attempt_at=row.next_attempt_at,
+        lease_owner=row.lease_owner,
+        lease_expires_at=row.lease_expires_at,
+        telegram_message_id=row.telegram_message_id,
+        error=row.error,
+        sent_at=row.sent_at,
+    )

@@ -1,0 +1,167 @@
+"""The tables. Alembic migrations in ``bot/store/migrations`` create them.
+
+Every enqueued unit has a natural unique key enforced here: an article by
+canonical URL (and by source+guid), a digest by (chat, slot), a delivery
+by (digest, part), a subscription by (chat, topic).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+from bot.store.types import BigIntPK, UTCDateTime
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+chats = Table(
+    "chats",
+    metadata,
+    Column("id", BigIntPK, primary_key=True, autoincrement=True),
+    Column("telegram_id", BigInteger, nullable=False),
+    Column("thread_id", BigInteger, nullable=False, default=0),
+    Column("kind", String(20), nullable=False, default="private"),
+    Column("title", String(255), nullable=False, default=""),
+    Column("timezone", String(64), nullable=False),
+    Column("digest_times", JSON, nullable=False),
+    Column("mode", String(16), nullable=False, default="scheduled"),
+    Column("is_paused", Boolean, nullable=False, default=False),
+    Column("is_active", Boolean, nullable=False, default=True),
+    Column("include_words", JSON, nullable=False),
+    Column("exclude_words", JSON, nullable=False),
+    Column("next_digest_at", UTCDateTime, nullable=True),
+    Column("last_digest_at", UTCDateTime, nullable=True),
+    Column("cursor_article_id", BigInteger, nullable=False, default=0),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    UniqueConstraint("telegram_id", "thread_id", name="uq_chats_telegram_thread"),
+    Index("ix_chats_due", "mode", "next_digest_at"),
+)
+
+subscriptions = Table(
+    "subscriptions",
+    metadata,
+    Column("chat_id", BigInteger, ForeignKey("chats.id", ondelete="CASCADE"), primary_key=True),
+    Column("topic_id", String(64), primary_key=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index("ix_subscriptions_topic", "topic_id"),
+)
+
+sources = Table(
+    "sources",
+    metadata,
+    Column("id", BigIntPK, primary_key=True, autoincrement=True),
+    Column("name", String(255), nullable=False, unique=True),
+    Column("url", String(2048), nullable=False),
+    Column("kind", String(16), nullable=False, default="feed"),
+    Column("etag", String(512), nullable=True),
+    Column("last_modified", String(128), nullable=True),
+    Column("next_poll_at", UTCDateTime, nullable=False),
+    Column("error_count", Integer, nullable=False, default=0),
+    Column("last_error", Text, nullable=True),
+    Column("last_success_at", UTCDateTime, nullable=True),
+    Column("last_polled_at", UTCDateTime, nullable=True),
+    Column("redirect_url", String(2048), nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+articles = Table(
+    "articles",
+    metadata,
+    Column("id", BigIntPK, primary_key=True, autoincrement=True),
+    Column("source_id", BigInteger, ForeignKey("sources.id", ondelete="CASCADE"), nullable=False),
+    Column("guid", String(1024), nullable=True),
+    Column("url", String(2048), nullable=False, unique=True),
+    Column("headline", Text, nullable=False),
+    Column("summary", Text, nullable=False, default=""),
+    Column("signature", Text, nullable=False, default=""),
+    Column("published_at", UTCDateTime, nullable=False),
+    Column("fetched_at", UTCDateTime, nullable=False),
+    Column("cluster_id", BigInteger, nullable=True),
+    UniqueConstraint("source_id", "guid", name="uq_articles_source_guid"),
+    Index("ix_articles_published", "published_at"),
+    Index("ix_articles_cluster", "cluster_id"),
+)
+
+article_topics = Table(
+    "article_topics",
+    metadata,
+    Column(
+        "article_id", BigInteger, ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True
+    ),
+    Column("topic_id", String(64), primary_key=True),
+    Index("ix_article_topics_topic", "topic_id", "article_id"),
+)
+
+digests = Table(
+    "digests",
+    metadata,
+    Column("id", BigIntPK, primary_key=True, autoincrement=True),
+    Column("chat_id", BigInteger, ForeignKey("chats.id", ondelete="CASCADE"), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("slot_key", String(64), nullable=False),
+    Column("part_count", Integer, nullable=False),
+    Column("max_article_id", BigInteger, nullable=False, default=0),
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("chat_id", "slot_key", name="uq_digests_chat_slot"),
+)
+
+# Rendered message texts, shared by every chat that gets the same digest text,
+# so fan-out to many chats writes each text once.
+bodies = Table(
+    "bodies",
+    metadata,
+    Column("id", BigIntPK, primary_key=True, autoincrement=True),
+    Column("hash", String(64), nullable=False, unique=True),
+    Column("text", Text, nullable=False),
+)
+
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("id", BigIntPK, primary_key=True, autoincrement=True),
+    Column("digest_id", BigInteger, ForeignKey("digests.id", ondelete="CASCADE"), nullable=False),
+    Column("chat_id", BigInteger, ForeignKey("chats.id", ondelete="CASCADE"), nullable=False),
+    Column("part_no", Integer, nullable=False),
+    Column("body_id", BigInteger, ForeignKey("bodies.id"), nullable=False),
+    Column("disable_preview", Boolean, nullable=False, default=True),
+    Column("status", String(16), nullable=False, default="pending"),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", UTCDateTime, nullable=False),
+    Column("lease_owner", String(64), nullable=True),
+    Column("lease_expires_at", UTCDateTime, nullable=True),
+    Column("telegram_message_id", BigInteger, nullable=True),
+    Column("error", Text, nullable=True),
+    Column("sent_at", UTCDateTime, nullable=True),
+    UniqueConstraint("digest_id", "part_no", name="uq_deliveries_digest_part"),
+    Index("ix_deliveries_ready", "status", "next_attempt_at"),
+    Index("ix_deliveries_chat", "chat_id"),
+)
+
+# Small process-wide durable facts, e.g. a Telegram flood wait that pauses sending.
+bot_state = Table(
+    "bot_state",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)

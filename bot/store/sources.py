@@ -1,0 +1,143 @@
+"""News sources and their fetch state (ETag, Last-Modified, next poll, errors).
+
+Contract: the poll plan lives here (``next_poll_at``), so a restart resumes
+it; recording an outcome never raises for an unknown source id (it is a
+no-op), and datetimes are aware UTC.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Row, delete, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.clock import Clock, utcnow
+from bot.store.dialect import insert_ignore
+from bot.store.models import Source
+from bot.store.schema import sources
+
+
+class SourceRepository:
+    """Reads and writes the ``sources`` table."""
+
+    def __init__(self, engine: AsyncEngine, clock: Clock = utcnow) -> None:
+        self._engine = engine
+        self._clock = clock
+
+    async def sync(self, declared: Sequence[tuple[str, str, str]]) -> list[Source]:
+        """Make the table match the configured (name, url, kind) list.
+
+        New sources are due at once; a changed URL resets the fetch state;
+        sources no longer configured are removed with their articles.
+        """
+        now = self._clock()
+        names = [name for name, _, _ in declared]
+        async with self._engine.begin() as conn:
+            rows = [
+                {"name": n, "url": u, "kind": k, "next_poll_at": now, "created_at": now}
+                for n, u, k in declared
+            ]
+            if rows:
+                await conn.execute(insert_ignore(conn.dialect, sources, ["name"]), rows)
+            for name, url, kind in declared:
+                await conn.execute(
+                    update(sources)
+                    .where(sources.c.name == name, sources.c.url != url)
+                    .values(url=url, kind=kind, etag=None, last_modified=None, next_poll_at=now)
+                )
+            await conn.execute(delete(sources).where(sources.c.name.not_in(names)))
+        return await self.all()
+
+    async def all(self) -> list[Source]:
+        """Every source, by name."""
+        async with self._engine.connect() as conn:
+            rows = (await conn.execute(select(sources).order_by(sources.c.name))).all()
+        return [source_from_row(r) for r in rows]
+
+    async def get(self, source_id: int) -> Source | None:
+        """The source with this id, or None."""
+        async with self._engine.connect() as conn:
+            row = (await conn.execute(select(sources).where(sources.c.id == source_id))).first()
+        return source_from_row(row) if row else None
+
+    async def due(self, now: datetime, limit: int = 10_000) -> list[Source]:
+        """Sources whose next poll time has come, most overdue first."""
+        stmt = (
+            select(sources)
+            .where(sources.c.next_poll_at <= now)
+            .order_by(sources.c.next_poll_at)
+            .limit(limit)
+        )
+        async with self._engine.connect() as conn:
+            rows = (await conn.execute(stmt)).all()
+        return [source_from_row(r) for r in rows]
+
+    async def record_success(
+        self,
+        source_id: int,
+        *,
+        next_poll_at: datetime,
+        etag: str | None,
+        last_modified: str | None,
+        redirect_url: str | None = None,
+    ) -> None:
+        """A fetch worked (200 or 304): store validators, clear the error count."""
+        now = self._clock()
+        await self._set(
+            source_id,
+            etag=etag,
+            last_modified=last_modified,
+            next_poll_at=next_poll_at,
+            error_count=0,
+            last_error=None,
+            last_success_at=now,
+            last_polled_at=now,
+            redirect_url=redirect_url,
+        )
+
+    async def record_failure(self, source_id: int, *, error: str, next_poll_at: datetime) -> None:
+        """A fetch or parse failed: count it, keep the reason, back off."""
+        async with self._engine.begin() as conn:
+            await conn.execute(
+                update(sources)
+                .where(sources.c.id == source_id)
+                .values(
+                    error_count=sources.c.error_count + 1,
+                    last_error=error[:2000],
+                    last_polled_at=self._clock(),
+                    next_poll_at=next_poll_at,
+                )
+            )
+
+    async def make_due(self, source_id: int | None = None) -> None:
+        """Make one source (or all) due now, e.g. for ``newsbot ingest``."""
+        stmt = update(sources).values(next_poll_at=self._clock())
+        if source_id is not None:
+            stmt = stmt.where(sources.c.id == source_id)
+        async with self._engine.begin() as conn:
+            await conn.execute(stmt)
+
+    async def _set(self, source_id: int, **values: Any) -> None:
+        async with self._engine.begin() as conn:
+            await conn.execute(update(sources).where(sources.c.id == source_id).values(**values))
+
+
+def source_from_row(row: Row[Any]) -> Source:
+    """Build a Source value from a ``sources`` row."""
+    return Source(
+        id=row.id,
+        name=row.name,
+        url=row.url,
+        kind=row.kind,
+        etag=row.etag,
+        last_modified=row.last_modified,
+        next_poll_at=row.next_poll_at,
+        error_count=row.error_count,
+        last_error=row.last_error,
+        last_success_at=row.last_success_at,
+        last_polled_at=row.last_polled_at,
+        redirect_url=row.redirect_url,
+    )

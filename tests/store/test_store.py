@@ -1,0 +1,278 @@
+"""The store's contract, on SQLite and PostgreSQL alike."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import inspect
+
+from bot.store import Store, open_store
+from bot.store.articles import ArticleInput
+from bot.store.migrate import current_revision
+from bot.store.models import ChatKey
+from bot.store.outbox import DigestRequest, Part
+
+# A little ahead of the wall clock, so rows the store stamps "now" are ready at NOW.
+NOW = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=5)
+
+
+def item(n: int, *, topics: tuple[str, ...] = ("world",), guid: str | None = None) -> ArticleInput:
+    return ArticleInput(
+        url=f"https://news.example/world/{n}",
+        headline=f"Headline {n}",
+        summary=f"Summary {n}.",
+        published_at=NOW - timedelta(minutes=n),
+        topics=topics,
+        guid=guid,
+    )
+
+
+async def new_chat(store: Store, telegram_id: int = 42, thread_id: int = 0) -> int:
+    chat = await store.chats.ensure(
+        ChatKey(telegram_id, thread_id),
+        kind="private",
+        title="Alice",
+        timezone="Asia/Kolkata",
+        digest_times=["08:00"],
+        next_digest_at=NOW,
+    )
+    return chat.id
+
+
+async def one_source(store: Store) -> int:
+    [source] = await store.sources.sync([("Wire", "https://news.example/rss", "feed")])
+    return source.id
+
+
+async def test_migrations_create_schema_from_nothing(database_url: str) -> None:
+    store = await open_store(database_url)
+    try:
+        assert await current_revision(store.engine) == "0001"
+        async with store.engine.connect() as conn:
+            names = await conn.run_sync(lambda c: set(inspect(c).get_table_names()))
+        assert {"chats", "subscriptions", "sources", "articles", "article_topics"} <= names
+        assert {"digests", "deliveries", "bodies", "bot_state"} <= names
+    finally:
+        await store.close()
+    again = await open_store(database_url)  # second start: already current, no error
+    assert await current_revision(again.engine) == "0001"
+    await again.close()
+
+
+async def test_chat_ensure_is_idempotent_and_keeps_settings(store: Store) -> None:
+    chat_id = await new_chat(store)
+    await store.chats.update(chat_id, timezone="Europe/Berlin", digest_times=("07:00", "19:00"))
+    again = await store.chats.ensure(
+        ChatKey(42),
+        kind="private",
+        title="x",
+        timezone="UTC",
+        digest_times=["08:00"],
+        next_digest_at=None,
+    )
+    assert again.id == chat_id
+    assert again.timezone == "Europe/Berlin"
+    assert again.digest_times == ("07:00", "19:00")
+    assert again.next_digest_at == NOW
+    assert again.next_digest_at.tzinfo is not None
+
+
+async def test_forum_threads_are_separate_subscribers(store: Store) -> None:
+    group = await new_chat(store, -100, 0)
+    thread = await new_chat(store, -100, 7)
+    assert group != thread
+    await store.chats.add_topics(thread, ["world"])
+    assert (await store.chats.get(ChatKey(-100, 7))).topics == ("world",)
+    assert (await store.chats.get(ChatKey(-100, 0))).topics == ()
+
+
+async def test_subscribe_and_unsubscribe(store: Store) -> None:
+    chat_id = await new_chat(store)
+    assert await store.chats.add_topics(chat_id, ["world", "india"]) == ("world", "india")
+    assert await store.chats.add_topics(chat_id, ["world", "sport"]) == ("sport",)
+    assert await store.chats.remove_topics(chat_id, ["india", "nope"]) == ("india",)
+    assert set((await store.chats.get_by_id(chat_id)).topics) == {"world", "sport"}
+    assert set(await store.chats.remove_topics(chat_id, None)) == {"world", "sport"}
+    assert (await store.chats.get_by_id(chat_id)).topics == ()
+
+
+async def test_delete_chat_erases_everything(store: Store) -> None:
+    chat_id = await new_chat(store)
+    await store.chats.add_topics(chat_id, ["world"])
+    await store.outbox.enqueue([request(chat_id, "s1", ("hello",))])
+    await store.chats.delete(chat_id)
+    assert await store.chats.get_by_id(chat_id) is None
+    assert await store.outbox.for_chat(chat_id) == []
+    assert await store.chats.count_by_topic() == {}
+
+
+async def test_migrate_moves_group_with_settings(store: Store) -> None:
+    chat_id = await new_chat(store, -5, 0)
+    await store.chats.add_topics(chat_id, ["world"])
+    assert await store.chats.migrate(-5, -1005) == 1
+    moved = await store.chats.get(ChatKey(-1005))
+    assert moved is not None and moved.id == chat_id and moved.topics == ("world",)
+    assert moved.kind == "supergroup"
+    assert await store.chats.get(ChatKey(-5)) is None
+
+
+async def test_due_chats(store: Store) -> None:
+    due = await new_chat(store, 1)
+    later = await new_chat(store, 2)
+    paused = await new_chat(store, 3)
+    await store.chats.update(later, next_digest_at=NOW + timedelta(hours=1))
+    await store.chats.update(paused, is_paused=True)
+    assert [c.id for c in await store.chats.due(NOW)] == [due]
+
+
+async def test_articles_store_once_and_update(store: Store) -> None:
+    source_id = await one_source(store)
+    first = await store.articles.store(source_id, [item(1), item(2, guid="g2")], NOW)
+    assert [s.status for s in first] == ["new", "new"]
+    changed = replace(item(2, guid="g2"), headline="Better headline")
+    again = await store.articles.store(source_id, [item(1), changed], NOW)
+    assert sorted(s.status for s in again) == ["unchanged", "updated"]
+    assert await store.articles.count() == 2
+    found = await store.articles.search(["better"])
+    assert [a.headline for a in found] == ["Better headline"]
+    assert found[0].source_name == "Wire" and found[0].published_at.tzinfo is not None
+
+
+async def test_same_guid_new_url_is_an_update_not_a_duplicate(store: Store) -> None:
+    source_id = await one_source(store)
+    await store.articles.store(source_id, [item(1, guid="same")], NOW)
+    moved = replace(item(1, guid="same"), url="https://news.example/x")
+    [result] = await store.articles.store(source_id, [moved], NOW)
+    assert result.status == "unchanged"
+    assert await store.articles.count() == 1
+
+
+async def test_candidates_by_topic_and_cluster_cursor(store: Store) -> None:
+    source_id = await one_source(store)
+    stored = await store.articles.store(
+        source_id, [item(1), item(2, topics=("india",)), item(3, topics=("world", "india"))], NOW
+    )
+    ids = [s.article_id for s in stored]
+    world = await store.articles.candidates(
+        ["world"], after_cluster_id=0, since=NOW - timedelta(days=1)
+    )
+    assert {a.id for a in world} == {ids[0], ids[2]}
+    assert all(a.cluster_id == a.id for a in world)
+    await store.articles.set_clusters({ids[2]: ids[0]})
+    newer = await store.articles.candidates(
+        ["world", "india"], after_cluster_id=ids[0], since=NOW - timedelta(days=1)
+    )
+    assert {a.id for a in newer} == {ids[1]}  # id 3 joined an old story: not new
+
+
+async def test_prune_old_articles(store: Store) -> None:
+    source_id = await one_source(store)
+    await store.articles.store(source_id, [item(1), item(600)], NOW)
+    assert await store.articles.prune(NOW - timedelta(hours=2)) == 1
+    assert await store.articles.count() == 1
+
+
+async def test_source_fetch_state_survives_reopen(database_url: str) -> None:
+    store = await open_store(database_url)
+    source_id = await one_source(store)
+    later = NOW + timedelta(minutes=5)
+    await store.sources.record_success(
+        source_id, next_poll_at=later, etag='"abc"', last_modified="x"
+    )
+    await store.sources.record_failure(source_id, error="HTTP 500", next_poll_at=later)
+    await store.close()
+    reopened = await open_store(database_url)
+    source = await reopened.sources.get(source_id)
+    assert source.etag == '"abc"' and source.error_count == 1 and source.last_error == "HTTP 500"
+    assert source.next_poll_at == later
+    assert await reopened.sources.due(NOW) == []
+    await reopened.close()
+
+
+def request(chat_id: int, slot: str, texts: tuple[str, ...], cursor: int = 9) -> DigestRequest:
+    return DigestRequest(
+        chat_id=chat_id,
+        kind="scheduled",
+        slot_key=slot,
+        parts=tuple(Part(t) for t in texts),
+        max_article_id=cursor,
+        next_digest_at=NOW + timedelta(days=1),
+        last_digest_at=NOW,
+    )
+
+
+async def test_enqueue_is_idempotent_and_moves_cursor(store: Store) -> None:
+    chat_id = await new_chat(store)
+    assert await store.outbox.enqueue([request(chat_id, "s1", ("a", "b"))]) == 1
+    assert await store.outbox.enqueue([request(chat_id, "s1", ("a", "b"))]) == 0
+    parts = await store.outbox.for_chat(chat_id)
+    assert [(p.part_no, p.text, p.status) for p in parts] == [
+        (1, "a", "pending"),
+        (2, "b", "pending"),
+    ]
+    chat = await store.chats.get_by_id(chat_id)
+    assert chat.cursor_article_id == 9 and chat.next_digest_at == NOW + timedelta(days=1)
+
+
+async def test_claim_send_and_reap(store: Store) -> None:
+    chat_id = await new_chat(store)
+    await store.outbox.enqueue([request(chat_id, "s1", ("a", "b"))])
+    [digest] = await store.outbox.claim("w1", now=NOW, lease_seconds=60)
+    assert [d.part_no for d in digest] == [1, 2] and digest[0].telegram_id == 42
+    assert await store.outbox.claim("w2", now=NOW, lease_seconds=60) == []
+    assert await store.outbox.mark_sending(digest[0].id, "w1")
+    assert not await store.outbox.mark_sending(digest[0].id, "w2")  # not its lease
+    assert await store.outbox.mark_sent(digest[0].id, "w1", message_id=77)
+    assert await store.outbox.mark_sending(digest[1].id, "w1")
+    # w1 dies here: part 2 is mid-send, so after the lease it is 'unknown'.
+    assert await store.outbox.reap(NOW + timedelta(minutes=5)) == (0, 1)
+    statuses = [(p.status, p.telegram_message_id) for p in await store.outbox.for_chat(chat_id)]
+    assert statuses == [("sent", 77), ("unknown", None)]
+
+
+async def test_expired_lease_never_attempted_goes_back_to_pending(store: Store) -> None:
+    chat_id = await new_chat(store)
+    await store.outbox.enqueue([request(chat_id, "s1", ("a",))])
+    await store.outbox.claim("w1", now=NOW, lease_seconds=60)
+    assert await store.outbox.reap(NOW + timedelta(minutes=5)) == (1, 0)
+    [again] = await store.outbox.claim("w2", now=NOW + timedelta(minutes=5), lease_seconds=60)
+    assert again[0].lease_owner == "w2"
+
+
+async def test_inactive_chat_is_not_claimed_and_retry_later(store: Store) -> None:
+    chat_id = await new_chat(store)
+    await store.outbox.enqueue([request(chat_id, "s1", ("a",))])
+    [[part]] = await store.outbox.claim("w", now=NOW, lease_seconds=60)
+    await store.outbox.retry_later(part.id, "w", NOW + timedelta(seconds=30), "429")
+    assert await store.outbox.claim("w", now=NOW, lease_seconds=60) == []
+    await store.chats.update(chat_id, is_active=False)
+    assert await store.outbox.claim("w", now=NOW + timedelta(minutes=1), lease_seconds=60) == []
+    assert await store.outbox.fail_chat(chat_id, "blocked") == 1
+    assert (await store.outbox.counts()) == {"failed": 1}
+
+
+async def test_same_text_is_stored_once(store: Store) -> None:
+    a, b = await new_chat(store, 1), await new_chat(store, 2)
+    await store.outbox.enqueue([request(a, "s1", ("same",)), request(b, "s1", ("same",))])
+    from sqlalchemy import func, select
+
+    from bot.store.schema import bodies
+
+    async with store.engine.connect() as conn:
+        assert (await conn.execute(select(func.count()).select_from(bodies))).scalar() == 1
+
+
+async def test_state_values(store: Store) -> None:
+    assert await store.state.get("k") is None
+    await store.state.set_time("k", NOW)
+    await store.state.set_time("k", NOW + timedelta(hours=1))
+    assert await store.state.get_time("k") == NOW + timedelta(hours=1)
+
+
+@pytest.mark.parametrize("bad", [datetime(2026, 1, 1)])
+async def test_naive_datetimes_are_refused(store: Store, bad: datetime) -> None:
+    chat_id = await new_chat(store)
+    with pytest.raises(Exception, match="naive"):
+        await store.chats.update(chat_id, next_digest_at=bad)
