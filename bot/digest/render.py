@@ -1,0 +1,271 @@
+"""Turn a digest plan into Telegram messages (HTML parse mode).
+
+Every piece of feed text is escaped with ``html.escape``; links are kept only
+for http(s) URLs. Messages are split at story boundaries so that each full
+HTML string is at most :data:`MESSAGE_LIMIT` UTF-16 code units: Telegram
+counts the visible text after parsing, so counting the markup too is safe. A
+section that spills into the next message repeats its heading as
+"<name> (cont.)". A story that alone exceeds a message is shortened as plain
+text before escaping (summary first, then the "also covered" line, then the
+headline), at a word boundary with "…", so no cut lands inside a tag or an
+entity and tags stay balanced.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from datetime import datetime
+from html import escape
+from typing import Literal
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+from bot.digest.models import DigestPlan, RenderedPart, Section, Story
+from bot.store.models import Article
+
+MESSAGE_LIMIT = 4096
+LinkPreview = Literal["off", "top"]
+
+_SEPARATOR = "\n\n"
+_ELLIPSIS = "…"
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+# Characters a cut must not end on or start before: joiners and marks bind to neighbours.
+_GLUE = {"\u200d", "\u200c", "\u2060"}
+_SKIN_TONES = ("\U0001f3fb", "\U0001f3ff")
+_REGIONAL = ("\U0001f1e6", "\U0001f1ff")  # two of these make one flag
+
+
+def utf16_len(text: str) -> int:
+    """Length of ``text`` in UTF-16 code units, the unit of Telegram's limits."""
+    if text.isascii():
+        return len(text)
+    return len(text.encode("utf-16-le")) // 2
+
+
+def render_digest(
+    plan: DigestPlan,
+    *,
+    tz: str,
+    title: str | None = None,
+    link_preview: LinkPreview = "off",
+    at: datetime | None = None,
+) -> list[RenderedPart]:
+    """Render a plan as one or more messages; an empty plan gives no message.
+
+    ``title`` adds a bold header line to the first message, followed by the
+    local time of ``at`` when given (e.g. "Your news digest · 27 Nov 08:00").
+    Times show in zone ``tz``. With ``link_preview="top"`` only the first
+    message shows a link preview.
+    """
+    if plan.is_empty:
+        return []
+    zone = ZoneInfo(tz)
+    packer = _Packer(zone, _header(title, at, zone))
+    for section in plan.sections:
+        packer.add_section(section)
+    return _parts(packer.finish(), link_preview)
+
+
+def render_story_list(
+    articles: Sequence[Article], tz: str, heading: str, *, link_preview: LinkPreview = "off"
+) -> list[RenderedPart]:
+    """Render articles in the given order under one heading (/search, welcome message).
+
+    Uses the digest's story format and splitting; no articles give no message.
+    """
+    if not articles:
+        return []
+    stories = tuple(Story(article) for article in articles)
+    packer = _Packer(ZoneInfo(tz), header=None)
+    packer.add_section(Section(topic_id="", topic_name=heading, stories=stories))
+    return _parts(packer.finish(), link_preview)
+
+
+def format_local_time(moment: datetime, zone: ZoneInfo) -> str:
+    """Day, month and time in ``zone`` like "15 Nov, 19:16", independent of the locale."""
+    local = moment.astimezone(zone)
+    return f"{local.day} {_MONTHS[local.month - 1]}, {local:%H:%M}"
+
+
+def safe_url(url: str) -> str | None:
+    """``url`` if it is an absolute http(s) URL without spaces or controls, else None."""
+    candidate = url.strip()
+    if any(ch.isspace() or unicodedata.category(ch) == "Cc" for ch in candidate):
+        return None
+    try:
+        parts = urlsplit(candidate)
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        return None
+    return candidate
+
+
+def story_html(story: Story, zone: ZoneInfo) -> str:
+    """One story: bold headline, summary, source link with local time, other outlets."""
+    article = story.article
+    lines = [f"<b>{escape(article.headline.strip())}</b>"] if article.headline.strip() else []
+    if article.summary.strip():
+        lines.append(escape(article.summary.strip()))
+    lines.append(f"{_source_link(article)} · {format_local_time(article.published_at, zone)}")
+    if story.also:
+        lines.append(f"<i>also covered by {escape(', '.join(story.also))}</i>")
+    return "\n".join(lines)
+
+
+def _source_link(article: Article) -> str:
+    name = escape(article.source_name.strip() or "source")
+    url = safe_url(article.url)
+    return f'<a href="{escape(url, quote=True)}">{name}</a>' if url else name
+
+
+def _header(title: str | None, at: datetime | None, zone: ZoneInfo) -> str | None:
+    if title is None:
+        return None
+    when = "" if at is None else f" · {format_local_time(at, zone).replace(',', '')}"
+    return f"<b>{escape(title)}</b>{when}"
+
+
+def _heading(name: str) -> str:
+    return f"<b><u>{escape(name)}</u></b>"
+
+
+def _more_line(section: Section) -> str:
+    return f"<i>+{section.more_count} more in {escape(section.topic_name)}</i>"
+
+
+def _parts(texts: list[str], link_preview: LinkPreview) -> list[RenderedPart]:
+    return [
+        RenderedPart(text, disable_preview=link_preview == "off" or index > 0)
+        for index, text in enumerate(texts)
+    ]
+
+
+class _Packer:
+    """Fills messages block by block; a block never straddles two messages."""
+
+    def __init__(self, zone: ZoneInfo, header: str | None) -> None:
+        self.zone = zone
+        self.done: list[str] = []
+        self.current: list[str] = [header] if header else []
+        self.has_content = False  # the current message holds more than the header
+        self.continued: str | None = None  # heading to repeat if a section spills
+
+    def add_section(self, section: Section) -> None:
+        self.continued = None
+        lead = [_heading(section.topic_name)]
+        for story in section.stories:
+            self._put(lead, lambda budget, story=story: self._story(story, budget))
+            lead = []
+            self.continued = _heading(f"{section.topic_name} (cont.)")
+        if section.more_count:
+            self._put(lead, lambda _budget: _more_line(section))
+
+    def finish(self) -> list[str]:
+        if self.has_content:
+            self.done.append(_SEPARATOR.join(self.current))
+        return self.done
+
+    def _put(self, lead: list[str], make: Callable[[int | None], str]) -> None:
+        block = make(None)
+        if not self._fits([*lead, block]):
+            self._break(lead)
+            lead = []
+            if not self._fits([block]):
+                block = make(self._budget())
+        self.current.extend([*lead, block])
+        self.has_content = True
+
+    def _break(self, lead: list[str]) -> None:
+        """Close the current message (unless it is still empty) and open the next."""
+        if self.has_content:
+            self.done.append(_SEPARATOR.join(self.current))
+            self.current = []
+            self.has_content = False
+        opening = lead or ([self.continued] if self.continued else [])
+        self.current.extend(opening)
+
+    def _fits(self, blocks: list[str]) -> bool:
+        return utf16_len(_SEPARATOR.join([*self.current, *blocks])) <= MESSAGE_LIMIT
+
+    def _budget(self) -> int:
+        used = utf16_len(_SEPARATOR.join(self.current))
+        return MESSAGE_LIMIT - used - (utf16_len(_SEPARATOR) if self.current else 0)
+
+    def _story(self, story: Story, budget: int | None) -> str:
+        html = story_html(story, self.zone)
+        if budget is None or utf16_len(html) <= budget:
+            return html
+        return _shorten_story(story, self.zone, budget)
+
+
+def _shorten_story(story: Story, zone: ZoneInfo, budget: int) -> str:
+    """Shorten a story's texts until its HTML fits ``budget`` UTF-16 units."""
+
+    def fits(candidate: Story) -> bool:
+        return utf16_len(story_html(candidate, zone)) <= budget
+
+    shortened = _shorten_field(story, story.article.summary, _with_summary, fits)
+    if not fits(shortened):
+        shortened = replace(shortened, also=())
+        shortened = _shorten_field(shortened, story.article.headline, _with_headline, fits)
+    html = story_html(shortened, zone)
+    if utf16_len(html) > budget:
+        raise ValueError(f"story {story.article.id} cannot fit in {budget} UTF-16 units")
+    return html
+
+
+def _with_summary(story: Story, summary: str) -> Story:
+    return replace(story, article=replace(story.article, summary=summary))
+
+
+def _with_headline(story: Story, headline: str) -> Story:
+    return replace(story, article=replace(story.article, headline=headline))
+
+
+def _shorten_field(
+    story: Story, text: str, put: Callable[[Story, str], Story], fits: Callable[[Story], bool]
+) -> Story:
+    """The story with ``text`` cut to the longest word-boundary prefix that fits."""
+    text = text.strip()
+    low, high = 0, len(text)  # invariant: a cut at ``low`` fits (an empty text is tried last)
+    if fits(put(story, text)):
+        return put(story, text)
+    while low < high:
+        middle = (low + high + 1) // 2
+        if fits(put(story, _cut(text, middle))):
+            low = middle
+        else:
+            high = middle - 1
+    return put(story, _cut(text, low) if low else "")
+
+
+def _cut(text: str, length: int) -> str:
+    """``text`` cut to at most ``length`` characters at a word boundary, plus "…"."""
+    if length >= len(text):
+        return text
+    end = length
+    if not text[end].isspace():
+        space = max(text.rfind(" ", 0, end), text.rfind("\n", 0, end))
+        # Long runs without spaces (CJK, URLs) are cut mid-word rather than emptied.
+        if space > length // 2:
+            end = space
+    while end > 0 and _binds(text[end - 1], text[end]):
+        end -= 1
+    prefix = text[:end].rstrip()
+    return f"{prefix}{_ELLIPSIS}" if prefix else ""
+
+
+def _binds(before: str, after: str) -> bool:
+    """True when a cut between these characters would break one visible character."""
+    if before in _GLUE or after in _GLUE:
+        return True
+    if unicodedata.category(after).startswith("M") or _SKIN_TONES[0] <= after <= _SKIN_TONES[1]:
+        return True
+    return _is_regional(before) and _is_regional(after)
+
+
+def _is_regional(char: str) -> bool:
+    return _REGIONAL[0] <= char <= _REGIONAL[1]

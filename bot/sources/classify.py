@@ -1,0 +1,89 @@
+"""Which topics an article belongs to.
+
+A source declares its topics; an item can add more through its categories
+("World", "Science & Tech"), its URL path ("/business/...") and per-topic
+keywords found as whole words in its headline and summary. Matching is
+tolerant of case, spacing, hyphens, "&"/"and" and a plural "s", so a feed's
+"Sports" meets a topic aliased "sport".
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from functools import lru_cache
+from urllib.parse import unquote, urlsplit
+
+from bot.settings import TopicConfig
+from bot.sources.models import ArticleDraft
+
+_CATEGORY_SPLIT_RE = re.compile(r"\s*[/>|»›:]\s*")  # "News > World", "news/world"
+_NON_WORD_RE = re.compile(r"[\W_]+")
+
+
+def classify(
+    draft: ArticleDraft, *, source_topics: Sequence[str], topics: Sequence[TopicConfig]
+) -> tuple[str, ...]:
+    """Topic ids of ``draft``: the source's own topics plus those its content matches.
+
+    Sorted and unique. Only topics listed in ``topics`` can be added by matching;
+    the source's topics are kept as given.
+    """
+    found = set(source_topics)
+    labels = _labels(draft)
+    text = f"{draft.headline}\n{draft.summary}"
+    for topic in topics:
+        if _topic_keys(topic) & labels or _has_keyword(text, topic.keywords):
+            found.add(topic.id)
+    return tuple(sorted(found))
+
+
+def normalise_label(label: str) -> str:
+    """The key two labels must share to match.
+
+    "Science & Tech", "science-and-tech" and "SCIENCE AND TECH " all give
+    "scienceandtech"; a plural "s" is dropped ("Sports" -> "sport").
+    """
+    key = _NON_WORD_RE.sub("", label.lower().replace("&", "and"))
+    return key[:-1] if len(key) > 3 and key.endswith("s") else key
+
+
+def _topic_keys(topic: TopicConfig) -> set[str]:
+    keys = {normalise_label(name) for name in (topic.id, topic.name, *topic.aliases)}
+    keys.discard("")
+    return keys
+
+
+def _labels(draft: ArticleDraft) -> set[str]:
+    """Normalised category names (and their parts) and URL path sections of the item."""
+    labels = set()
+    for category in draft.categories:
+        labels.add(normalise_label(category))
+        labels.update(normalise_label(part) for part in _CATEGORY_SPLIT_RE.split(category))
+    labels.update(normalise_label(section) for section in _path_sections(draft.url))
+    labels.discard("")
+    return labels
+
+
+def _path_sections(url: str) -> list[str]:
+    """Directory parts of the URL path: "/world/2018/nov/15/story.html" -> world, 2018, nov, 15."""
+    try:
+        path = urlsplit(url).path
+    except ValueError:
+        return []
+    parts = [unquote(part) for part in path.split("/") if part]
+    return parts[:-1] if parts and not path.endswith("/") else parts
+
+
+def _has_keyword(text: str, keywords: Iterable[str]) -> bool:
+    return any(_keyword_pattern(keyword).search(text) for keyword in keywords if keyword.strip())
+
+
+@lru_cache(maxsize=1024)
+def _keyword_pattern(keyword: str) -> re.Pattern[str]:
+    """Whole-word, case-insensitive; spaces in a phrase match any whitespace.
+
+    The keyword is escaped, never used as a regex: users' keywords cannot cause ReDoS.
+    """
+    words = [re.escape(word) for word in keyword.split()]
+    return re.compile(r"(?<!\w)" + r"\s+".join(words) + r"(?!\w)", re.IGNORECASE)

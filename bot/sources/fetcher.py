@@ -1,0 +1,214 @@
+"""The polite HTTP fetcher: conditional GETs, size and time caps, connection caps.
+
+One ``httpx.AsyncClient`` is shared by the whole process (``Fetcher.make_client``).
+Every httpx error is wrapped once here into ``bot.errors.FetchError`` subclasses,
+so the poller never sees httpx types.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, replace
+from itertools import pairwise
+from typing import Literal
+
+import httpx
+
+from bot.errors import (
+    BodyTooLarge,
+    FetchConnectionError,
+    FetchError,
+    FetchTimeout,
+    HTTPStatusError,
+)
+
+_PERMANENT_REDIRECTS = frozenset({301, 308})
+_MAX_REDIRECTS = 5
+_ACCEPT = (
+    "application/rss+xml, application/atom+xml, application/feed+json, "
+    "application/xml;q=0.9, text/xml;q=0.9, application/json;q=0.8, */*;q=0.5"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class FetchLimits:
+    """Caps for one process; ``timeout_seconds`` bounds a whole fetch, not one read."""
+
+    timeout_seconds: float = 20.0
+    max_bytes: int = 10_000_000
+    max_connections: int = 20
+    max_per_host: int = 4
+    user_agent: str = "newsbot/0.1 (+https://github.com/newsbot/newsbot)"
+
+
+@dataclass(frozen=True, slots=True)
+class FetchResult:
+    """What one fetch gave.
+
+    ``permanent_redirect`` is the URL the source moved to when the redirect
+    chain started with 301/308 hops; the caller decides whether to switch.
+    ``body`` is decoded (gzip/deflate undone) and empty on ``not_modified``.
+    """
+
+    status: Literal["ok", "not_modified"]
+    url: str
+    body: bytes
+    content_type: str | None
+    etag: str | None
+    last_modified: str | None
+    permanent_redirect: str | None
+    elapsed_seconds: float
+
+
+class Fetcher:
+    """Fetches URLs politely: at most ``max_connections`` at once, ``max_per_host`` per host."""
+
+    def __init__(self, client: httpx.AsyncClient, limits: FetchLimits) -> None:
+        self._client = client
+        self._limits = limits
+        self._all_hosts = asyncio.Semaphore(limits.max_connections)
+        self._per_host: dict[str, asyncio.Semaphore] = {}
+
+    @staticmethod
+    def make_client(
+        limits: FetchLimits, transport: httpx.AsyncBaseTransport | None = None
+    ) -> httpx.AsyncClient:
+        """The one shared client: timeouts, User-Agent, gzip/deflate, redirects, pool size."""
+        return httpx.AsyncClient(
+            timeout=httpx.Timeout(limits.timeout_seconds),
+            headers={
+                "User-Agent": limits.user_agent,
+                "Accept": _ACCEPT,
+                "Accept-Encoding": "gzip, deflate",
+            },
+            follow_redirects=True,
+            max_redirects=_MAX_REDIRECTS,
+            limits=httpx.Limits(
+                max_connections=limits.max_connections,
+                max_keepalive_connections=limits.max_connections,
+            ),
+            transport=transport,
+        )
+
+    async def fetch(
+        self, url: str, *, etag: str | None = None, last_modified: str | None = None
+    ) -> FetchResult:
+        """GET ``url`` conditionally; returns ok or not_modified, else raises FetchError.
+
+        Raises FetchTimeout (whole fetch over ``timeout_seconds``), HTTPStatusError
+        (any non-2xx final status other than 304), BodyTooLarge (over ``max_bytes``,
+        declared or counted while streaming), FetchConnectionError, or FetchError.
+        """
+        async with self._slot(url):
+            try:
+                async with asyncio.timeout(self._limits.timeout_seconds):
+                    return await self._get(url, etag, last_modified)
+            except TimeoutError as err:
+                cap = self._limits.timeout_seconds
+                raise FetchTimeout(f"{url}: no complete answer within {cap} s") from err
+            except (httpx.HTTPError, httpx.InvalidURL) as err:
+                raise _wrap_httpx_error(url, err) from err
+
+    @asynccontextmanager
+    async def _slot(self, url: str) -> AsyncIterator[None]:
+        # The host slot is taken first, so a task waiting for a busy host
+        # does not hold one of the global slots other hosts could use.
+        async with self._host_semaphore(url), self._all_hosts:
+            yield
+
+    def _host_semaphore(self, url: str) -> asyncio.Semaphore:
+        host = _host_of(url)
+        semaphore = self._per_host.get(host)
+        if semaphore is None:
+            semaphore = self._per_host[host] = asyncio.Semaphore(self._limits.max_per_host)
+        return semaphore
+
+    async def _get(self, url: str, etag: str | None, last_modified: str | None) -> FetchResult:
+        started = time.monotonic()
+        headers = _conditional_headers(etag, last_modified)
+        async with self._client.stream("GET", url, headers=headers) as response:
+            if response.status_code == 304:
+                # A 304 may omit validators; the ones we sent are still current then.
+                result = _result(url, response, b"", started)
+                return replace(
+                    result,
+                    etag=result.etag or etag,
+                    last_modified=result.last_modified or last_modified,
+                )
+            if not response.is_success:
+                raise HTTPStatusError(response.status_code, url)
+            body = await _read_capped(response, self._limits.max_bytes)
+            return _result(url, response, body, started)
+
+
+def _conditional_headers(etag: str | None, last_modified: str | None) -> dict[str, str]:
+    headers: dict[str, str] = {}
+    if etag:
+        headers["If-None-Match"] = etag
+    if last_modified:
+        headers["If-Modified-Since"] = last_modified
+    return headers
+
+
+def _host_of(url: str) -> str:
+    try:
+        return httpx.URL(url).host.lower()
+    except httpx.InvalidURL:
+        return ""  # the request itself will fail and report the bad URL
+
+
+async def _read_capped(response: httpx.Response, max_bytes: int) -> bytes:
+    """The decoded body, refusing more than ``max_bytes`` before and while reading."""
+    declared = response.headers.get("Content-Length", "")
+    if declared.isdigit() and int(declared) > max_bytes:
+        raise BodyTooLarge(f"{response.request.url}: Content-Length {declared} > {max_bytes}")
+    chunks: list[bytes] = []
+    received = 0
+    async for chunk in response.aiter_bytes():
+        received += len(chunk)
+        if received > max_bytes:
+            raise BodyTooLarge(f"{response.request.url}: body over {max_bytes} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _permanent_redirect(response: httpx.Response) -> str | None:
+    """Where the leading run of 301/308 hops ends; None when the first hop is temporary.
+
+    After 301 A->B then 302 B->C, only B is the source's new permanent address.
+    """
+    hops = [*response.history, response]
+    moved_to: str | None = None
+    for hop, next_hop in pairwise(hops):
+        if hop.status_code not in _PERMANENT_REDIRECTS:
+            break
+        moved_to = str(next_hop.request.url)
+    return moved_to
+
+
+def _result(url: str, response: httpx.Response, body: bytes, started: float) -> FetchResult:
+    return FetchResult(
+        status="not_modified" if response.status_code == 304 else "ok",
+        url=url,
+        body=body,
+        content_type=response.headers.get("Content-Type"),
+        etag=response.headers.get("ETag"),
+        last_modified=response.headers.get("Last-Modified"),
+        permanent_redirect=_permanent_redirect(response),
+        elapsed_seconds=time.monotonic() - started,
+    )
+
+
+def _wrap_httpx_error(url: str, err: httpx.HTTPError | httpx.InvalidURL) -> FetchError:
+    """Our error for an httpx error; the caller raises it ``from err``."""
+    detail = f"{url}: {type(err).__name__}: {err}"
+    if isinstance(err, httpx.TimeoutException):
+        return FetchTimeout(detail)
+    if isinstance(err, httpx.UnsupportedProtocol):
+        return FetchError(detail)
+    if isinstance(err, httpx.TransportError):
+        return FetchConnectionError(detail)
+    return FetchError(detail)  # TooManyRedirects, DecodingError, InvalidURL...

@@ -1,0 +1,457 @@
+"""Rendering digests as Telegram HTML: golden files plus structural checks.
+
+Golden files live in tests/digest/data/<case>.html; regenerate them with
+NEWSBOT_REGEN_GOLDEN=1 and read the diff before committing.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime, timedelta
+from html import escape
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+from bot.digest.models import DigestPlan, RenderedPart, Section, Story
+from bot.digest.render import (
+    render_digest,
+    render_story_list,
+    safe_url,
+    utf16_len,
+)
+from bot.store.models import Article
+from tests.fakes.telegram_html import EntityParseError, parse_html
+
+DATA = Path(__file__).parent / "data"
+REGENERATE = os.environ.get("NEWSBOT_REGEN_GOLDEN") == "1"
+KOLKATA = "Asia/Kolkata"
+TELEGRAM_LIMIT = 4096  # sendMessage text, in UTF-16 code units
+DIGEST_AT = datetime(2018, 11, 16, 2, 30, tzinfo=UTC)  # 16 Nov 08:00 in Kolkata
+ALLOWED_TAGS = {"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "a", "code", "pre"}
+
+SEED_HEADLINE = (
+    "World War II finally ends: Russia and Japan to accelerate peace treaty talks stalled by "
+    "island row"
+)
+SEED_SUMMARY = (
+    "The two countries are still technically at war, with neither side historically prepared "
+    "to budge on a row over the ownership of the islands seized by Russia in the closing days "
+    "of the conflict."
+)
+SEED_URL = (
+    "https://www.newindianexpress.com/world/2018/nov/15/world-war-ii-finally-ends-russia-and-"
+    "japan-to-accelerate-peace-treaty-talks-stalled-by-island-row-1898826.html"
+)
+
+
+def article(
+    id: int,
+    headline: str,
+    *,
+    summary: str = "",
+    source: str = "The New Indian Express",
+    url: str | None = None,
+    published_at: datetime = datetime(2018, 11, 15, 13, 46, tzinfo=UTC),
+) -> Article:
+    return Article(
+        id=id,
+        source_id=abs(hash(source)) % 1000,
+        source_name=source,
+        guid=None,
+        url=url if url is not None else f"https://news.example/{id}",
+        headline=headline,
+        summary=summary,
+        published_at=published_at,
+        fetched_at=published_at,
+        cluster_id=id,
+        topics=("world",),
+    )
+
+
+def seed_article() -> Article:
+    return article(1, SEED_HEADLINE, summary=SEED_SUMMARY, url=SEED_URL)
+
+
+def one_section(*stories: Story, more: int = 0, name: str = "World news") -> DigestPlan:
+    section = Section("world", name, stories, more_count=more)
+    return DigestPlan((section,), max(s.article.id for s in stories))
+
+
+# --- checks every rendering must pass ----------------------------------------------
+
+
+class _TagChecker(HTMLParser):
+    """Collects problems: unknown tags, bad attributes, unbalanced tags."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.stack: list[str] = []
+        self.problems: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag not in ALLOWED_TAGS:
+            self.problems.append(f"tag <{tag}> is not allowed")
+        names = [name for name, _ in attrs]
+        if tag == "a":
+            href = dict(attrs).get("href") or ""
+            if names != ["href"] or urlsplit(href).scheme not in ("http", "https"):
+                self.problems.append(f"bad link {attrs!r}")
+        elif attrs:
+            self.problems.append(f"attributes on <{tag}>: {attrs!r}")
+        self.stack.append(tag)
+
+    def handle_endtag(self, tag: str) -> None:
+        if not self.stack or self.stack[-1] != tag:
+            self.problems.append(f"unbalanced </{tag}> with open {self.stack!r}")
+        else:
+            self.stack.pop()
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.problems.append(f"self-closing <{tag}/>")
+
+
+def assert_valid_part(part: RenderedPart) -> None:
+    """Within the length limit, only Telegram's tags, balanced, parseable by Telegram's rules."""
+    assert 0 < utf16_len(part.text) <= TELEGRAM_LIMIT
+    checker = _TagChecker()
+    checker.feed(part.text)
+    checker.close()
+    assert checker.problems == []
+    assert checker.stack == [], f"unclosed tags {checker.stack}"
+    visible = parse_html(part.text).text  # raises like Telegram's "can't parse entities"
+    assert visible.strip()
+
+
+def check_golden(case: str, parts: list[RenderedPart]) -> None:
+    """Compare with tests/digest/data/<case>.html (or write it when regenerating)."""
+    for part in parts:
+        assert_valid_part(part)
+    text = "".join(
+        f"<!-- part {n} of {len(parts)}; disable_preview={p.disable_preview}; "
+        f"utf16={utf16_len(p.text)} -->\n{p.text}\n"
+        for n, p in enumerate(parts, start=1)
+    )
+    path = DATA / f"{case}.html"
+    if REGENERATE:
+        DATA.mkdir(exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    assert path.read_text(encoding="utf-8") == text
+
+
+# --- golden cases --------------------------------------------------------------------
+
+
+def test_golden_two_topic_digest_with_seed_story() -> None:
+    bbc = "BBC News"
+    world = Section(
+        "world",
+        "World news",
+        (
+            Story(seed_article(), also=("Reuters", bbc)),
+            Story(
+                article(
+                    2,
+                    "Brexit deal: Theresa May faces cabinet resignations",
+                    summary="Two cabinet ministers quit over the draft withdrawal agreement.",
+                    source=bbc,
+                    published_at=datetime(2018, 11, 15, 10, 5, tzinfo=UTC),
+                )
+            ),
+        ),
+        more_count=4,
+    )
+    business = Section(
+        "business",
+        "Business",
+        (
+            Story(
+                article(
+                    3,
+                    "Rupee gains 30 paise against US dollar",
+                    summary="The rupee rose on easing crude prices.",
+                    published_at=datetime(2018, 11, 15, 4, 40, tzinfo=UTC),
+                )
+            ),
+        ),
+    )
+    plan = DigestPlan((world, business), max_article_id=3)
+    parts = render_digest(
+        plan, tz=KOLKATA, title="Your news digest", at=DIGEST_AT, link_preview="top"
+    )
+    check_golden("two_topics", parts)
+    assert len(parts) == 1
+    text = parts[0].text
+    assert f'<a href="{SEED_URL}">The New Indian Express</a> · 15 Nov, 19:16' in text
+    assert f"<b>{SEED_HEADLINE}</b>" in text
+    assert "<i>also covered by Reuters, BBC News</i>" in text
+    assert "<i>+4 more in World news</i>" in text
+    assert text.startswith("<b>Your news digest</b> · 16 Nov 08:00")
+    assert text.index("World news") < text.index("Business")
+
+
+def test_golden_hostile_text() -> None:
+    stories = (
+        Story(
+            article(
+                1,
+                "<script>alert(1)</script>",
+                summary="AT&T & Co buy <b>everything",
+                source="Evil <i>Outlet",
+                url="javascript:alert(document.cookie)",
+            ),
+            also=("<b>Bold & Co", '"Quotes" Daily'),
+        ),
+        Story(
+            article(
+                2,
+                "AT&T & Co &amp; &#x27; &lt;not a tag&gt;",
+                summary="Ends with an open <a href='x'>",
+                url='https://news.example/a?b=1&c="><script>alert(1)</script>',
+            )
+        ),
+        Story(article(3, "Data link", url="data:text/html,<b>x</b>")),
+        Story(article(4, "Uppercase scheme", url="  JAVASCRIPT:alert(1)")),
+    )
+    plan = one_section(*stories, name="World <news> & more")
+    parts = render_digest(plan, tz=KOLKATA, title="<i>Digest</i>")
+    check_golden("hostile", parts)
+    text = parts[0].text
+    assert "<script>" not in text
+    assert "javascript" not in text.lower()
+    assert "data:" not in text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in text
+    assert "AT&amp;T &amp; Co" in text
+    assert "&amp;amp;" in text  # an escaped entity in a feed stays literal text
+    assert 'href="https://news.example/a?b=1&amp;c=&quot;&gt;&lt;script&gt;' in text
+    visible = parse_html(text)
+    assert "<script>alert(1)</script>" in visible.text
+    links = [e["url"] for e in visible.entities if e["type"] == "text_link"]
+    assert links == ['https://news.example/a?b=1&c="><script>alert(1)</script>']
+
+
+def test_golden_rtl_and_emoji() -> None:
+    stories = (
+        Story(
+            article(
+                1,
+                "مصر تفتتح أكبر متحف أثري في العالم",
+                summary="افتتح المتحف المصري الكبير أبوابه للزوار اليوم.",
+                source="الأهرام",
+                url="https://ahram.example/مقال/1",
+            ),
+            also=("BBC عربي",),
+        ),
+        Story(
+            article(
+                2,
+                "שלום עולם: ישראל משיקה לוויין חדש 🛰️",
+                summary="הלוויין שוגר בהצלחה. Mission success!",
+                source="הארץ",
+            )
+        ),
+        Story(
+            article(
+                3,
+                "Family day 👨‍👩‍👧‍👦 in 🇮🇳 and 🇯🇵",
+                summary="Emoji 😀👍🏽 count twice in UTF-16 😀.",
+                source="Emoji Times 🗞️",
+            )
+        ),
+    )
+    plan = one_section(*stories, name="🌍 World news")
+    parts = render_digest(plan, tz="Asia/Jerusalem", title="חדשות · أخبار")
+    check_golden("rtl_emoji", parts)
+    assert "Family day 👨‍👩‍👧‍👦 in 🇮🇳 and 🇯🇵" in parts[0].text
+    assert 'href="https://ahram.example/مقال/1"' in parts[0].text
+
+
+def big_plan() -> DigestPlan:
+    """Three topics of twelve stories with long summaries and non-BMP characters."""
+    sections = []
+    for number, name in enumerate(("World news", "India", "Business"), start=1):
+        stories = tuple(
+            Story(
+                article(
+                    number * 100 + i,
+                    f"{name} story {i}: leaders meet as talks resume 🌐",
+                    summary=" ".join(f"Sentence {j} of story {i} in {name} 📈." for j in range(10)),
+                    published_at=datetime(2018, 11, 15, 12, 0, tzinfo=UTC) - timedelta(minutes=i),
+                ),
+                also=("Reuters", "BBC News") if i % 3 == 0 else (),
+            )
+            for i in range(12)
+        )
+        sections.append(Section(name.lower(), name, stories, more_count=number))
+    return DigestPlan(tuple(sections), max_article_id=400)
+
+
+def test_golden_large_digest_splits_into_parts() -> None:
+    plan = big_plan()
+    parts = render_digest(plan, tz=KOLKATA, title="Your news digest", at=DIGEST_AT)
+    check_golden("large_split", parts)
+    assert len(parts) >= 3
+    joined = "".join(part.text for part in parts)
+    for section in plan.sections:
+        for story in section.stories:
+            assert joined.count(f"<b>{escape(story.article.headline)}</b>") == 1
+        assert joined.count(f"+{section.more_count} more in {section.topic_name}") == 1
+    assert "<b><u>India (cont.)</u></b>" in joined or "<b><u>World news (cont.)</u></b>" in joined
+    assert parts[0].text.startswith("<b>Your news digest</b>")
+    assert all("Your news digest" not in part.text for part in parts[1:])
+
+
+def test_golden_gigantic_story_is_cut_cleanly() -> None:
+    words = " ".join(f"word{i} AT&T <tag{i}> «quoted» 🙂" for i in range(600))
+    giant = Story(article(1, SEED_HEADLINE, summary=words, url=SEED_URL), also=("Reuters",))
+    after = Story(article(2, "A normal story after the giant"))
+    parts = render_digest(one_section(giant, after), tz=KOLKATA)
+    check_golden("gigantic_story", parts)
+    assert len(parts) == 2
+    first = parts[0].text
+    assert utf16_len(first) > TELEGRAM_LIMIT - 60  # the cut uses the room there is
+    summary_line = first.split("\n")[3]
+    assert summary_line.endswith("…")
+    assert summary_line.removesuffix("…")[-1] != " "
+    assert "The New Indian Express</a> · 15 Nov, 19:16" in first
+    assert "also covered by Reuters" in first
+    assert "A normal story after the giant" in parts[1].text
+    assert parts[1].text.startswith("<b><u>World news (cont.)</u></b>")
+
+
+def test_golden_story_list() -> None:
+    articles = [seed_article(), article(2, "Second result", summary="Another story.")]
+    parts = render_story_list(articles, KOLKATA, 'Results for "island row"')
+    check_golden("story_list", parts)
+    assert parts[0].text.startswith("<b><u>Results for &quot;island row&quot;</u></b>\n\n")
+
+
+# --- behaviour -----------------------------------------------------------------------
+
+
+def test_utf16_len_counts_code_units() -> None:
+    assert utf16_len("") == 0
+    assert utf16_len("abc") == 3
+    assert utf16_len("é") == 1
+    assert utf16_len("😀") == 2
+    assert utf16_len("👨‍👩‍👧") == 8
+    assert utf16_len("मराठी") == 5
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("https://a.example/x?y=1&z=2", "https://a.example/x?y=1&z=2"),
+        ("  http://a.example/  ", "http://a.example/"),
+        ("HTTPS://A.EXAMPLE/", "HTTPS://A.EXAMPLE/"),
+        ("javascript:alert(1)", None),
+        (" JavaScript:alert(1)", None),
+        ("java\tscript:alert(1)", None),
+        ("data:text/html,hi", None),
+        ("ftp://a.example/", None),
+        ("//a.example/x", None),
+        ("/relative/path", None),
+        ("http://", None),
+        ("https://a.example/\nx", None),
+        ("https://[bad", None),
+    ],
+)
+def test_safe_url(url: str, expected: str | None) -> None:
+    assert safe_url(url) == expected
+
+
+def test_story_without_safe_link_shows_source_name_only() -> None:
+    parts = render_digest(one_section(Story(article(1, "X", url="javascript:x"))), tz=KOLKATA)
+    assert "<a " not in parts[0].text
+    assert "The New Indian Express · 15 Nov, 19:16" in parts[0].text
+
+
+def test_times_show_in_the_chat_zone() -> None:
+    plan = one_section(Story(seed_article()))
+    assert "· 15 Nov, 19:16" in render_digest(plan, tz=KOLKATA)[0].text
+    assert "· 15 Nov, 08:46" in render_digest(plan, tz="America/New_York")[0].text
+    assert "· 16 Nov, 02:46" in render_digest(plan, tz="Pacific/Auckland")[0].text
+
+
+def test_no_header_without_title() -> None:
+    text = render_digest(one_section(Story(seed_article())), tz=KOLKATA)[0].text
+    assert text.startswith("<b><u>World news</u></b>\n\n<b>World War II")
+
+
+def test_header_without_time() -> None:
+    text = render_digest(one_section(Story(seed_article())), tz=KOLKATA, title="Top")[0].text
+    assert text.startswith("<b>Top</b>\n\n")
+
+
+def test_empty_plan_renders_nothing() -> None:
+    assert render_digest(DigestPlan((), max_article_id=5), tz=KOLKATA) == []
+    assert render_story_list([], KOLKATA, "Nothing") == []
+
+
+@pytest.mark.parametrize(
+    ("mode", "expected"), [("off", [True] * 4), ("top", [False, True, True, True])]
+)
+def test_link_preview_only_on_first_part(mode: str, expected: list[bool]) -> None:
+    parts = render_digest(big_plan(), tz=KOLKATA, link_preview=mode)  # type: ignore[arg-type]
+    assert [p.disable_preview for p in parts][:4] == expected
+
+
+def test_no_part_ends_with_a_heading_alone() -> None:
+    for part in render_digest(big_plan(), tz=KOLKATA, title="Digest"):
+        last_block = part.text.split("\n\n")[-1]
+        assert not last_block.startswith("<b><u>")
+
+
+def test_summary_with_no_spaces_is_cut_without_breaking_emoji() -> None:
+    family = "👨‍👩‍👧‍👦"
+    text = "新闻" * 1000 + family * 500 + "🇮🇳" * 300
+    for filler in (0, 1, 3, 7):
+        story = Story(article(1, "CJK", summary="字" * filler + text))
+        part = render_digest(one_section(story), tz=KOLKATA)[0]
+        assert_valid_part(part)
+        summary = part.text.split("\n")[3].removesuffix("…")
+        assert summary.startswith("字" * filler + "新闻")
+        assert not summary.endswith(("\u200d", "\U0001f1ee"))
+    long_family = Story(article(1, "Family", summary=family * 1000))
+    summary = render_digest(one_section(long_family), tz=KOLKATA)[0].text.split("\n")[3]
+    assert summary.removesuffix("…").endswith(family)
+
+
+def test_gigantic_headline_is_cut_too() -> None:
+    story = Story(article(1, "Headline " * 2000, summary="Summary " * 2000), also=("Reuters",))
+    parts = render_digest(one_section(story), tz=KOLKATA)
+    assert len(parts) == 1
+    assert_valid_part(parts[0])
+    assert "Headline Headline" in parts[0].text
+    assert "· 15 Nov, 19:16" in parts[0].text
+
+
+def test_every_part_of_many_hostile_stories_is_valid() -> None:
+    nasty = '<b>&amp;&#0;&#x110000;</i>"\'<a href="javascript:x">'
+    stories = tuple(
+        Story(article(i, nasty * (i % 9 + 1), summary=nasty * 40, url=f"https://x.example/{i}"))
+        for i in range(1, 60)
+    )
+    parts = render_digest(one_section(*stories), tz=KOLKATA, title=nasty)
+    assert len(parts) >= 3
+    for part in parts:
+        assert_valid_part(part)
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "<b>unclosed",
+        "<script>x</script>",
+        '<a href="javascript:x">x</a>',
+        '<b class="x">x</b>',
+        "<i>x</b>",
+        "AT&T",
+        "x" * (TELEGRAM_LIMIT + 1),
+    ],
+)
+def test_part_checker_rejects_bad_html(bad: str) -> None:
+    with pytest.raises((AssertionError, EntityParseError)):
+        assert_valid_part(RenderedPart(bad, disable_preview=True))

@@ -1,0 +1,436 @@
+"""Bot API methods of the fake, implemented on FakeTelegramState.
+
+Each handler takes the decoded parameters and returns the `result` value, or
+raises ApiError (an error answer) or DropConnection (no answer at all).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+from .telegram_faults import (
+    CHAT_NOT_FOUND,
+    ApiError,
+    DropConnection,
+    Faults,
+    bad_request,
+    too_many_requests,
+)
+from .telegram_html import EntityParseError, ParsedText, parse_html, utf16_len
+from .telegram_records import (
+    CallbackAnswer,
+    DeletedMessage,
+    EditedMessage,
+    FakeChat,
+    SentMessage,
+    chat_full_info,
+    chat_member,
+)
+from .telegram_state import FakeTelegramState
+
+Handler = Callable[[dict[str, Any]], Awaitable[Any]]
+
+MAX_TEXT_UTF16 = 4096
+_JSON_KEYS = frozenset(
+    {"reply_markup", "link_preview_options", "entities", "commands", "scope", "allowed_updates"}
+    | {"reply_parameters"}
+)
+_INT_KEYS = frozenset(
+    {"chat_id", "message_id", "message_thread_id", "offset", "limit", "timeout", "user_id"}
+    | {"cache_time", "max_connections"}
+)
+_NOT_MODIFIED = (
+    "message is not modified: specified new message content and reply markup are exactly "
+    "the same as a content and reply markup of the current message"
+)
+
+
+def decode_params(raw: Mapping[str, Any]) -> dict[str, Any]:
+    """Form fields as PTB sends them (JSON-encoded values) to Python values."""
+    return {key: _decode_value(key, value) for key, value in raw.items()}
+
+
+def _decode_value(key: str, value: Any) -> Any:
+    if not isinstance(value, str):
+        return value
+    if key in _JSON_KEYS:
+        try:
+            return json.loads(value)
+        except ValueError:
+            raise bad_request(f"can't parse {key} JSON object") from None
+    if key in _INT_KEYS:
+        try:
+            return int(value)
+        except ValueError:
+            return value  # "@channelusername" stays a string
+    if value in ("true", "false"):
+        return value == "true"
+    return value
+
+
+class BotApiMethods:
+    """The Bot API surface: `table()` maps lower-case method names to handlers."""
+
+    def __init__(self, state: FakeTelegramState) -> None:
+        self.state = state
+
+    def table(self) -> dict[str, Handler]:
+        """Handlers by lower-case method name (Telegram's names are case-insensitive)."""
+        handlers: dict[str, Handler] = {
+            "getme": self.get_me,
+            "getupdates": self.get_updates,
+            "sendmessage": self.send_message,
+            "editmessagetext": self.edit_message_text,
+            "editmessagereplymarkup": self.edit_message_reply_markup,
+            "answercallbackquery": self.answer_callback_query,
+            "deletemessage": self.delete_message,
+            "setmycommands": self.set_my_commands,
+            "getmycommands": self.get_my_commands,
+            "deletemycommands": self.delete_my_commands,
+            "getchatmember": self.get_chat_member,
+            "getchat": self.get_chat,
+            "sendchataction": self.send_chat_action,
+            "setwebhook": self.set_webhook,
+            "deletewebhook": self.delete_webhook,
+            "getwebhookinfo": self.get_webhook_info,
+            "close": self.harmless,
+            "logout": self.harmless,
+        }
+        return handlers
+
+    # ---- bot and updates -------------------------------------------------
+
+    async def get_me(self, params: dict[str, Any]) -> dict[str, Any]:
+        return self.state.bot_user
+
+    async def harmless(self, params: dict[str, Any]) -> bool:
+        return True
+
+    async def get_updates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+        """Long polling: hold until an update is pending or `timeout` seconds pass."""
+        state = self.state
+        if state.webhook_url:
+            raise ApiError(
+                409,
+                "Conflict: can't use getUpdates method while webhook is active; "
+                "use deleteWebhook to delete the webhook first",
+            )
+        _confirm(state, params.get("offset"))
+        limit = min(max(int(params.get("limit") or 100), 1), 100)
+        timeout = min(float(params.get("timeout") or 0), 50.0)
+        state.poll_generation += 1
+        generation = state.poll_generation
+        state.updates_pulse.fire()  # a newer poll ends the older one, as on Telegram
+        await state.updates_pulse.wait_until(
+            lambda: bool(state.pending_updates)
+            or state.poll_generation != generation
+            or state.closing,
+            timeout,
+        )
+        if state.poll_generation != generation:
+            raise ApiError(
+                409,
+                "Conflict: terminated by other getUpdates request; "
+                "make sure that only one bot instance is running",
+            )
+        return state.pending_updates[:limit]
+
+    async def set_webhook(self, params: dict[str, Any]) -> bool:
+        self.state.webhook_url = str(params.get("url") or "")
+        return True
+
+    async def delete_webhook(self, params: dict[str, Any]) -> bool:
+        self.state.webhook_url = ""
+        if params.get("drop_pending_updates"):
+            self.state.pending_updates.clear()
+        return True
+
+    async def get_webhook_info(self, params: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "url": self.state.webhook_url,
+            "has_custom_certificate": False,
+            "pending_update_count": len(self.state.pending_updates),
+        }
+
+    # ---- messages --------------------------------------------------------
+
+    async def send_message(self, params: dict[str, Any]) -> dict[str, Any]:
+        """sendMessage with Telegram's checks, flood limits and injected faults."""
+        state = self.state
+        chat_id = params.get("chat_id")
+        faults = None if state.faults.is_empty() else state.faults
+        if faults is not None and isinstance(chat_id, int):
+            faults.raise_terminal(chat_id)
+        chat = self._writable_chat(chat_id)
+        parsed = _parse_text(params.get("text"), params.get("parse_mode"))
+        markup = _checked_markup(params.get("reply_markup"))
+        if faults is not None:
+            faults.raise_forced_429(chat.id)
+        self._check_flood(chat)
+        if faults is not None and faults.should_drop(chat.id, after_send=False):
+            raise DropConnection
+        message = self._record_sent(chat, params, parsed, markup)
+        if faults is not None:
+            await _after_send(faults, chat.id)
+        return message
+
+    def _writable_chat(self, chat_id: Any) -> FakeChat:
+        chat = self.state.chat(chat_id) if isinstance(chat_id, int) else None
+        if chat is None:
+            raise CHAT_NOT_FOUND
+        if chat.migrated_to is not None:
+            raise bad_request(
+                "group chat was upgraded to a supergroup chat",
+                {"migrate_to_chat_id": chat.migrated_to},
+            )
+        return chat
+
+    def _check_flood(self, chat: FakeChat) -> None:
+        if not self.state.limits:
+            return
+        wait = self.state.limiter.retry_after(chat.id, is_group=chat.is_group)
+        if wait is not None:
+            raise too_many_requests(wait)
+        self.state.limiter.record(chat.id)
+
+    def _record_sent(
+        self,
+        chat: FakeChat,
+        params: dict[str, Any],
+        parsed: ParsedText,
+        markup: dict[str, Any] | None,
+    ) -> dict[str, Any]:
+        thread_id = params.get("message_thread_id")
+        message = {
+            "message_id": chat.next_message_id(),
+            "from": self.state.bot_user,
+            "chat": chat.as_dict(),
+            "date": int(time.time()),
+            "text": parsed.text,
+        }
+        if parsed.entities:
+            message["entities"] = list(parsed.entities)
+        if thread_id is not None:
+            message["message_thread_id"] = thread_id
+            message["is_topic_message"] = chat.is_forum
+        if markup is not None and "inline_keyboard" in markup:
+            message["reply_markup"] = markup  # Telegram echoes inline keyboards only
+        self.state.messages[(chat.id, message["message_id"])] = message
+        self.state.record_sent(_sent_record(message, params, parsed, markup))
+        return message
+
+    async def edit_message_text(self, params: dict[str, Any]) -> dict[str, Any]:
+        """editMessageText on a bot message (faults apply if faults.include_edits)."""
+        chat, message = await self._editable(params)
+        parsed = _parse_text(params.get("text"), params.get("parse_mode"))
+        markup = _checked_markup(params.get("reply_markup"))
+        new_entities = list(parsed.entities) or None
+        unchanged = (
+            message["text"] == parsed.text
+            and message.get("entities") == new_entities
+            and message.get("reply_markup") == markup
+        )
+        if unchanged:
+            raise bad_request(_NOT_MODIFIED)
+        message["text"] = parsed.text
+        _set_or_drop(message, "entities", new_entities)
+        return self._finish_edit("editMessageText", chat, message, params, markup)
+
+    async def edit_message_reply_markup(self, params: dict[str, Any]) -> dict[str, Any]:
+        """editMessageReplyMarkup on a bot message; no reply_markup removes the keyboard."""
+        chat, message = await self._editable(params)
+        markup = _checked_markup(params.get("reply_markup"))
+        if message.get("reply_markup") == markup:
+            raise bad_request(_NOT_MODIFIED)
+        return self._finish_edit("editMessageReplyMarkup", chat, message, params, markup)
+
+    async def _editable(self, params: dict[str, Any]) -> tuple[FakeChat, dict[str, Any]]:
+        if "inline_message_id" in params:
+            raise bad_request("inline messages are not supported by the fake")
+        chat_id = params.get("chat_id")
+        faults = self.state.faults
+        if faults.include_edits and isinstance(chat_id, int):
+            faults.raise_terminal(chat_id)
+            faults.raise_forced_429(chat_id)
+        chat = self._writable_chat(chat_id)
+        message = self.state.messages.get((chat.id, params.get("message_id", 0)))
+        if message is None:
+            raise bad_request("message to edit not found")
+        if message["from"]["id"] != self.state.bot_user["id"]:
+            raise bad_request("message can't be edited")
+        return chat, message
+
+    def _finish_edit(
+        self,
+        method: str,
+        chat: FakeChat,
+        message: dict[str, Any],
+        params: dict[str, Any],
+        markup: dict[str, Any] | None,
+    ) -> dict[str, Any]:
+        _set_or_drop(message, "reply_markup", markup)
+        message["edit_date"] = int(time.time())
+        edit = EditedMessage(
+            method=method,
+            chat_id=chat.id,
+            message_id=message["message_id"],
+            text=params.get("text"),
+            parse_mode=params.get("parse_mode"),
+            reply_markup=markup,
+            edited_at=time.monotonic(),
+        )
+        self.state.edits.append(edit)
+        return message
+
+    async def delete_message(self, params: dict[str, Any]) -> bool:
+        chat = self._writable_chat(params.get("chat_id"))
+        key = (chat.id, params.get("message_id", 0))
+        if self.state.messages.pop(key, None) is None:
+            raise bad_request("message to delete not found")
+        self.state.deleted.append(DeletedMessage(chat.id, key[1]))
+        return True
+
+    async def answer_callback_query(self, params: dict[str, Any]) -> bool:
+        query_id = str(params.get("callback_query_id", ""))
+        if self.state.open_callback_queries.pop(query_id, None) is None:
+            raise bad_request(
+                "query is too old and response timeout expired or query ID is invalid"
+            )
+        answer = CallbackAnswer(
+            callback_query_id=query_id,
+            text=params.get("text"),
+            show_alert=bool(params.get("show_alert", False)),
+            url=params.get("url"),
+            cache_time=params.get("cache_time"),
+        )
+        self.state.callback_answers.append(answer)
+        return True
+
+    # ---- commands and chats ----------------------------------------------
+
+    async def set_my_commands(self, params: dict[str, Any]) -> bool:
+        commands = params.get("commands")
+        if not isinstance(commands, list) or len(commands) > 100:
+            raise bad_request("commands must be a list of at most 100 BotCommand")
+        for command in commands:
+            _check_command(command)
+        self.state.commands_by_scope[_scope_key(params)] = commands
+        return True
+
+    async def get_my_commands(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+        return self.state.commands_by_scope.get(_scope_key(params), [])
+
+    async def delete_my_commands(self, params: dict[str, Any]) -> bool:
+        self.state.commands_by_scope.pop(_scope_key(params), None)
+        return True
+
+    async def get_chat_member(self, params: dict[str, Any]) -> dict[str, Any]:
+        chat = self._writable_chat(params.get("chat_id"))
+        user_id = params.get("user_id")
+        if not isinstance(user_id, int):
+            raise bad_request("invalid user_id specified")
+        return chat_member(chat, self.state.user(user_id))
+
+    async def get_chat(self, params: dict[str, Any]) -> dict[str, Any]:
+        return chat_full_info(self._writable_chat(params.get("chat_id")))
+
+    async def send_chat_action(self, params: dict[str, Any]) -> bool:
+        self._writable_chat(params.get("chat_id"))
+        return True
+
+
+def _confirm(state: FakeTelegramState, offset: Any) -> None:
+    """Forget updates confirmed by `offset` (negative: keep only the last -offset)."""
+    if not isinstance(offset, int) or offset == 0:
+        return
+    if offset < 0:
+        del state.pending_updates[:offset]
+        return
+    state.pending_updates[:] = [u for u in state.pending_updates if u["update_id"] >= offset]
+
+
+def _parse_text(text: Any, parse_mode: Any) -> ParsedText:
+    if not isinstance(text, str) or not text.strip():
+        raise bad_request("message text is empty")
+    parsed = ParsedText(text)
+    if isinstance(parse_mode, str) and parse_mode.lower() == "html":
+        try:
+            parsed = parse_html(text)
+        except EntityParseError as error:
+            raise bad_request(f"can't parse entities: {error}") from None
+    if not parsed.text.strip():
+        raise bad_request("message text is empty")
+    if utf16_len(parsed.text) > MAX_TEXT_UTF16:
+        raise bad_request("message is too long")
+    return parsed
+
+
+def _checked_markup(markup: Any) -> dict[str, Any] | None:
+    if markup is None:
+        return None
+    if not isinstance(markup, dict):
+        raise bad_request("can't parse reply keyboard markup JSON object")
+    for row in markup.get("inline_keyboard", []):
+        for button in row:
+            data = button.get("callback_data")
+            if data is not None and not 1 <= len(data.encode()) <= 64:
+                raise bad_request("BUTTON_DATA_INVALID")
+    return markup
+
+
+def _check_command(command: Any) -> None:
+    name = command.get("command", "") if isinstance(command, dict) else ""
+    description = command.get("description", "") if isinstance(command, dict) else ""
+    valid_name = 1 <= len(name) <= 32 and all(c.islower() or c.isdigit() or c == "_" for c in name)
+    if not valid_name:
+        raise bad_request("BOT_COMMAND_INVALID")
+    if not 1 <= len(description) <= 256:
+        raise bad_request("command description must be 1-256 characters")
+
+
+def _scope_key(params: dict[str, Any]) -> tuple[str, str]:
+    scope = params.get("scope") or {"type": "default"}
+    key = "default" if scope == {"type": "default"} else json.dumps(scope, sort_keys=True)
+    return key, str(params.get("language_code") or "")
+
+
+def _set_or_drop(message: dict[str, Any], key: str, value: Any) -> None:
+    if value:
+        message[key] = value
+    else:
+        message.pop(key, None)
+
+
+async def _after_send(faults: Faults, chat_id: int) -> None:
+    delay = faults.delay_seconds(chat_id)
+    if delay > 0:
+        await asyncio.sleep(delay)
+    if faults.should_drop(chat_id, after_send=True):
+        raise DropConnection
+
+
+def _sent_record(
+    message: dict[str, Any],
+    params: dict[str, Any],
+    parsed: ParsedText,
+    markup: dict[str, Any] | None,
+) -> SentMessage:
+    return SentMessage(
+        chat_id=message["chat"]["id"],
+        message_id=message["message_id"],
+        thread_id=params.get("message_thread_id"),
+        text=params["text"],
+        plain_text=parsed.text,
+        entities=parsed.entities,
+        parse_mode=params.get("parse_mode"),
+        reply_markup=markup,
+        link_preview_options=params.get("link_preview_options"),
+        disable_web_page_preview=params.get("disable_web_page_preview"),
+        disable_notification=params.get("disable_notification"),
+        sent_at=time.monotonic(),
+        date=message["date"],
+    )

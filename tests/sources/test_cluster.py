@@ -1,0 +1,185 @@
+"""Same story from several outlets: merges and non-merges on hand-made real-world pairs.
+
+``data/clusters/same_story.json`` holds pairs of one story told by two outlets
+(wire vs newspaper wording); ``different_story.json`` holds different stories,
+most with the same headline template ("Stocks rise as Fed holds rates" vs
+"Stocks fall as ECB cuts rates").
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.sources.cluster import (
+    DIFFERENT_STORY_MAX,
+    SAME_STORY_MIN,
+    StorySignature,
+    is_same_story,
+    name_overlap,
+    signature,
+    signature_of,
+    story_similarity,
+)
+from bot.sources.models import ArticleDraft
+from bot.sources.plaintext import parse_text_article
+
+CLUSTERS = Path(__file__).parent / "data" / "clusters"
+
+
+def load_pairs(name: str) -> list[Any]:
+    pairs = json.loads((CLUSTERS / f"{name}.json").read_text("utf-8"))
+    return [pytest.param(p["a"], p["b"], id=p["note"]) for p in pairs]
+
+
+SAME = load_pairs("same_story")
+DIFFERENT = load_pairs("different_story")
+
+
+def sig(side: dict[str, str]) -> StorySignature:
+    return signature(side["headline"], side["lead"])
+
+
+def test_fixture_set_is_big_enough() -> None:
+    assert len(SAME) >= 8
+    assert len(DIFFERENT) >= 8
+
+
+@pytest.mark.parametrize(("a", "b"), SAME)
+def test_same_story_pairs_merge(a: dict[str, str], b: dict[str, str]) -> None:
+    assert is_same_story(sig(a), sig(b))
+    assert is_same_story(sig(b), sig(a))  # symmetric
+    assert story_similarity(sig(a), sig(b)) >= SAME_STORY_MIN
+
+
+@pytest.mark.parametrize(("a", "b"), DIFFERENT)
+def test_different_story_pairs_stay_apart(a: dict[str, str], b: dict[str, str]) -> None:
+    assert not is_same_story(sig(a), sig(b))
+    assert not is_same_story(sig(b), sig(a))
+
+
+@pytest.mark.parametrize(("a", "b"), DIFFERENT)
+def test_different_stories_score_in_the_measured_low_band(
+    a: dict[str, str], b: dict[str, str]
+) -> None:
+    assert name_overlap(sig(a), sig(b)) <= DIFFERENT_STORY_MAX
+
+
+def test_same_template_headlines_alone_do_not_merge() -> None:
+    a = signature("Stocks rise as Fed holds rates", "")
+    b = signature("Stocks fall as ECB cuts rates", "")
+    assert not is_same_story(a, b)
+
+
+def test_the_brief_example_merges_on_headline_and_lead() -> None:
+    a = signature(
+        "Russia, Japan agree to speed up peace treaty talks",
+        "Russian President Vladimir Putin and Japanese Prime Minister Shinzo Abe agreed on "
+        "Wednesday to speed up talks on a peace treaty.",
+    )
+    b = signature(
+        "Putin and Abe to accelerate talks on peace treaty, island dispute",
+        "Japan's Shinzo Abe and Russia's Vladimir Putin will accelerate talks on a peace "
+        "treaty, Abe told reporters in Singapore.",
+    )
+    assert is_same_story(a, b)
+
+
+def test_a_story_is_the_same_as_itself() -> None:
+    a = signature("Bolsonaro wins Brazil presidency", "Jair Bolsonaro won Brazil's election.")
+    assert story_similarity(a, a) == 1.0
+
+
+def test_stopwords_months_days_and_titles_are_not_proper_nouns() -> None:
+    result = signature(
+        "The Fed meets in December",
+        "On Monday, The central bank said. A decision comes in January. "
+        "President Donald Trump spoke on Wednesday.",
+    )
+    assert result.names == {"fed", "donald", "trump"}
+
+
+def test_acronyms_and_multi_word_names_at_sentence_start_count() -> None:
+    result = signature(
+        "Talks resume",
+        "Shinzo Abe met Vladimir Putin. NATO said nothing. Officials were silent. "
+        "The U.S. Federal Reserve held rates.",
+    )
+    assert {"shinzo", "abe", "vladimir", "putin", "nato", "us", "federal", "reserve"} <= (
+        result.names
+    )
+    assert "officials" not in result.names
+    assert "talks" not in result.names
+
+
+def test_title_case_headline_needs_the_lead_to_confirm_names() -> None:
+    sentence_case = signature(
+        "Russia, Japan agree to speed up peace treaty talks",
+        "Russian President Vladimir Putin met Japan's Shinzo Abe in Singapore.",
+    )
+    title_case = signature(
+        "Russia, Japan Agree To Speed Up Peace Treaty Talks",
+        "Russian President Vladimir Putin met Japan's Shinzo Abe in Singapore.",
+    )
+    assert {"agree", "speed", "peace", "treaty", "talks"}.isdisjoint(title_case.names)
+    assert {"russia", "japan", "putin", "abe"} <= title_case.names
+    assert title_case.names == sentence_case.names
+
+
+def test_demonyms_match_their_country() -> None:
+    a = signature("Talks held", "Officials from Russia met envoys from China and Iran.")
+    b = signature("Talks held", "On Monday, Russian officials met Chinese and Iranian envoys.")
+    assert name_overlap(a, b) == 1.0
+
+
+def test_signature_round_trips_through_text() -> None:
+    a = signature(
+        "Saudi Arabia admits Jamal Khashoggi died in Istanbul consulate",
+        "Saudi Arabia said on Saturday that journalist Jamal Khashoggi died in a fight.",
+    )
+    text = a.to_text()
+    assert StorySignature.from_text(text) == a
+    assert "\n" not in text
+    assert len(text) < 500
+
+
+@pytest.mark.parametrize("junk", ["", "x", "s1|a b", "s2|a|000000", "s1|a|00000", "s1|a|zzzzzz"])
+def test_from_text_rejects_junk(junk: str) -> None:
+    with pytest.raises(ValueError):
+        StorySignature.from_text(junk)
+
+
+def test_empty_signatures_are_never_the_same_story() -> None:
+    empty = signature("", "")
+    assert empty.names == frozenset()
+    assert not is_same_story(empty, empty)
+
+
+def test_drafts_can_be_compared_directly() -> None:
+    a = ArticleDraft(
+        headline="Djokovic beats Nadal to win seventh Australian Open title",
+        url="https://a.example/1",
+        summary="",
+        lead="Novak Djokovic crushed Rafael Nadal in the Australian Open final in Melbourne.",
+    )
+    b = ArticleDraft(
+        headline="Novak Djokovic routs Rafael Nadal in Melbourne final",
+        url="https://b.example/2",
+        summary="Novak Djokovic beat Rafael Nadal to win the Australian Open for a seventh time.",
+    )
+    assert is_same_story(a, b)
+
+
+def test_seed_tnie_story_merges_with_wire_versions_only() -> None:
+    seed = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures"
+    text = (seed / "tnie-world-2018-11-15-russia-japan.txt").read_text("utf-8")
+    tnie = signature_of(parse_text_article(text, url="https://www.newindianexpress.com/a"))
+    pairs = json.loads((CLUSTERS / "same_story.json").read_text("utf-8"))
+    reuters, ap = pairs[0]["a"], pairs[0]["b"]
+    drills = json.loads((CLUSTERS / "different_story.json").read_text("utf-8"))[3]["b"]
+    assert is_same_story(tnie, sig(reuters))
+    assert is_same_story(tnie, sig(ap))
+    assert not is_same_story(tnie, sig(drills))

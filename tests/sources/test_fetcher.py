@@ -1,0 +1,277 @@
+"""The fetcher against the fake news site over real HTTP on 127.0.0.1."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import time
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
+
+import httpx
+import pytest
+
+from bot.errors import (
+    BodyTooLarge,
+    FetchConnectionError,
+    FetchError,
+    FetchTimeout,
+    HTTPStatusError,
+)
+from bot.sources.fetcher import Fetcher, FetchLimits
+from tests.fakes.news_site import FakeNewsSite, FeedItem, make_items
+
+FEED = "/world/rss.xml"
+FAST_LIMITS = FetchLimits(timeout_seconds=2.0, max_bytes=200_000)
+
+MakeFetcher = Callable[[FetchLimits], Fetcher]
+
+
+@pytest.fixture
+async def site() -> AsyncIterator[FakeNewsSite]:
+    async with FakeNewsSite() as running:
+        running.add_feed(FEED, title="World", items=make_items(10, seed=7, base_url="http://x"))
+        yield running
+
+
+@pytest.fixture
+async def make_fetcher() -> AsyncIterator[MakeFetcher]:
+    clients: list[httpx.AsyncClient] = []
+
+    def build(limits: FetchLimits) -> Fetcher:
+        client = Fetcher.make_client(limits)
+        clients.append(client)
+        return Fetcher(client, limits)
+
+    yield build
+    for client in clients:
+        await client.aclose()
+
+
+@pytest.fixture
+def fetcher(make_fetcher: MakeFetcher) -> Fetcher:
+    return make_fetcher(FAST_LIMITS)
+
+
+async def test_first_fetch_returns_body_and_validators(site: FakeNewsSite, fetcher: Fetcher):
+    result = await fetcher.fetch(site.url(FEED))
+
+    assert result.status == "ok"
+    assert result.url == site.url(FEED)
+    assert result.body == site.body(FEED)
+    assert result.content_type == "application/rss+xml; charset=utf-8"
+    assert result.etag is not None and result.etag.startswith('"')
+    assert result.last_modified is not None and result.last_modified.endswith("GMT")
+    assert result.permanent_redirect is None
+    assert 0 <= result.elapsed_seconds < 2
+
+
+async def test_stored_etag_gives_not_modified_without_body(site: FakeNewsSite, fetcher: Fetcher):
+    first = await fetcher.fetch(site.url(FEED))
+
+    second = await fetcher.fetch(site.url(FEED), etag=first.etag)
+
+    assert second.status == "not_modified"
+    assert second.body == b""
+    assert second.etag == first.etag
+    assert site.not_modified[FEED] == 1
+    assert site.hits(FEED) == 2
+    assert site.last_request_headers(FEED)["If-None-Match"] == first.etag
+
+
+async def test_stored_last_modified_alone_gives_not_modified(site: FakeNewsSite, fetcher: Fetcher):
+    first = await fetcher.fetch(site.url(FEED))
+
+    second = await fetcher.fetch(site.url(FEED), last_modified=first.last_modified)
+
+    assert second.status == "not_modified"
+    assert second.last_modified == first.last_modified
+    assert site.last_request_headers(FEED)["If-Modified-Since"] == first.last_modified
+    assert site.not_modified[FEED] == 1
+
+
+async def test_published_item_makes_stored_validators_stale(site: FakeNewsSite, fetcher: Fetcher):
+    first = await fetcher.fetch(site.url(FEED))
+    scoop = FeedItem("Scoop", "http://x/scoop", "<p>News.</p>", "scoop-1", datetime.now(UTC))
+    site.publish(FEED, scoop)
+
+    second = await fetcher.fetch(site.url(FEED), etag=first.etag, last_modified=first.last_modified)
+
+    assert second.status == "ok"
+    assert second.etag != first.etag
+    assert b"<title>Scoop</title>" in second.body
+    assert site.not_modified[FEED] == 0
+
+
+async def test_server_error_raises_http_status_error(site: FakeNewsSite, fetcher: Fetcher):
+    site.fail(FEED, status=500)
+
+    with pytest.raises(HTTPStatusError) as caught:
+        await fetcher.fetch(site.url(FEED))
+
+    assert caught.value.status_code == 500
+
+
+async def test_missing_page_raises_http_status_error(site: FakeNewsSite, fetcher: Fetcher):
+    with pytest.raises(HTTPStatusError) as caught:
+        await fetcher.fetch(site.url("/no/such/feed.xml"))
+
+    assert caught.value.status_code == 404
+
+
+async def test_failure_budget_then_recovery(site: FakeNewsSite, fetcher: Fetcher):
+    site.fail(FEED, status=503, times=1)
+
+    with pytest.raises(HTTPStatusError):
+        await fetcher.fetch(site.url(FEED))
+    result = await fetcher.fetch(site.url(FEED))
+
+    assert result.status == "ok"
+
+
+async def test_slow_server_raises_fetch_timeout(site: FakeNewsSite, make_fetcher: MakeFetcher):
+    fetcher = make_fetcher(FetchLimits(timeout_seconds=0.5))
+    site.delay(FEED, 3.0)
+    started = time.monotonic()
+
+    with pytest.raises(FetchTimeout):
+        await fetcher.fetch(site.url(FEED))
+
+    assert time.monotonic() - started < 1.5
+
+
+async def test_declared_huge_body_raises_body_too_large(site: FakeNewsSite, fetcher: Fetcher):
+    site.huge(FEED, 5_000_000, with_content_length=True)
+
+    with pytest.raises(BodyTooLarge, match="Content-Length"):
+        await fetcher.fetch(site.url(FEED))
+
+
+async def test_undeclared_huge_body_is_cut_while_streaming(site: FakeNewsSite, fetcher: Fetcher):
+    site.huge(FEED, 5_000_000, with_content_length=False)
+
+    with pytest.raises(BodyTooLarge, match="body over"):
+        await fetcher.fetch(site.url(FEED))
+
+
+async def test_body_of_exactly_max_bytes_is_accepted(site: FakeNewsSite, fetcher: Fetcher):
+    site.huge(FEED, FAST_LIMITS.max_bytes, with_content_length=False)
+
+    result = await fetcher.fetch(site.url(FEED))
+
+    assert len(result.body) == FAST_LIMITS.max_bytes
+
+
+async def test_permanent_redirect_is_recorded(site: FakeNewsSite, fetcher: Fetcher):
+    site.redirect("/old.xml", FEED, permanent=True)
+
+    result = await fetcher.fetch(site.url("/old.xml"))
+
+    assert result.status == "ok"
+    assert result.url == site.url("/old.xml")
+    assert result.permanent_redirect == site.url(FEED)
+    assert result.body == site.body(FEED)
+
+
+async def test_308_counts_as_permanent(site: FakeNewsSite, fetcher: Fetcher):
+    site.redirect("/old.xml", FEED, status=308)
+
+    result = await fetcher.fetch(site.url("/old.xml"))
+
+    assert result.permanent_redirect == site.url(FEED)
+
+
+async def test_temporary_redirect_is_not_recorded(site: FakeNewsSite, fetcher: Fetcher):
+    site.redirect("/today.xml", FEED, permanent=False)
+
+    result = await fetcher.fetch(site.url("/today.xml"))
+
+    assert result.status == "ok"
+    assert result.permanent_redirect is None
+
+
+async def test_permanent_then_temporary_records_only_the_permanent_hop(
+    site: FakeNewsSite, fetcher: Fetcher
+):
+    site.redirect("/old.xml", "/moved.xml", permanent=True)
+    site.redirect("/moved.xml", FEED, permanent=False)
+
+    result = await fetcher.fetch(site.url("/old.xml"))
+
+    assert result.permanent_redirect == site.url("/moved.xml")
+
+
+async def test_redirect_loop_raises_fetch_error(site: FakeNewsSite, fetcher: Fetcher):
+    site.redirect("/a.xml", "/b.xml")
+    site.redirect("/b.xml", "/a.xml")
+
+    with pytest.raises(FetchError) as caught:
+        await fetcher.fetch(site.url("/a.xml"))
+
+    assert isinstance(caught.value.__cause__, httpx.TooManyRedirects)
+
+
+async def test_garbage_body_is_returned_for_the_parser_to_judge(
+    site: FakeNewsSite, fetcher: Fetcher
+):
+    site.garbage(FEED)
+
+    result = await fetcher.fetch(site.url(FEED))
+
+    assert result.status == "ok"
+    assert result.body.startswith(b"\x89GARBAGE")
+
+
+async def test_gzip_is_requested_and_decoded(site: FakeNewsSite, fetcher: Fetcher):
+    result = await fetcher.fetch(site.url(FEED))
+
+    assert "gzip" in site.last_request_headers(FEED)["Accept-Encoding"]
+    assert site.gzipped[FEED] == 1
+    assert result.body == site.body(FEED)
+
+
+async def test_user_agent_is_sent(site: FakeNewsSite, fetcher: Fetcher):
+    await fetcher.fetch(site.url(FEED))
+
+    assert site.last_request_headers(FEED)["User-Agent"] == FAST_LIMITS.user_agent
+
+
+async def test_closed_port_raises_fetch_connection_error(fetcher: Fetcher):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        free_port = probe.getsockname()[1]
+
+    with pytest.raises(FetchConnectionError) as caught:
+        await fetcher.fetch(f"http://127.0.0.1:{free_port}/feed.xml")
+
+    assert isinstance(caught.value.__cause__, httpx.ConnectError)
+
+
+async def test_url_without_scheme_raises_fetch_error(fetcher: Fetcher):
+    with pytest.raises(FetchError):
+        await fetcher.fetch("example.invalid/feed.xml")
+
+
+async def test_requests_to_one_host_are_capped(site: FakeNewsSite, make_fetcher: MakeFetcher):
+    fetcher = make_fetcher(FetchLimits(timeout_seconds=5.0, max_connections=10, max_per_host=2))
+    site.delay(FEED, 0.1)
+
+    results = await asyncio.gather(*(fetcher.fetch(site.url(FEED)) for _ in range(8)))
+
+    assert all(result.status == "ok" for result in results)
+    assert site.peak_in_flight == 2
+
+
+async def test_requests_overall_are_capped_across_hosts(
+    site: FakeNewsSite, make_fetcher: MakeFetcher
+):
+    fetcher = make_fetcher(FetchLimits(timeout_seconds=5.0, max_connections=3, max_per_host=2))
+    site.delay(FEED, 0.1)
+    # "localhost" and "127.0.0.1" are two hosts to the fetcher but one server here.
+    other_host_url = site.url(FEED).replace("127.0.0.1", "localhost")
+    urls = [site.url(FEED), other_host_url] * 5
+
+    results = await asyncio.gather(*(fetcher.fetch(url) for url in urls))
+
+    assert all(result.status == "ok" for result in results)
+    assert site.peak_in_flight == 3
