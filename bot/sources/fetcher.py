@@ -93,6 +93,10 @@ class Fetcher:
             transport=transport,
         )
 
+    async def aclose(self) -> None:
+        """Close the shared HTTP client."""
+        await self._client.aclose()
+
     async def fetch(
         self, url: str, *, etag: str | None = None, last_modified: str | None = None
     ) -> FetchResult:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import threading
 from collections.abc import Coroutine
@@ -24,7 +25,8 @@ from aiohttp import web
 
 from .telegram_faults import ApiError, DropConnection
 from .telegram_limits import RateLimits, Window
-from .telegram_methods import BotApiMethods, decode_params
+from .telegram_methods import BotApiMethods
+from .telegram_params import decode_params
 from .telegram_records import (
     BOT_USERNAME,
     CallbackAnswer,
@@ -191,7 +193,10 @@ async def _raw_params(request: web.Request) -> dict[str, Any]:
     if not request.body_exists:
         return params
     if request.content_type == "application/json":
-        body = await request.json()
+        try:
+            body = await request.json()
+        except ValueError:
+            body = None
         if not isinstance(body, dict):
             raise ApiError(400, "Bad Request: JSON object expected")
         params.update(body)
@@ -252,10 +257,8 @@ async def _serve_forever(args: argparse.Namespace) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point of `python -m tests.fakes.telegram`."""
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(_serve_forever(_parse_args(argv)))
-    except KeyboardInterrupt:
-        pass
 
 
 __all__ = [

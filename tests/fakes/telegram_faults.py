@@ -90,7 +90,9 @@ class Faults:
         """Delay the answer by `seconds`; the message is recorded as sent before the delay."""
         self._slow[chat_id] = seconds
 
-    def drop_connection(self, chat_id: int | None, times: int = 1, after_send: bool = False) -> None:
+    def drop_connection(
+        self, chat_id: int | None, times: int = 1, after_send: bool = False
+    ) -> None:
         """Close the connection without answering; with after_send the message is recorded."""
         self._drops[chat_id] = _Countdown(times, after_send)
 

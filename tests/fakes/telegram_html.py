@@ -173,11 +173,15 @@ class _HtmlParser:
     def _close(self, tag: _OpenTag) -> None:
         language = tag.attrs.get("class", "")
         parent = self.stack[-1] if self.stack else None
-        if tag.name == "code" and parent is not None and parent.name == "pre":
-            if language.startswith("language-"):
-                # Telegram folds <pre><code class="language-x"> into one pre entity.
-                parent.extra["language"] = language.removeprefix("language-")
-                return
+        if (
+            tag.name == "code"
+            and parent is not None
+            and parent.name == "pre"
+            and language.startswith("language-")
+        ):
+            # Telegram folds <pre><code class="language-x"> into one pre entity.
+            parent.extra["language"] = language.removeprefix("language-")
+            return
         if tag.name == "a" and not tag.attrs.get("href"):
             return  # Telegram makes no text_link without a URL
         length = self.offset - tag.start

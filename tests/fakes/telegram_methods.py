@@ -7,9 +7,8 @@ raises ApiError (an error answer) or DropConnection (no answer at all).
 from __future__ import annotations
 
 import asyncio
-import json
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from .telegram_faults import (
@@ -20,7 +19,8 @@ from .telegram_faults import (
     bad_request,
     too_many_requests,
 )
-from .telegram_html import EntityParseError, ParsedText, parse_html, utf16_len
+from .telegram_html import ParsedText
+from .telegram_params import check_command, checked_markup, parse_text, scope_key
 from .telegram_records import (
     CallbackAnswer,
     DeletedMessage,
@@ -34,42 +34,10 @@ from .telegram_state import FakeTelegramState
 
 Handler = Callable[[dict[str, Any]], Awaitable[Any]]
 
-MAX_TEXT_UTF16 = 4096
-_JSON_KEYS = frozenset(
-    {"reply_markup", "link_preview_options", "entities", "commands", "scope", "allowed_updates"}
-    | {"reply_parameters"}
-)
-_INT_KEYS = frozenset(
-    {"chat_id", "message_id", "message_thread_id", "offset", "limit", "timeout", "user_id"}
-    | {"cache_time", "max_connections"}
-)
 _NOT_MODIFIED = (
     "message is not modified: specified new message content and reply markup are exactly "
     "the same as a content and reply markup of the current message"
 )
-
-
-def decode_params(raw: Mapping[str, Any]) -> dict[str, Any]:
-    """Form fields as PTB sends them (JSON-encoded values) to Python values."""
-    return {key: _decode_value(key, value) for key, value in raw.items()}
-
-
-def _decode_value(key: str, value: Any) -> Any:
-    if not isinstance(value, str):
-        return value
-    if key in _JSON_KEYS:
-        try:
-            return json.loads(value)
-        except ValueError:
-            raise bad_request(f"can't parse {key} JSON object") from None
-    if key in _INT_KEYS:
-        try:
-            return int(value)
-        except ValueError:
-            return value  # "@channelusername" stays a string
-    if value in ("true", "false"):
-        return value == "true"
-    return value
 
 
 class BotApiMethods:
@@ -126,9 +94,9 @@ class BotApiMethods:
         generation = state.poll_generation
         state.updates_pulse.fire()  # a newer poll ends the older one, as on Telegram
         await state.updates_pulse.wait_until(
-            lambda: bool(state.pending_updates)
-            or state.poll_generation != generation
-            or state.closing,
+            lambda: (
+                bool(state.pending_updates) or state.poll_generation != generation or state.closing
+            ),
             timeout,
         )
         if state.poll_generation != generation:
@@ -166,8 +134,9 @@ class BotApiMethods:
         if faults is not None and isinstance(chat_id, int):
             faults.raise_terminal(chat_id)
         chat = self._writable_chat(chat_id)
-        parsed = _parse_text(params.get("text"), params.get("parse_mode"))
-        markup = _checked_markup(params.get("reply_markup"))
+        parsed = parse_text(params.get("text"), params.get("parse_mode"))
+        markup = checked_markup(params.get("reply_markup"))
+        self._check_reply_target(chat, params.get("reply_parameters"))
         if faults is not None:
             faults.raise_forced_429(chat.id)
         self._check_flood(chat)
@@ -188,6 +157,14 @@ class BotApiMethods:
                 {"migrate_to_chat_id": chat.migrated_to},
             )
         return chat
+
+    def _check_reply_target(self, chat: FakeChat, reply: Any) -> None:
+        if not isinstance(reply, dict) or reply.get("allow_sending_without_reply"):
+            return
+        if reply.get("chat_id", chat.id) != chat.id:
+            return  # replies into other chats are not modelled
+        if (chat.id, reply.get("message_id")) not in self.state.messages:
+            raise bad_request("message to be replied not found")
 
     def _check_flood(self, chat: FakeChat) -> None:
         if not self.state.limits:
@@ -226,8 +203,8 @@ class BotApiMethods:
     async def edit_message_text(self, params: dict[str, Any]) -> dict[str, Any]:
         """editMessageText on a bot message (faults apply if faults.include_edits)."""
         chat, message = await self._editable(params)
-        parsed = _parse_text(params.get("text"), params.get("parse_mode"))
-        markup = _checked_markup(params.get("reply_markup"))
+        parsed = parse_text(params.get("text"), params.get("parse_mode"))
+        markup = checked_markup(params.get("reply_markup"))
         new_entities = list(parsed.entities) or None
         unchanged = (
             message["text"] == parsed.text
@@ -243,7 +220,7 @@ class BotApiMethods:
     async def edit_message_reply_markup(self, params: dict[str, Any]) -> dict[str, Any]:
         """editMessageReplyMarkup on a bot message; no reply_markup removes the keyboard."""
         chat, message = await self._editable(params)
-        markup = _checked_markup(params.get("reply_markup"))
+        markup = checked_markup(params.get("reply_markup"))
         if message.get("reply_markup") == markup:
             raise bad_request(_NOT_MODIFIED)
         return self._finish_edit("editMessageReplyMarkup", chat, message, params, markup)
@@ -317,15 +294,15 @@ class BotApiMethods:
         if not isinstance(commands, list) or len(commands) > 100:
             raise bad_request("commands must be a list of at most 100 BotCommand")
         for command in commands:
-            _check_command(command)
-        self.state.commands_by_scope[_scope_key(params)] = commands
+            check_command(command)
+        self.state.commands_by_scope[scope_key(params)] = commands
         return True
 
     async def get_my_commands(self, params: dict[str, Any]) -> list[dict[str, Any]]:
-        return self.state.commands_by_scope.get(_scope_key(params), [])
+        return self.state.commands_by_scope.get(scope_key(params), [])
 
     async def delete_my_commands(self, params: dict[str, Any]) -> bool:
-        self.state.commands_by_scope.pop(_scope_key(params), None)
+        self.state.commands_by_scope.pop(scope_key(params), None)
         return True
 
     async def get_chat_member(self, params: dict[str, Any]) -> dict[str, Any]:
@@ -351,51 +328,6 @@ def _confirm(state: FakeTelegramState, offset: Any) -> None:
         del state.pending_updates[:offset]
         return
     state.pending_updates[:] = [u for u in state.pending_updates if u["update_id"] >= offset]
-
-
-def _parse_text(text: Any, parse_mode: Any) -> ParsedText:
-    if not isinstance(text, str) or not text.strip():
-        raise bad_request("message text is empty")
-    parsed = ParsedText(text)
-    if isinstance(parse_mode, str) and parse_mode.lower() == "html":
-        try:
-            parsed = parse_html(text)
-        except EntityParseError as error:
-            raise bad_request(f"can't parse entities: {error}") from None
-    if not parsed.text.strip():
-        raise bad_request("message text is empty")
-    if utf16_len(parsed.text) > MAX_TEXT_UTF16:
-        raise bad_request("message is too long")
-    return parsed
-
-
-def _checked_markup(markup: Any) -> dict[str, Any] | None:
-    if markup is None:
-        return None
-    if not isinstance(markup, dict):
-        raise bad_request("can't parse reply keyboard markup JSON object")
-    for row in markup.get("inline_keyboard", []):
-        for button in row:
-            data = button.get("callback_data")
-            if data is not None and not 1 <= len(data.encode()) <= 64:
-                raise bad_request("BUTTON_DATA_INVALID")
-    return markup
-
-
-def _check_command(command: Any) -> None:
-    name = command.get("command", "") if isinstance(command, dict) else ""
-    description = command.get("description", "") if isinstance(command, dict) else ""
-    valid_name = 1 <= len(name) <= 32 and all(c.islower() or c.isdigit() or c == "_" for c in name)
-    if not valid_name:
-        raise bad_request("BOT_COMMAND_INVALID")
-    if not 1 <= len(description) <= 256:
-        raise bad_request("command description must be 1-256 characters")
-
-
-def _scope_key(params: dict[str, Any]) -> tuple[str, str]:
-    scope = params.get("scope") or {"type": "default"}
-    key = "default" if scope == {"type": "default"} else json.dumps(scope, sort_keys=True)
-    return key, str(params.get("language_code") or "")
 
 
 def _set_or_drop(message: dict[str, Any], key: str, value: Any) -> None:

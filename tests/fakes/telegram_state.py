@@ -46,9 +46,9 @@ class _Pulse:
         self._event.set()
         self._event = asyncio.Event()
 
-    async def wait_until(self, condition: Callable[[], bool], timeout: float) -> bool:
-        """Wait until `condition()` holds; False on timeout."""
-        deadline = time.monotonic() + timeout
+    async def wait_until(self, condition: Callable[[], bool], seconds: float) -> bool:
+        """Wait until `condition()` holds; False if `seconds` pass first."""
+        deadline = time.monotonic() + seconds
         while True:
             event = self._event
             if condition():
@@ -260,12 +260,12 @@ class FakeTelegramState:
         self,
         chat_id: int,
         count: int = 1,
-        timeout: float = 10.0,
+        timeout: float = 10.0,  # noqa: ASYNC109 - the public name tests use
         *,
         thread_id: int | None = ANY_THREAD,
     ) -> list[SentMessage]:
         """All messages sent to the chat once there are at least `count` of them."""
-        if not await self.wait_until(
+        if not await self._activity_pulse.wait_until(
             lambda: len(self.messages_to(chat_id, thread_id)) >= count, timeout
         ):
             got = self.messages_to(chat_id, thread_id)
@@ -275,7 +275,11 @@ class FakeTelegramState:
             )
         return self.messages_to(chat_id, thread_id)
 
-    async def wait_until(self, condition: Callable[[], bool], timeout: float = 10.0) -> None:
+    async def wait_until(
+        self,
+        condition: Callable[[], bool],
+        timeout: float = 10.0,  # noqa: ASYNC109 - same name as wait_for_messages
+    ) -> None:
         """Wait until `condition()` holds after some bot request; AssertionError on timeout."""
         if not await self._activity_pulse.wait_until(condition, timeout):
             raise AssertionError(f"condition not met within {timeout}s: {condition!r}")

@@ -1,0 +1,176 @@
+"""The composition root: builds and wires everything, and runs it.
+
+Data flows one way: sources -> store -> digest -> delivery -> Telegram; the
+chat handlers write subscriptions. The JobQueue only ticks; every due time
+lives in the store, so a restart resumes the plan.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import random
+import signal
+import socket
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+from telegram import Update
+from telegram.ext import Application, ApplicationBuilder, ContextTypes
+
+from bot.chat import register_handlers, set_bot_commands
+from bot.clock import Clock, utcnow
+from bot.delivery.limiter import SendLimiter
+from bot.delivery.ptb_limiter import SharedRateLimiter
+from bot.delivery.sender import Sender
+from bot.digest.planner import DigestPlanner
+from bot.services import SERVICES_KEY, Services
+from bot.settings import Settings
+from bot.sources.fetcher import Fetcher, FetchLimits
+from bot.sources.poller import Poller
+from bot.store import Store, open_store
+
+log = logging.getLogger(__name__)
+
+REAP_EVERY_SECONDS = 30.0
+PRUNE_EVERY_SECONDS = 3600.0
+
+
+@dataclass(slots=True)
+class NewsBot:
+    """Everything the running bot is made of."""
+
+    settings: Settings
+    store: Store
+    application: Application  # type: ignore[type-arg]
+    poller: Poller
+    planner: DigestPlanner
+    sender: Sender
+    fetcher: Fetcher
+    stop_event: asyncio.Event = field(default_factory=asyncio.Event)
+    _sender_task: asyncio.Task[None] | None = None
+
+    async def tick(self) -> None:
+        """One scheduler tick: poll due sources, plan due digests, wake the sender."""
+        report = await self.poller.tick()
+        if report.new_article_ids:
+            await self.planner.plan_instant(report.new_article_ids)
+        await self.planner.plan_due()
+        self.sender.wake()
+
+    async def start(self) -> None:
+        """Start polling Telegram, the ticks and the sender (application initialised)."""
+        await self.poller.sync_sources()
+        await set_bot_commands(self.application.bot)
+        jobs = self.application.job_queue
+        assert jobs is not None, "python-telegram-bot[job-queue] is required"
+        # The JobQueue only ticks; missed ticks are harmless because due times live in the store.
+        jobs.run_repeating(_job(self.tick), interval=self.settings.tick_seconds, first=0.1)
+        jobs.run_repeating(_job(self.sender.reap), interval=REAP_EVERY_SECONDS, first=1)
+        jobs.run_repeating(_job(self.poller.prune), interval=PRUNE_EVERY_SECONDS, first=60)
+        self._sender_task = asyncio.create_task(self.sender.run(self.stop_event))
+        assert self.application.updater is not None
+        await self.application.updater.start_polling(allowed_updates=Update.ALL_TYPES)
+        await self.application.start()
+        log.info(
+            "newsbot is running: %d topics, %d sources",
+            len(self.settings.topics),
+            len(self.settings.sources),
+        )
+
+    async def stop(self) -> None:
+        """Stop everything started by :meth:`start`, in reverse order."""
+        self.stop_event.set()
+        assert self.application.updater is not None
+        if self.application.updater.running:
+            await self.application.updater.stop()
+        if self.application.running:
+            await self.application.stop()
+        if self._sender_task is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.wait_for(self._sender_task, timeout=10)
+
+    async def close(self) -> None:
+        """Release the HTTP client and the database."""
+        await self.fetcher.aclose()
+        await self.store.close()
+
+
+def _job(step):
+    async def callback(_context: ContextTypes.DEFAULT_TYPE) -> None:
+        try:
+            await step()
+        except Exception:  # a failed tick must never stop the next one
+            log.exception("tick %s failed", getattr(step, "__qualname__", step))
+
+    return callback
+
+
+def build_application(settings: Settings, limiter: SendLimiter) -> Application:  # type: ignore[type-arg]
+    """The python-telegram-bot Application, pointed at ``telegram_api_url``."""
+    api = settings.telegram_api_url
+    return (
+        ApplicationBuilder()
+        .token(settings.require_token())
+        .base_url(f"{api}/bot")
+        .base_file_url(f"{api}/file/bot")
+        .rate_limiter(SharedRateLimiter(limiter))
+        .concurrent_updates(True)
+        .build()
+    )
+
+
+async def build_bot(settings: Settings, *, clock: Clock = utcnow) -> NewsBot:
+    """Create the store, HTTP client, poller, planner, sender and PTB application."""
+    store = await open_store(settings.database_url, clock=clock)
+    limiter = SendLimiter.from_settings(settings.delivery)
+    application = build_application(settings, limiter)
+    fetcher = Fetcher(Fetcher.make_client(fetch_limits(settings)), fetch_limits(settings))
+    poller = Poller(store, fetcher, settings, clock, random.Random())
+    planner = DigestPlanner(store, settings, clock)
+    owner = f"{socket.gethostname()}:{os.getpid()}"
+    sender = Sender(store, application.bot, limiter, settings.delivery, clock, owner)
+    application.bot_data[SERVICES_KEY] = Services(
+        settings=settings, store=store, clock=clock, planner=planner, wake_sender=sender.wake
+    )
+    register_handlers(application)
+    return NewsBot(settings, store, application, poller, planner, sender, fetcher)
+
+
+def fetch_limits(settings: Settings) -> FetchLimits:
+    """The fetcher's limits from the settings."""
+    f = settings.fetch
+    return FetchLimits(
+        timeout_seconds=f.timeout_seconds,
+        max_bytes=f.max_bytes,
+        max_connections=f.max_connections,
+        max_per_host=f.max_per_host,
+        user_agent=f.user_agent,
+    )
+
+
+@contextlib.asynccontextmanager
+async def running_bot(settings: Settings, *, clock: Clock = utcnow) -> AsyncIterator[NewsBot]:
+    """Build, start, and on exit stop and close the bot (used by ``run`` and tests)."""
+    newsbot = await build_bot(settings, clock=clock)
+    try:
+        async with newsbot.application:
+            await newsbot.start()
+            try:
+                yield newsbot
+            finally:
+                await newsbot.stop()
+    finally:
+        await newsbot.close()
+
+
+async def run_until_stopped(settings: Settings) -> None:
+    """``newsbot run``: run until Ctrl-C or SIGTERM, then stop cleanly."""
+    async with running_bot(settings) as newsbot:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, newsbot.stop_event.set)
+        await newsbot.stop_event.wait()
+        log.info("stopping")

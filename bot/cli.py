@@ -1,0 +1,123 @@
+"""The ``newsbot`` command line: run, ingest, sources, migrate, stats, shell."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Callable, Coroutine, Sequence
+from typing import Any
+
+from bot.errors import ConfigError, NewsbotError
+from bot.settings import Settings, load_settings
+
+Command = Callable[[Settings, argparse.Namespace], Coroutine[Any, Any, int]]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser, with --help on every command."""
+    parser = argparse.ArgumentParser(
+        prog="newsbot",
+        description="A Telegram bot that turns news sources into topic digests.",
+        epilog="Settings: config/newsbot.toml (or NEWSBOT_CONFIG), .env, NEWSBOT_* variables.",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    commands.add_parser(
+        "run", help="run the bot: Telegram long polling, the poller and the digest sender"
+    )
+    ingest = commands.add_parser("ingest", help="poll the news sources once and show a table")
+    ingest.add_argument("--source", metavar="NAME", help="poll only the source with this name")
+    commands.add_parser(
+        "sources", help="show each source's health: last success, errors, next poll"
+    )
+    commands.add_parser("migrate", help="create or upgrade the database schema")
+    commands.add_parser("stats", help="show chats, articles and the delivery queue")
+    commands.add_parser(
+        "shell", help="try the bot offline: type as a user, see replies and digests"
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``newsbot`` console script."""
+    args = build_parser().parse_args(argv)
+    try:
+        settings = load_settings()
+        logging.basicConfig(
+            level=settings.log_level.upper(),
+            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        )
+        _quiet_noisy_loggers()
+        return asyncio.run(_COMMANDS[args.command](settings, args))
+    except ConfigError as err:
+        print(f"newsbot: {err}", file=sys.stderr)
+        return 2
+    except NewsbotError as err:
+        print(f"newsbot: {err}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+def _quiet_noisy_loggers() -> None:
+    # Every HTTP request at INFO would drown the bot's own log lines.
+    for name in ("httpx", "httpcore", "apscheduler.executors.default"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
+async def _run(settings: Settings, _args: argparse.Namespace) -> int:
+    from bot.app import run_until_stopped
+
+    settings.require_token()
+    await run_until_stopped(settings)
+    return 0
+
+
+async def _migrate(settings: Settings, _args: argparse.Namespace) -> int:
+    from bot.store import open_store
+    from bot.store.migrate import current_revision
+
+    store = await open_store(settings.database_url)
+    try:
+        print(f"database is at revision {await current_revision(store.engine)}")
+    finally:
+        await store.close()
+    return 0
+
+
+async def _ingest(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.ops import ingest_once
+
+    return await ingest_once(settings, args.source)
+
+
+async def _sources(settings: Settings, _args: argparse.Namespace) -> int:
+    from bot.ops import show_sources
+
+    return await show_sources(settings)
+
+
+async def _stats(settings: Settings, _args: argparse.Namespace) -> int:
+    from bot.ops import show_stats
+
+    return await show_stats(settings)
+
+
+async def _shell(settings: Settings, _args: argparse.Namespace) -> int:
+    from bot.chat.shell import run_shell
+
+    return await run_shell(settings)
+
+
+_COMMANDS: dict[str, Command] = {
+    "run": _run,
+    "ingest": _ingest,
+    "sources": _sources,
+    "migrate": _migrate,
+    "stats": _stats,
+    "shell": _shell,
+}
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,109 @@
+"""Operator commands that run once and print: ingest, sources, stats."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from rich.console import Console
+from rich.table import Table
+
+from bot.clock import utcnow
+from bot.settings import Settings
+from bot.sources.fetcher import Fetcher
+from bot.sources.poller import CycleReport, Poller, SourceResult
+from bot.sources.report import cycle_table, health_table
+from bot.store import Store, open_store
+from bot.store.state import SENDING_PAUSED_UNTIL
+
+
+@asynccontextmanager
+async def _opened(settings: Settings) -> AsyncIterator[Store]:
+    store = await open_store(settings.database_url)
+    try:
+        yield store
+    finally:
+        await store.close()
+
+
+async def ingest_once(
+    settings: Settings, source_name: str | None, console: Console | None = None
+) -> int:
+    """``newsbot ingest``: poll every source (or one) now; exit 1 if any failed."""
+    from bot.app import fetch_limits
+
+    console = console or Console()
+    names = {s.name for s in settings.sources}
+    if source_name is not None and source_name not in names:
+        console.print(
+            f"No source named {source_name!r}. Known: {', '.join(sorted(names)) or 'none'}"
+        )
+        return 2
+    async with _opened(settings) as store:
+        limits = fetch_limits(settings)
+        fetcher = Fetcher(Fetcher.make_client(limits), limits)
+        try:
+            poller = Poller(store, fetcher, settings, utcnow, random.Random())
+            await poller.sync_sources()
+            report = await _cycle_with_progress(poller, len(settings.sources), source_name, console)
+        finally:
+            await fetcher.aclose()
+    console.print(cycle_table(report))
+    return 1 if any(r.status == "failed" for r in report.results) else 0
+
+
+async def _cycle_with_progress(
+    poller: Poller, source_count: int, source_name: str | None, console: Console
+) -> CycleReport:
+    total = 1 if source_name else source_count
+    with console.status(f"polling {total} source(s)...") as status:
+        done = 0
+
+        def progress(result: SourceResult) -> None:
+            nonlocal done
+            done += 1
+            status.update(f"polled {done}/{total}: {result.name} ({result.status})")
+
+        return await poller.run_cycle(source_name, progress=progress)
+
+
+async def show_sources(settings: Settings, console: Console | None = None) -> int:
+    """``newsbot sources``: each source's health."""
+    console = console or Console()
+    async with _opened(settings) as store:
+        sources = await store.sources.all()
+        if not sources:
+            console.print("No sources yet: they are added on the first `newsbot ingest` or `run`.")
+            return 0
+        console.print(health_table(sources, utcnow()))
+        paused = await store.state.get_time(SENDING_PAUSED_UNTIL)
+    if paused and paused > utcnow():
+        console.print(
+            f"Sending is paused by a Telegram flood wait until {paused:%Y-%m-%d %H:%M} UTC."
+        )
+    return 0
+
+
+async def show_stats(settings: Settings, console: Console | None = None) -> int:
+    """``newsbot stats``: chats, subscriptions, articles, outbox, flood wait."""
+    console = console or Console()
+    async with _opened(settings) as store:
+        chats = await store.chats.all()
+        by_topic = await store.chats.count_by_topic()
+        articles = await store.articles.count()
+        outbox = await store.outbox.counts()
+        paused = await store.state.get_time(SENDING_PAUSED_UNTIL)
+    table = Table(title="newsbot")
+    table.add_column("what")
+    table.add_column("count", justify="right")
+    table.add_row("chats (active)", f"{len(chats)} ({sum(c.is_active for c in chats)})")
+    for topic, count in sorted(by_topic.items()):
+        table.add_row(f"  subscribed to {topic}", str(count))
+    table.add_row("articles", str(articles))
+    for status, count in sorted(outbox.items()):
+        table.add_row(f"messages {status}", str(count))
+    console.print(table)
+    if paused and paused > utcnow():
+        console.print(f"Sending paused by a Telegram flood wait until {paused:%Y-%m-%d %H:%M} UTC.")
+    return 0

@@ -1,0 +1,89 @@
+"""The command line as an operator meets it: help, clear errors, migrate."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+COMMANDS = ["run", "ingest", "sources", "migrate", "stats", "shell"]
+
+
+def newsbot(
+    *args: str, cwd: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("NEWSBOT_")}
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        cwd=cwd,
+        env={**clean, **(env or {}), "PYTHONPATH": str(REPO_ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+@pytest.fixture
+def workdir(tmp_path: Path) -> Path:
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "newsbot.toml").write_text(
+        '[[topics]]\nid = "world"\nname = "World news"\n'
+    )
+    return tmp_path
+
+
+def test_help_lists_every_command(workdir: Path) -> None:
+    result = newsbot("--help", cwd=workdir)
+    assert result.returncode == 0
+    for command in COMMANDS:
+        assert command in result.stdout
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_command_has_help(workdir: Path, command: str) -> None:
+    result = newsbot(command, "--help", cwd=workdir)
+    assert result.returncode == 0
+    assert f"newsbot {command}" in result.stdout
+
+
+def test_run_without_token_says_how_to_fix_and_fails(workdir: Path) -> None:
+    result = newsbot("run", cwd=workdir)
+    assert result.returncode != 0
+    assert "telegram_token" in result.stderr and "BotFather" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_bad_setting_is_one_line_without_traceback(workdir: Path) -> None:
+    result = newsbot("migrate", cwd=workdir, env={"NEWSBOT_DIGEST_TIMES": '["25:99"]'})
+    assert result.returncode == 2
+    assert "digest_times" in result.stderr and "HH:MM" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_migrate_creates_the_database(workdir: Path) -> None:
+    db = workdir / "data" / "bot.db"
+    result = newsbot("migrate", cwd=workdir, env={"NEWSBOT_DATABASE_URL": f"sqlite:///{db}"})
+    assert result.returncode == 0, result.stderr
+    assert "revision 0001" in result.stdout
+    assert db.exists()
+
+
+def test_stats_on_a_fresh_database(workdir: Path) -> None:
+    db = workdir / "bot.db"
+    result = newsbot("stats", cwd=workdir, env={"NEWSBOT_DATABASE_URL": f"sqlite:///{db}"})
+    assert result.returncode == 0, result.stderr
+    assert "articles" in result.stdout
+
+
+def test_ingest_names_an_unknown_source(workdir: Path) -> None:
+    db = workdir / "bot.db"
+    result = newsbot(
+        "ingest", "--source", "Nope", cwd=workdir, env={"NEWSBOT_DATABASE_URL": f"sqlite:///{db}"}
+    )
+    assert result.returncode == 2
+    assert "No source named 'Nope'" in result.stdout
