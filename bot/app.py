@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 from telegram import Update
 from telegram.ext import Application, ApplicationBuilder, ContextTypes
+from telegram.request import BaseRequest
 
 from bot.chat import register_handlers, set_bot_commands
 from bot.clock import Clock, utcnow
@@ -28,8 +29,8 @@ from bot.delivery.sender import Sender
 from bot.digest.planner import DigestPlanner
 from bot.services import SERVICES_KEY, Services
 from bot.settings import Settings
-from bot.sources.fetcher import Fetcher, FetchLimits
-from bot.sources.poller import Poller
+from bot.sources.fetcher import Fetcher
+from bot.sources.poller import Poller, fetch_limits
 from bot.store import Store, open_store
 
 log = logging.getLogger(__name__)
@@ -108,26 +109,36 @@ def _job(step):
     return callback
 
 
-def build_application(settings: Settings, limiter: SendLimiter) -> Application:  # type: ignore[type-arg]
-    """The python-telegram-bot Application, pointed at ``telegram_api_url``."""
+def build_application(
+    settings: Settings, limiter: SendLimiter, request: BaseRequest | None = None
+) -> Application:  # type: ignore[type-arg]
+    """The python-telegram-bot Application, pointed at ``telegram_api_url``.
+
+    ``request`` replaces the HTTP layer (the offline shell answers in-process).
+    """
     api = settings.telegram_api_url
-    return (
+    builder = (
         ApplicationBuilder()
         .token(settings.require_token())
         .base_url(f"{api}/bot")
         .base_file_url(f"{api}/file/bot")
         .rate_limiter(SharedRateLimiter(limiter))
         .concurrent_updates(True)
-        .build()
     )
+    if request is not None:
+        builder = builder.request(request).get_updates_request(request)
+    return builder.build()
 
 
-async def build_bot(settings: Settings, *, clock: Clock = utcnow) -> NewsBot:
+async def build_bot(
+    settings: Settings, *, clock: Clock = utcnow, request: BaseRequest | None = None
+) -> NewsBot:
     """Create the store, HTTP client, poller, planner, sender and PTB application."""
     store = await open_store(settings.database_url, clock=clock)
     limiter = SendLimiter.from_settings(settings.delivery)
-    application = build_application(settings, limiter)
-    fetcher = Fetcher(Fetcher.make_client(fetch_limits(settings)), fetch_limits(settings))
+    application = build_application(settings, limiter, request)
+    limits = fetch_limits(settings.fetch)
+    fetcher = Fetcher(Fetcher.make_client(limits), limits)
     poller = Poller(store, fetcher, settings, clock, random.Random())
     planner = DigestPlanner(store, settings, clock)
     owner = f"{socket.gethostname()}:{os.getpid()}"
@@ -137,18 +148,6 @@ async def build_bot(settings: Settings, *, clock: Clock = utcnow) -> NewsBot:
     )
     register_handlers(application)
     return NewsBot(settings, store, application, poller, planner, sender, fetcher)
-
-
-def fetch_limits(settings: Settings) -> FetchLimits:
-    """The fetcher's limits from the settings."""
-    f = settings.fetch
-    return FetchLimits(
-        timeout_seconds=f.timeout_seconds,
-        max_bytes=f.max_bytes,
-        max_connections=f.max_connections,
-        max_per_host=f.max_per_host,
-        user_agent=f.user_agent,
-    )
 
 
 @contextlib.asynccontextmanager

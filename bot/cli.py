@@ -62,8 +62,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _quiet_noisy_loggers() -> None:
     # Every HTTP request at INFO would drown the bot's own log lines.
-    for name in ("httpx", "httpcore", "apscheduler.executors.default"):
+    for name in ("httpx", "httpcore", "alembic", "apscheduler.executors.default"):
         logging.getLogger(name).setLevel(logging.WARNING)
+    # A tick skipped because the previous one still runs is harmless by design.
+    logging.getLogger("apscheduler.scheduler").setLevel(logging.ERROR)
 
 
 async def _run(settings: Settings, _args: argparse.Namespace) -> int:

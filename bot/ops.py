@@ -12,7 +12,7 @@ from rich.table import Table
 from bot.clock import utcnow
 from bot.settings import Settings
 from bot.sources.fetcher import Fetcher
-from bot.sources.poller import CycleReport, Poller, SourceResult
+from bot.sources.poller import CycleReport, Poller, SourceResult, fetch_limits
 from bot.sources.report import cycle_table, health_table
 from bot.store import Store, open_store
 from bot.store.state import SENDING_PAUSED_UNTIL
@@ -31,8 +31,6 @@ async def ingest_once(
     settings: Settings, source_name: str | None, console: Console | None = None
 ) -> int:
     """``newsbot ingest``: poll every source (or one) now; exit 1 if any failed."""
-    from bot.app import fetch_limits
-
     console = console or Console()
     names = {s.name for s in settings.sources}
     if source_name is not None and source_name not in names:
@@ -41,7 +39,7 @@ async def ingest_once(
         )
         return 2
     async with _opened(settings) as store:
-        limits = fetch_limits(settings)
+        limits = fetch_limits(settings.fetch)
         fetcher = Fetcher(Fetcher.make_client(limits), limits)
         try:
             poller = Poller(store, fetcher, settings, utcnow, random.Random())

@@ -87,3 +87,48 @@ def test_ingest_names_an_unknown_source(workdir: Path) -> None:
     )
     assert result.returncode == 2
     assert "No source named 'Nope'" in result.stdout
+
+
+@pytest.fixture
+def news_site_process(workdir: Path):  # noqa: ANN201 - yields the base URL
+    """The fake news site in its own process, serving /feeds/0.xml and /feeds/1.xml."""
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "tests.fakes.news_site",
+            "--feeds",
+            "2",
+            "--items",
+            "5",
+            "--port",
+            "0",
+        ],
+        cwd=REPO_ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    base_url = proc.stdout.readline().strip()
+    yield base_url
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+def test_ingest_then_sources_show_a_table(workdir: Path, news_site_process: str) -> None:
+    (workdir / "config" / "newsbot.toml").write_text(
+        '[[topics]]\nid = "world"\nname = "World news"\n'
+        f'[[sources]]\nname = "Wire A"\nurl = "{news_site_process}/feeds/0.xml"\ntopics = ["world"]\n'
+        f'[[sources]]\nname = "Broken"\nurl = "{news_site_process}/missing.xml"\ntopics = ["world"]\n'
+    )
+    env = {"NEWSBOT_DATABASE_URL": f"sqlite:///{workdir / 'bot.db'}", "COLUMNS": "200"}
+    first = newsbot("ingest", cwd=workdir, env=env)
+    assert first.returncode == 1, first.stderr  # one source failed
+    assert "Wire A" in first.stdout and "Broken" in first.stdout
+    assert "404" in first.stdout
+    again = newsbot("ingest", "--source", "Wire A", cwd=workdir, env=env)
+    assert again.returncode == 0, again.stderr
+    assert "Wire A" in again.stdout and "Broken" not in again.stdout
+    health = newsbot("sources", cwd=workdir, env=env)
+    assert health.returncode == 0, health.stderr
+    assert "Wire A" in health.stdout and "Broken" in health.stdout

@@ -1,0 +1,140 @@
+"""Delivery benchmark: the outbox Sender against the fake Telegram in another process.
+
+    .venv/bin/python -m bench.delivery [--runs 3] [--database-url URL]
+
+Two cases, each on a fresh outbox of 1,000 chats x 2 parts = 2,000 messages:
+
+* ``limits-on``: the fake enforces Telegram's flood limits (30/s, ~1/s per
+  chat); the Sender runs with the default settings (30/s). Target: at least
+  97 % of 30 msg/s and no 429.
+* ``limits-off``: the fake enforces nothing; the Sender runs with
+  ``allow_paid_broadcast`` (1000/s ceiling) and no per-chat spacing. Target:
+  at least 1,000 msg/s. CPU ms per message is this process's CPU time (Sender,
+  PTB, httpx, SQLAlchemy and the SQLite thread) over the messages sent; the
+  fake's CPU is not in it.
+
+429s are counted from the Sender's side: any 429 pauses sending and is stored
+under ``SENDING_PAUSED_UNTIL``. Prints one JSON line per run and the medians.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import telegram
+from telegram.request import HTTPXRequest
+
+from bot.delivery.limiter import SendLimiter
+from bot.delivery.sender import Sender
+from bot.settings import DeliverySettings
+from bot.store import Store, open_store
+from bot.store.models import ChatKey
+from bot.store.outbox import DigestRequest, Part
+from bot.store.state import SENDING_PAUSED_UNTIL
+
+TOKEN = "123:ABC"
+CASES: dict[str, tuple[bool, DeliverySettings]] = {
+    "limits-on": (True, DeliverySettings()),
+    "limits-off": (
+        False,
+        DeliverySettings(
+            allow_paid_broadcast=True, private_chat_interval_seconds=0.0, concurrency=64
+        ),
+    ),
+}
+
+
+def start_fake(limits: bool) -> tuple[subprocess.Popen[str], str]:
+    """Run ``python -m tests.fakes.telegram`` on a free port; returns (process, base URL)."""
+    command = [sys.executable, "-m", "tests.fakes.telegram", "--port", "0", "--auto-chats"]
+    process = subprocess.Popen(
+        [*command, *(["--limits"] if limits else [])], stdout=subprocess.PIPE, text=True
+    )
+    assert process.stdout is not None
+    line = process.stdout.readline()
+    return process, line.strip().rsplit(" ", 1)[-1]
+
+
+async def seed(store: Store, chats: int, parts: int) -> None:
+    """One digest of ``parts`` HTML parts for each of ``chats`` private chats."""
+    body = "<b>Headline</b>\n" + "A summary of the story, long enough to be realistic. " * 8
+    requests = []
+    for n in range(chats):
+        chat = await store.chats.ensure(
+            ChatKey(100_000 + n),
+            kind="private",
+            title="",
+            timezone="UTC",
+            digest_times=["08:00"],
+            next_digest_at=None,
+        )
+        texts = tuple(Part(f"{body}\npart {p + 1} for chat {n}") for p in range(parts))
+        requests.append(DigestRequest(chat.id, "scheduled", "bench", texts, 0, None, None))
+    await store.outbox.enqueue(requests)
+
+
+async def run_case(database_url: str, base_url: str, settings: DeliverySettings) -> dict[str, Any]:
+    """Send the whole outbox once; returns rate, CPU per message and 429s seen."""
+    store = await open_store(database_url)
+    try:
+        await seed(store, chats=1_000, parts=2)
+        request = HTTPXRequest(connection_pool_size=settings.concurrency + 8)
+        async with telegram.Bot(TOKEN, base_url=f"{base_url}/bot", request=request) as bot:
+            limiter = SendLimiter.from_settings(settings)
+            sender = Sender(store, bot, limiter, settings, lambda: datetime.now(UTC), "bench")
+            cpu0, wall0 = time.process_time(), time.perf_counter()
+            report = await sender.drain()
+            cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
+        paused = await store.state.get(SENDING_PAUSED_UNTIL)
+    finally:
+        await store.close()
+    return {
+        "sent": report.sent,
+        "seconds": round(wall, 2),
+        "msg_per_s": round(report.sent / wall, 1),
+        "cpu_ms_per_msg": round(1000 * cpu / max(report.sent, 1), 3),
+        "retried": report.retried,
+        "flood_waits": 0 if paused is None else 1,
+    }
+
+
+def one_run(case: str, database_url: str | None, workdir: Path, run: int) -> dict[str, Any]:
+    limits, settings = CASES[case]
+    url = database_url or f"sqlite:///{workdir / f'{case}-{run}.db'}"
+    process, base_url = start_fake(limits)
+    try:
+        return {"case": case, **asyncio.run(run_case(url, base_url, settings))}
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of ``python -m bench.delivery``."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--case", choices=[*CASES, "all"], default="all")
+    parser.add_argument("--database-url", default=None, help="an EMPTY database; default SQLite")
+    args = parser.parse_args(argv)
+    cases = list(CASES) if args.case == "all" else [args.case]
+    with tempfile.TemporaryDirectory() as tmp:
+        for case in cases:
+            results = [one_run(case, args.database_url, Path(tmp), n) for n in range(args.runs)]
+            for result in results:
+                print(json.dumps(result), flush=True)
+            for key in ("msg_per_s", "cpu_ms_per_msg"):
+                print(f"{case} median {key}: {statistics.median(r[key] for r in results)}")
+
+
+if __name__ == "__main__":
+    main()

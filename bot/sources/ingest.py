@@ -1,0 +1,293 @@
+"""From what a source said to what the store keeps: ArticleInputs, article pages, story groups.
+
+Conversion is pure and synchronous (the poller runs it in a worker thread with
+the parsing). Nothing is dropped here: an item without a usable date gets the
+fetch time, one dated more than a day ahead gets the fetch time too.
+
+Story grouping (:class:`StoryGrouper`) compares a new article only with recent
+articles of *other* sources that share at least two proper-noun keys with it,
+because ``cluster.is_same_story`` never says "same" with fewer than two shared
+names (``MIN_SHARED_NAMES``). An inverted index over pairs of name keys finds
+those candidates without looking at every recent article.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta, tzinfo
+from itertools import combinations
+from pathlib import Path
+
+from bot.errors import ParseError, SourceError
+from bot.settings import TopicConfig
+from bot.sources.classify import classify
+from bot.sources.cluster import StorySignature, is_same_story, signature
+from bot.sources.dates import clamp_future
+from bot.sources.feeds import parse_feed
+from bot.sources.fetcher import Fetcher
+from bot.sources.models import ArticleDraft
+from bot.sources.pages import extract_page
+from bot.sources.plaintext import parse_article_file
+from bot.store.articles import ArticleInput, ArticleRepository, RecentSignature, StoredItem
+
+log = logging.getLogger(__name__)
+
+GROUPING_WINDOW = timedelta(hours=48)  # same story from several outlets: within 48 h (field notes)
+POSTING_SCAN = 32  # most recent articles looked at per name pair: bounds work on common pairs
+MAX_COMPARISONS = 16  # full is_same_story checks per new article, best candidates first
+NAME_KEY_CHARS = 4  # "russia"/"russian" share "russ": cluster.py matches names on a 4+ prefix
+
+
+@dataclass(frozen=True, slots=True)
+class SourceProfile:
+    """What ingestion needs to know about a source besides its address."""
+
+    topics: tuple[str, ...]
+    topic_catalogue: tuple[TopicConfig, ...]
+    default_tz: tzinfo
+    fetch_pages: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """One item ready for the store, with the draft it came from."""
+
+    draft: ArticleDraft
+    input: ArticleInput
+
+
+# --- conversion -------------------------------------------------------------------
+
+
+def to_input(draft: ArticleDraft, *, fetched_at: datetime, profile: SourceProfile) -> ArticleInput:
+    """The store's input for one draft: final date, topics and story signature."""
+    topics = classify(draft, source_topics=profile.topics, topics=profile.topic_catalogue)
+    return ArticleInput(
+        url=draft.url,
+        headline=draft.headline,
+        summary=draft.summary,
+        published_at=clamp_future(draft.published_at, fetched_at),
+        topics=topics,
+        guid=draft.guid,
+        signature=signature(draft.headline, draft.lead or draft.summary).to_text(),
+    )
+
+
+def prepare(
+    drafts: Iterable[ArticleDraft], *, fetched_at: datetime, profile: SourceProfile
+) -> list[Prepared]:
+    """Every draft converted, in order; none is dropped."""
+    return [Prepared(d, to_input(d, fetched_at=fetched_at, profile=profile)) for d in drafts]
+
+
+def prepare_feed(
+    body: bytes,
+    *,
+    url: str,
+    content_type: str | None,
+    fetched_at: datetime,
+    profile: SourceProfile,
+) -> list[Prepared]:
+    """Parse a feed body and convert its items (one call, so one worker-thread hop)."""
+    parsed = parse_feed(
+        body,
+        url=url,
+        fetched_at=fetched_at,
+        default_tz=profile.default_tz,
+        content_type=content_type,
+    )
+    return prepare(parsed.items, fetched_at=fetched_at, profile=profile)
+
+
+def prepare_folder(folder: Path, *, fetched_at: datetime, profile: SourceProfile) -> list[Prepared]:
+    """Read every article file of ``folder``; an unreadable file is logged and skipped."""
+    if not folder.is_dir():
+        raise SourceError(f"folder {str(folder)!r} not found")
+    base_url = folder.resolve().as_uri() + "/"
+    drafts = []
+    for path in sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")):
+        try:
+            drafts.append(
+                parse_article_file(path, base_url=base_url, default_tz=profile.default_tz)
+            )
+        except ParseError as err:
+            log.warning("skipping article file %s: %s", path, err)
+    return prepare(drafts, fetched_at=fetched_at, profile=profile)
+
+
+# --- article pages -------------------------------------------------------------
+
+
+async def fetch_page(fetcher: Fetcher, url: str, *, default_tz: tzinfo) -> ArticleDraft:
+    """Fetch one article page and extract it; raises FetchError or ParseError."""
+    fetched = await fetcher.fetch(url)
+    draft = await asyncio.to_thread(extract_page, fetched.body, url=url, default_tz=default_tz)
+    if draft is None:
+        raise ParseError(f"{url}: no article headline and text on the page")
+    return draft
+
+
+async def fetch_pages(
+    fetcher: Fetcher, urls: Sequence[str], *, default_tz: tzinfo, concurrency: int = 4
+) -> list[ArticleDraft]:
+    """Drafts of the pages that could be read; raises the first error when none could."""
+    semaphore = asyncio.Semaphore(concurrency)
+
+    async def one(url: str) -> ArticleDraft:
+        async with semaphore:
+            return await fetch_page(fetcher, url, default_tz=default_tz)
+
+    results = await asyncio.gather(*(one(u) for u in urls), return_exceptions=True)
+    drafts = [r for r in results if isinstance(r, ArticleDraft)]
+    errors = [r for r in results if isinstance(r, BaseException)]
+    for url, error in zip(urls, results, strict=True):
+        if isinstance(error, BaseException):
+            log.warning("page %s not read: %s", url, error)
+    if errors and not drafts:
+        raise errors[0]
+    return drafts
+
+
+async def enrich_with_pages(
+    fetcher: Fetcher, drafts: Sequence[ArticleDraft], *, default_tz: tzinfo, concurrency: int = 4
+) -> list[ArticleDraft]:
+    """Each draft completed from its article page; a page that fails keeps the feed's version."""
+    semaphore = asyncio.Semaphore(concurrency)
+
+    async def one(draft: ArticleDraft) -> ArticleDraft:
+        async with semaphore:
+            try:
+                page = await fetch_page(fetcher, draft.url, default_tz=default_tz)
+            except Exception as err:  # any page failure: the feed's version is still good
+                log.info("page of %s not used: %s", draft.url, err)
+                return draft
+        return merge_page(draft, page)
+
+    return list(await asyncio.gather(*(one(d) for d in drafts)))
+
+
+def merge_page(feed_draft: ArticleDraft, page: ArticleDraft) -> ArticleDraft:
+    """The feed's item completed by its page: the feed keeps identity, the page adds text."""
+    categories = tuple(dict.fromkeys((*feed_draft.categories, *page.categories)))
+    return replace(
+        feed_draft,
+        summary=page.summary or feed_draft.summary,
+        lead=page.lead or feed_draft.lead,
+        published_at=feed_draft.published_at or page.published_at,
+        categories=categories,
+        needs_page=False,
+    )
+
+
+# --- story grouping --------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Entry:
+    article_id: int
+    cluster_id: int
+    source_id: int
+    signature: StorySignature
+
+
+class StoryGrouper:
+    """Puts new articles into the story cluster of an earlier article from another source.
+
+    Holds the signatures of recent articles in memory with an inverted index
+    over pairs of name keys. Cost per new article: at most ``POSTING_SCAN``
+    postings per name pair and ``MAX_COMPARISONS`` full comparisons, whatever
+    the number of recent articles. ``assign`` is thread-safe (one lock).
+    """
+
+    def __init__(self, recent: Iterable[RecentSignature] = (), *, since: datetime | None = None):
+        self._since = since
+        self._entries: list[_Entry] = []
+        self._postings: defaultdict[tuple[str, str], list[int]] = defaultdict(list)
+        self._lock = threading.Lock()
+        for row in sorted(recent, key=lambda r: r.article_id):
+            parsed = _read_signature(row.signature)
+            if parsed is not None:
+                self._add(_Entry(row.article_id, row.cluster_id, row.source_id, parsed))
+
+    @classmethod
+    async def load(cls, articles: ArticleRepository, now: datetime) -> StoryGrouper:
+        """A grouper holding the articles published in the last 48 hours."""
+        since = now - GROUPING_WINDOW
+        recent = await articles.recent_signatures(since=since)
+        return await asyncio.to_thread(lambda: cls(recent, since=since))
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def assign(self, new_items: Sequence[StoredItem], *, source_id: int) -> dict[int, int]:
+        """Article id -> cluster id for new items that tell an already-known story.
+
+        Only items with status "new" are grouped; every grouped or not item is
+        remembered so later sources in the cycle can join its story.
+        """
+        clusters: dict[int, int] = {}
+        with self._lock:
+            for item in new_items:
+                parsed = self._groupable(item)
+                if parsed is None:
+                    continue
+                cluster_id = self._match(parsed, source_id)
+                if cluster_id is not None:
+                    clusters[item.article_id] = cluster_id
+                entry = _Entry(item.article_id, cluster_id or item.article_id, source_id, parsed)
+                self._add(entry)
+        return clusters
+
+    def _groupable(self, item: StoredItem) -> StorySignature | None:
+        if item.status != "new":
+            return None
+        if self._since is not None and item.input.published_at < self._since:
+            return None  # old news: outside the window of every recent story
+        return _read_signature(item.input.signature)
+
+    def _add(self, entry: _Entry) -> None:
+        index = len(self._entries)
+        self._entries.append(entry)
+        for pair in _name_pairs(entry.signature):
+            self._postings[pair].append(index)
+
+    def _match(self, parsed: StorySignature, source_id: int) -> int | None:
+        shared: Counter[int] = Counter()
+        for pair in _name_pairs(parsed):
+            shared.update(self._postings.get(pair, [])[-POSTING_SCAN:])
+        # Most shared name pairs first, then the most recent.
+        ranked = sorted(shared, key=lambda index: (-shared[index], -index))
+        compared = 0
+        for index in ranked:
+            entry = self._entries[index]
+            if entry.source_id == source_id:
+                continue
+            if is_same_story(parsed, entry.signature):
+                return entry.cluster_id
+            compared += 1
+            if compared >= MAX_COMPARISONS:
+                break
+        return None
+
+
+def _name_key(name: str) -> str:
+    return name[:NAME_KEY_CHARS]
+
+
+def _name_pairs(parsed: StorySignature) -> list[tuple[str, str]]:
+    keys = sorted({_name_key(name) for name in parsed.names})
+    return list(combinations(keys, 2))
+
+
+def _read_signature(text: str) -> StorySignature | None:
+    if not text:
+        return None
+    try:
+        return StorySignature.from_text(text)
+    except ValueError:
+        return None  # written by an older format: not groupable, not an error
