@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
@@ -14,8 +15,15 @@ from bot.store.migrate import current_revision
 from bot.store.models import ChatKey
 from bot.store.outbox import DigestRequest, Part
 
-# A little ahead of the wall clock, so rows the store stamps "now" are ready at NOW.
-NOW = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=5)
+NOW = datetime(2026, 11, 27, 8, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+async def store(database_url: str) -> AsyncIterator[Store]:
+    """A store whose clock stands still at NOW, so "ready now" means ready at NOW."""
+    opened = await open_store(database_url, clock=lambda: NOW)
+    yield opened
+    await opened.close()
 
 
 def item(n: int, *, topics: tuple[str, ...] = ("world",), guid: str | None = None) -> ArticleInput:
