@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row, and_, bindparam, func, select, tuple_, update
+from sqlalchemy import Row, and_, bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.clock import Clock, utcnow
@@ -74,11 +74,13 @@ class OutboxRepository:
         async with self._engine.begin() as conn:
             with_parts = [r for r in requests if r.parts]
             body_ids = await _store_bodies(conn, [p.text for r in with_parts for p in r.parts])
-            created = await _insert_digests(conn, with_parts, self._clock())
-            digest_ids = await _digest_ids(conn, with_parts)
-            await _insert_deliveries(conn, with_parts, digest_ids, body_ids, self._clock())
+            digest_ids = await _insert_digests(conn, with_parts, self._clock())
+            # Parts only for digests this call created: a digest written before
+            # (by another planner, maybe with other parts) is left as it is.
+            created = [r for r in with_parts if (r.chat_id, r.slot_key) in digest_ids]
+            await _insert_deliveries(conn, created, digest_ids, body_ids, self._clock())
             await _move_cursors(conn, requests, self._clock())
-        return created
+        return len(created)
 
     async def claim(
         self, owner: str, *, now: datetime, lease_seconds: float, max_digests: int = 50
@@ -245,9 +247,10 @@ async def _store_bodies(conn: AsyncConnection, texts: list[str]) -> dict[str, in
 
 async def _insert_digests(
     conn: AsyncConnection, requests: Sequence[DigestRequest], now: datetime
-) -> int:
+) -> dict[tuple[int, str], int]:
+    """Insert-or-ignore the digests; returns the ids of those newly created."""
     if not requests:
-        return 0
+        return {}
     rows = [
         {
             "chat_id": r.chat_id,
@@ -259,22 +262,11 @@ async def _insert_digests(
         }
         for r in requests
     ]
-    result = await conn.execute(insert_ignore(conn.dialect, digests, ["chat_id", "slot_key"]), rows)
-    return max(result.rowcount or 0, 0)
-
-
-async def _digest_ids(
-    conn: AsyncConnection, requests: Sequence[DigestRequest]
-) -> dict[tuple[int, str], int]:
-    keys = [(r.chat_id, r.slot_key) for r in requests]
-    found: dict[tuple[int, str], int] = {}
-    for start in range(0, len(keys), CHUNK):
-        chunk = keys[start : start + CHUNK]
-        stmt = select(digests.c.chat_id, digests.c.slot_key, digests.c.id).where(
-            tuple_(digests.c.chat_id, digests.c.slot_key).in_(chunk)
-        )
-        found.update({(c, s): i for c, s, i in (await conn.execute(stmt)).all()})
-    return found
+    stmt = insert_ignore(conn.dialect, digests, ["chat_id", "slot_key"]).returning(
+        digests.c.chat_id, digests.c.slot_key, digests.c.id
+    )
+    result = await conn.execute(stmt, rows)
+    return {(chat_id, slot): digest_id for chat_id, slot, digest_id in result.all()}
 
 
 async def _insert_deliveries(

@@ -284,3 +284,13 @@ async def test_naive_datetimes_are_refused(store: Store, bad: datetime) -> None:
     chat_id = await new_chat(store)
     with pytest.raises(Exception, match="naive"):
         await store.chats.update(chat_id, next_digest_at=bad)
+
+
+async def test_enqueue_counts_new_digests_and_never_adds_parts_to_old_ones(store: Store) -> None:
+    chats = [await new_chat(store, n) for n in range(1, 6)]
+    assert await store.outbox.enqueue([request(c, "s1", ("a",)) for c in chats]) == 5
+    # A second planner rendered the same slot into two parts: nothing is added.
+    again = [request(c, "s1", ("a", "b")) for c in chats] + [request(chats[0], "s2", ("c",))]
+    assert await store.outbox.enqueue(again) == 1
+    assert [p.text for p in await store.outbox.for_chat(chats[0])] == ["a", "c"]
+    assert [p.text for p in await store.outbox.for_chat(chats[1])] == ["a"]

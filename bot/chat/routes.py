@@ -1,0 +1,67 @@
+"""Which handler answers which update, and the command list Telegram shows in its menu."""
+
+from __future__ import annotations
+
+from telegram import BotCommand
+from telegram.ext import (
+    Application,
+    CallbackQueryHandler,
+    CommandHandler,
+    ExtBot,
+    MessageHandler,
+    filters,
+)
+
+from bot.chat import texts
+from bot.chat.access import Handler
+from bot.chat.digest import search, send_digest_now
+from bot.chat.errors import report_error
+from bot.chat.filters import set_filter
+from bot.chat.help import point_to_help, show_help
+from bot.chat.keyboards import TOPIC_PREFIX
+from bot.chat.lifecycle import confirm_stop, pause, resume, stop
+from bot.chat.migration import migrate_chat
+from bot.chat.schedule import set_schedule, set_timezone
+from bot.chat.start import start
+from bot.chat.subscriptions import my_topics, subscribe, unsubscribe
+from bot.chat.topics import show_topics, toggle_topic
+
+COMMAND_HANDLERS: dict[str, Handler] = {
+    "start": start,
+    "help": show_help,
+    "topics": show_topics,
+    "subscribe": subscribe,
+    "unsubscribe": unsubscribe,
+    "mytopics": my_topics,
+    "digest": send_digest_now,
+    "schedule": set_schedule,
+    "timezone": set_timezone,
+    "filter": set_filter,
+    "search": search,
+    "pause": pause,
+    "resume": resume,
+    "stop": stop,
+}
+
+# New messages only: an edited "/subscribe world" must not subscribe twice.
+_NEW_MESSAGES = filters.UpdateType.MESSAGE
+
+
+def register_handlers(application: Application) -> None:  # type: ignore[type-arg]
+    """Add every chat handler and the error handler to the application."""
+    missing = {name for name, _ in texts.COMMANDS} ^ COMMAND_HANDLERS.keys()
+    assert not missing, f"/help and the handlers disagree about {sorted(missing)}"
+    for name, handler in COMMAND_HANDLERS.items():
+        application.add_handler(CommandHandler(name, handler, filters=_NEW_MESSAGES))
+    application.add_handler(CallbackQueryHandler(toggle_topic, pattern=f"^{TOPIC_PREFIX}"))
+    application.add_handler(CallbackQueryHandler(confirm_stop, pattern="^stop:"))
+    application.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, migrate_chat))
+    # Last in its group, so only commands no CommandHandler took get here.
+    unknown = filters.COMMAND & filters.ChatType.PRIVATE & _NEW_MESSAGES
+    application.add_handler(MessageHandler(unknown, point_to_help))
+    application.add_error_handler(report_error)
+
+
+async def set_bot_commands(bot: ExtBot) -> None:  # type: ignore[type-arg]
+    """Publish the command menu (setMyCommands) from :data:`texts.COMMANDS`."""
+    await bot.set_my_commands([BotCommand(name, about) for name, about in texts.COMMANDS])

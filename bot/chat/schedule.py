@@ -1,0 +1,68 @@
+"""/schedule and /timezone: when a chat's digests come, in its own time zone.
+
+Every change recomputes ``next_digest_at`` from now, so the plan in the store
+is always the chat's current wish.
+"""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.ext import ContextTypes
+
+from bot.chat import texts
+from bot.chat.access import admins_only
+from bot.chat.context import command_text, ensure_chat, local_time, next_slot, reply, services_from
+from bot.chat.parsing import ChatInputError, ScheduleChoice, parse_schedule, parse_timezone
+from bot.services import Services
+from bot.store.models import Chat
+
+
+async def apply_schedule(services: Services, chat: Chat, choice: ScheduleChoice) -> Chat:
+    """Store the new mode (and times, when scheduled) and the next slot."""
+    times = choice.times if choice.mode == "scheduled" else chat.digest_times
+    next_at = next_slot(choice.mode, times, chat.timezone, services.clock())
+    updated = await services.store.chats.update(
+        chat.id, mode=choice.mode, digest_times=times, next_digest_at=next_at
+    )
+    return updated or chat
+
+
+async def apply_timezone(services: Services, chat: Chat, tz: str) -> Chat:
+    """Store the new zone; the same local times now fall at other instants."""
+    next_at = next_slot(chat.mode, chat.digest_times, tz, services.clock())
+    updated = await services.store.chats.update(chat.id, timezone=tz, next_digest_at=next_at)
+    return updated or chat
+
+
+@admins_only
+async def set_schedule(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/schedule HH:MM [HH:MM ...] | instant | off."""
+    services = services_from(context)
+    try:
+        choice = parse_schedule(command_text(update).split())
+    except ChatInputError as err:
+        await reply(update, context, err.reply)
+        return
+    chat = await apply_schedule(services, await ensure_chat(services, update), choice)
+    next_local = local_time(chat.next_digest_at, chat.timezone)
+    await reply(update, context, texts.schedule_set(choice, chat.timezone, next_local))
+
+
+@admins_only
+async def set_timezone(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/timezone <IANA name | UTC offset | city>; without one, the current zone."""
+    services = services_from(context)
+    chat = await ensure_chat(services, update)
+    arg = command_text(update)
+    if not arg:
+        await reply(update, context, texts.timezone_usage(chat.timezone))
+        return
+    try:
+        tz = parse_timezone(arg)
+    except ChatInputError as err:
+        await reply(update, context, err.reply)
+        return
+    chat = await apply_timezone(services, chat, tz)
+    local_now = local_time(services.clock(), tz)
+    assert local_now is not None
+    await reply(update, context, texts.timezone_set(tz, local_now))

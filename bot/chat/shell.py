@@ -1,0 +1,227 @@
+"""``newsbot shell``: try the bot offline, typing as a Telegram user in the terminal.
+
+The real handlers run on a real python-telegram-bot Application; only the far
+end is swapped: :class:`~bot.chat.shell_request.ShellRequest` answers the Bot
+API in-process and prints what the bot sends (the idea of Hubot's shell adapter
+and Errbot's text backend). Each line typed becomes an Update from a private
+chat; a bare number presses that button of the last keyboard; ``/quit`` or
+end of input leaves. After every input the planner and the sender run once, so
+digests show up right away. The store is a fresh SQLite file in a temporary
+folder, seeded with the bundled sample stories: the shell never touches the
+configured database and needs no network and no token.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+import tempfile
+import threading
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, TextIO
+
+from pydantic import SecretStr
+from telegram import Update
+
+from bot.app import NewsBot, build_bot
+from bot.chat import set_bot_commands
+from bot.chat.shell_render import Terminal, keyboard_buttons
+from bot.chat.shell_request import BotCall, ShellMessage, ShellRequest, private_chat
+from bot.chat.shell_samples import load_sample_articles, seed_sample_articles
+from bot.clock import Clock, utcnow
+from bot.settings import Settings
+
+SHELL_TOKEN = "1000000:newsbot-shell"
+SHELL_USER_ID = 1001
+QUIT_COMMANDS = frozenset({"/quit", "/exit"})
+PROMPT = "you> "
+INTRO = (
+    "newsbot shell: you are chatting with the bot offline, with {count} sample stories.",
+    "Type commands as in Telegram (try /start, /help, /subscribe world news, /digest).",
+    "Type a button's number to press it. /quit or Ctrl-D leaves.",
+)
+NO_REPLY_TEXT = "(no reply: the bot answers commands; /help lists them)"
+NO_REPLY_COMMAND = "(no reply)"
+USER: Mapping[str, Any] = {"id": SHELL_USER_ID, "is_bot": False, "first_name": "You"}
+
+
+async def run_shell(
+    settings: Settings,
+    *,
+    stdin: TextIO | None = None,
+    stdout: TextIO | None = None,
+    clock: Clock = utcnow,
+) -> int:
+    """Run the offline console until ``/quit`` or end of input; returns the exit code 0."""
+    stdin = stdin or sys.stdin
+    stdout = stdout or sys.stdout
+    # Migrating the throwaway database logs at INFO; that would interleave with the chat.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    terminal = Terminal(stdout, is_styled=stdout.isatty())
+    request = ShellRequest(terminal, clock=lambda: clock().timestamp())
+    with tempfile.TemporaryDirectory(prefix="newsbot-shell-") as folder:
+        shell_settings = offline_settings(settings, Path(folder) / "shell.db")
+        # The same wiring as `newsbot run`; only the Bot API end is in-process, and
+        # nothing is started in the background: the session drives every step.
+        newsbot = await build_bot(shell_settings, clock=clock, request=request)
+        try:
+            async with newsbot.application:
+                session = ShellSession(newsbot, request, terminal, clock)
+                await session.start()
+                await session.loop(stdin)
+        finally:
+            await newsbot.close()
+    return 0
+
+
+def offline_settings(settings: Settings, database_path: Path) -> Settings:
+    """A copy of ``settings`` for the shell: dummy token, throwaway SQLite file, no pacing."""
+    delivery = settings.delivery.model_copy(update={"private_chat_interval_seconds": 0.0})
+    return settings.model_copy(
+        update={
+            "telegram_token": SecretStr(SHELL_TOKEN),
+            "database_url": f"sqlite:///{database_path}",
+            "delivery": delivery,
+        }
+    )
+
+
+class ShellSession:
+    """Turns typed lines into Updates and runs the digest steps after each one."""
+
+    def __init__(
+        self, newsbot: NewsBot, request: ShellRequest, terminal: Terminal, clock: Clock
+    ) -> None:
+        self._bot = newsbot
+        self._request = request
+        self._terminal = terminal
+        self._clock = clock
+        self._update_id = 0
+        self._message_id = 1_000_000  # the user's messages; the bot's count from 1
+
+    async def start(self) -> None:
+        """Seed the sample stories, register the commands and print the introduction."""
+        topic_ids = [topic.id for topic in self._bot.settings.topics]
+        samples = load_sample_articles()
+        count = await seed_sample_articles(self._bot.store, samples, topic_ids, self._clock())
+        await set_bot_commands(self._bot.application.bot)
+        for line in INTRO:
+            self._terminal.note(line.format(count=count))
+        if not topic_ids:
+            self._terminal.note("No topics are configured: see config/newsbot.toml.")
+        self._terminal.note("")
+
+    async def loop(self, stdin: TextIO) -> None:
+        """Read lines until ``/quit`` or end of input, handling each one."""
+        reader = LineReader(stdin)
+        while True:
+            self._terminal.prompt(PROMPT)
+            line = await reader.readline()
+            if not line:  # end of input
+                self._terminal.prompt("\n")
+                return
+            if not stdin.isatty():  # piped input: echo it, so the transcript reads as a chat
+                self._terminal.prompt(line if line.endswith("\n") else line + "\n")
+            if line.strip().lower() in QUIT_COMMANDS:
+                return
+            await self.handle(line.strip())
+
+    async def handle(self, line: str) -> None:
+        """One input: a button number or a message; then deliver any digest it queued."""
+        if not line:
+            return
+        calls_before = len(self._request.calls)
+        update = self._button_update(int(line)) if line.isdigit() else self._message_update(line)
+        if update is None:  # the shell itself explained why nothing was pressed
+            return
+        await self._process(update)
+        await self._deliver()
+        if not any(_is_visible(call) for call in self._request.calls[calls_before:]):
+            self._terminal.note(NO_REPLY_COMMAND if line.startswith("/") else NO_REPLY_TEXT)
+
+    def _button_update(self, number: int) -> dict[str, Any] | None:
+        """The callback query of button ``number`` of the last keyboard, or None with a hint."""
+        keyboard = self._request.last_keyboard
+        buttons = keyboard_buttons(keyboard.reply_markup if keyboard else None)
+        if keyboard is None or not buttons:
+            self._terminal.note("There are no buttons to press. /topics shows some.")
+            return None
+        if not 1 <= number <= len(buttons):
+            self._terminal.note(f"Pick a button from 1 to {len(buttons)}.")
+            return None
+        button = buttons[number - 1]
+        if "callback_data" not in button:
+            self._terminal.note(f"That button opens {button.get('url', 'something else')}.")
+            return None
+        return self._callback_update(keyboard, str(button["callback_data"]))
+
+    async def _process(self, update: dict[str, Any]) -> None:
+        application = self._bot.application
+        await application.process_update(Update.de_json(update, application.bot))
+
+    async def _deliver(self) -> None:
+        await self._bot.planner.plan_due()
+        await self._bot.sender.drain()
+
+    def _message_update(self, text: str) -> dict[str, Any]:
+        self._message_id += 1
+        message: dict[str, Any] = {
+            "message_id": self._message_id,
+            "date": int(self._clock().timestamp()),
+            "chat": private_chat(SHELL_USER_ID),
+            "from": dict(USER),
+            "text": text,
+        }
+        if text.startswith("/"):
+            command = text.split(maxsplit=1)[0]
+            message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(command)}]
+        return self._update(message=message)
+
+    def _callback_update(self, keyboard: ShellMessage, data: str) -> dict[str, Any]:
+        query = {
+            "id": f"shell-{self._update_id + 1}",
+            "from": dict(USER),
+            "chat_instance": "newsbot-shell",
+            "message": keyboard.to_api(),
+            "data": data,
+        }
+        return self._update(callback_query=query)
+
+    def _update(self, **content: Any) -> dict[str, Any]:
+        self._update_id += 1
+        return {"update_id": self._update_id, **content}
+
+
+class LineReader:
+    """Reads a stream on a daemon thread, so Ctrl-C never waits for a read blocked on a tty."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+        self._loop = asyncio.get_running_loop()
+        self._lines: asyncio.Queue[str] = asyncio.Queue()
+        threading.Thread(target=self._pump, name="newsbot-shell-input", daemon=True).start()
+
+    async def readline(self) -> str:
+        """The next line with its newline; "" at end of input."""
+        return await self._lines.get()
+
+    def _pump(self) -> None:
+        while True:
+            line = self._stream.readline()
+            try:
+                self._loop.call_soon_threadsafe(self._lines.put_nowait, line)
+            except RuntimeError:  # the shell has ended and its loop is closed
+                return
+            if not line:
+                return
+
+
+_VISIBLE = frozenset({"sendmessage", "editmessagetext", "editmessagereplymarkup", "deletemessage"})
+
+
+def _is_visible(call: BotCall) -> bool:
+    """Whether the user saw this call; without any, the input gets "(no reply)"."""
+    method = call.method.lower()
+    return method in _VISIBLE or (method == "answercallbackquery" and bool(call.params.get("text")))

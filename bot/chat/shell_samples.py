@@ -1,0 +1,84 @@
+"""Sample stories bundled with the package, so ``newsbot shell`` has news without a network.
+
+``bot/data/sample_articles.json`` holds the stories; their publication times
+are relative (``minutes_ago``), so they are fresh whenever the shell starts.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from importlib import resources
+from typing import Any
+
+from bot.store import Store
+from bot.store.articles import ArticleInput
+
+SAMPLES_FILE = "sample_articles.json"
+SAMPLE_SOURCE_KIND = "sample"
+
+
+@dataclass(frozen=True, slots=True)
+class SampleArticle:
+    """One bundled story; ``minutes_ago`` is counted back from when it is loaded."""
+
+    source: str
+    topics: tuple[str, ...]
+    headline: str
+    summary: str
+    url: str
+    minutes_ago: int
+
+    def to_input(self, now: datetime, known_topics: Collection[str]) -> ArticleInput:
+        """The story as the store takes it, published ``minutes_ago`` before ``now``."""
+        return ArticleInput(
+            url=self.url,
+            headline=self.headline,
+            summary=self.summary,
+            published_at=now - timedelta(minutes=self.minutes_ago),
+            topics=tuple(t for t in self.topics if t in known_topics),
+        )
+
+
+def load_sample_articles() -> list[SampleArticle]:
+    """The bundled sample stories, in file order."""
+    raw = resources.files("bot").joinpath("data", SAMPLES_FILE).read_text(encoding="utf-8")
+    return [_sample(record) for record in json.loads(raw)["articles"]]
+
+
+def _sample(record: dict[str, Any]) -> SampleArticle:
+    return SampleArticle(
+        source=record["source"],
+        topics=tuple(record["topics"]),
+        headline=record["headline"],
+        summary=record["summary"],
+        url=record["url"],
+        minutes_ago=int(record["minutes_ago"]),
+    )
+
+
+async def seed_sample_articles(
+    store: Store, samples: Sequence[SampleArticle], known_topics: Collection[str], now: datetime
+) -> int:
+    """Store the samples in topics of the catalogue, one source per outlet; returns how many.
+
+    Stories in none of ``known_topics`` are left out: no chat could follow them.
+    """
+    wanted = [s for s in samples if any(t in known_topics for t in s.topics)]
+    outlets = list(dict.fromkeys(s.source for s in wanted))
+    declared = [(name, _outlet_home(name, wanted), SAMPLE_SOURCE_KIND) for name in outlets]
+    sources = {source.name: source.id for source in await store.sources.sync(declared)}
+    stored = 0
+    for name in outlets:
+        inputs = [s.to_input(now, known_topics) for s in wanted if s.source == name]
+        stored += len(await store.articles.store(sources[name], inputs, now))
+    return stored
+
+
+def _outlet_home(name: str, samples: Sequence[SampleArticle]) -> str:
+    """The outlet's site (scheme and host of its first story), as the source URL."""
+    url = next(s.url for s in samples if s.source == name)
+    scheme, _, rest = url.partition("://")
+    return f"{scheme}://{rest.split('/', 1)[0]}/"

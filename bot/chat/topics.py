@@ -1,0 +1,76 @@
+"""/topics: the topic keyboard, and what pressing its buttons does.
+
+A press toggles one topic, redraws the keyboard in place (followed topics carry
+a check mark) and answers with a short toast; "Done" replaces the keyboard with
+a closing line.
+"""
+
+from __future__ import annotations
+
+from telegram import CallbackQuery, Update
+from telegram.error import BadRequest
+from telegram.ext import ContextTypes
+
+from bot.chat import texts
+from bot.chat.access import admins_only
+from bot.chat.context import current_chat, ensure_chat, reply, services_from
+from bot.chat.keyboards import DONE, parse_topic_callback, topics_keyboard
+from bot.chat.subscriptions import follow
+from bot.services import Services
+from bot.store.models import Chat
+
+
+async def toggle(services: Services, chat: Chat, topic_id: str) -> bool:
+    """Follow the topic if the chat does not, else drop it; True when now followed."""
+    if topic_id in chat.topics:
+        await services.store.chats.remove_topics(chat.id, [topic_id])
+        return False
+    await follow(services, chat, [topic_id])
+    return True
+
+
+async def show_topics(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/topics: the keyboard, with the chat's topics checked (anyone may look)."""
+    services = services_from(context)
+    if not services.settings.topics:
+        await reply(update, context, texts.NO_TOPICS_CONFIGURED)
+        return
+    chat = await current_chat(services, update)
+    followed = chat.topics if chat is not None else ()
+    keyboard = topics_keyboard(services.settings.topics, followed)
+    await reply(update, context, texts.CHOOSE_TOPICS, keyboard)
+
+
+@admins_only
+async def toggle_topic(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A topic button was pressed: toggle it, redraw the keyboard, answer with a toast."""
+    query = update.callback_query
+    assert query is not None, "registered as a CallbackQueryHandler"
+    topic_id = parse_topic_callback(query.data)
+    if topic_id == DONE:
+        await query.answer()
+        await query.edit_message_text(texts.TOPICS_DONE)
+        return
+    services = services_from(context)
+    topic = services.settings.topic(topic_id or "")
+    chat = await ensure_chat(services, update)
+    if topic is None:  # the catalogue changed since the keyboard was drawn
+        await query.answer()
+        await redraw(query, services, chat.id)
+        return
+    is_followed = await toggle(services, chat, topic.id)
+    await query.answer(texts.topic_toggled_toast(topic.name, is_followed))
+    await redraw(query, services, chat.id)
+
+
+async def redraw(query: CallbackQuery, services: Services, chat_id: int) -> None:
+    """Redraw the keyboard under the pressed message from the stored subscriptions."""
+    chat = await services.store.chats.get_by_id(chat_id)
+    followed = chat.topics if chat is not None else ()
+    keyboard = topics_keyboard(services.settings.topics, followed)
+    try:
+        await query.edit_message_reply_markup(keyboard)
+    except BadRequest as err:
+        # Two quick presses can leave nothing to change; Telegram then says "not modified".
+        if "not modified" not in err.message:
+            raise

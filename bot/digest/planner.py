@@ -1,0 +1,437 @@
+"""Plan digests: pick the chats that are due, choose and render their stories, enqueue them.
+
+The planner is the glue between the store and the pure digest functions
+(``schedule``, ``select``, ``render``). It never talks to Telegram: it writes
+digests into the outbox, and the sender delivers them.
+
+Guarantees:
+
+* **Once per slot.** A scheduled digest is keyed ``(chat, slot_key(slot))`` in
+  the database, so running :meth:`DigestPlanner.plan_due` twice, or in two
+  processes, writes it once.
+* **Missed slots are coalesced.** After downtime a chat gets one digest for its
+  latest missed slot (covering everything since its last digest), and its next
+  slot moves past now (``schedule.coalesce_missed``).
+* **Cursor and digest move together.** ``OutboxRepository.enqueue`` writes the
+  digest rows and the chat's new cursor in one transaction.
+* **The schedule always moves.** A due chat with nothing new gets a request
+  with no parts: nothing is sent, but ``next_digest_at`` advances.
+
+Fan-out cost. Due chats are planned in batches of :data:`BATCH_SIZE`: one
+candidate query per batch for the union of the batch's topics, and one
+transaction per batch. Chats with the same topics, filters, cursor, time zone
+and slot get the same digest, so results are cached and shared between chats:
+two bounded LRUs, plans by (topics, filters, cursor, since) and texts by (plan,
+zone, slot), plus schedules by (next time, times, zone). The caches are fresh
+for each call, because results depend on the articles stored at that moment.
+The outbox stores each distinct text once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import Generic, TypeVar
+from zoneinfo import ZoneInfo
+
+from bot.clock import Clock
+from bot.digest.models import DigestPlan, TopicRef
+from bot.digest.render import render_digest
+from bot.digest.schedule import coalesce_missed, slot_key
+from bot.digest.select import plan_digest
+from bot.settings import Settings
+from bot.store import Store
+from bot.store.models import Article, Chat
+from bot.store.outbox import DigestRequest, Part
+
+log = logging.getLogger(__name__)
+K = TypeVar("K")
+V = TypeVar("V")
+
+BATCH_SIZE = 2_000
+CANDIDATE_LIMIT = 5_000
+CACHE_SIZE = 8_192
+# A chat's first digest (and the welcome) reaches this far back.
+FIRST_DIGEST_LOOKBACK = timedelta(hours=24)
+# Later digests look back to the last digest minus this margin: an article whose
+# transaction began before the last digest but committed after it is still seen.
+# The cursor, not the time, decides what is new, so the margin never repeats a story.
+SINCE_MARGIN = timedelta(hours=1)
+SLOT_KEY_MAX = 64  # digests.slot_key is VARCHAR(64)
+
+DIGEST_TITLE = "Your news digest"
+WELCOME_TITLE = "Top stories of the last 24 hours"
+
+
+@dataclass(frozen=True, slots=True)
+class _Rendered:
+    """A planned and rendered digest, shareable between chats."""
+
+    parts: tuple[Part, ...]
+    story_count: int
+    max_article_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class _PlanKey:
+    """Everything a chat's story choice depends on (given the call's articles)."""
+
+    topics: frozenset[str]
+    include_words: tuple[str, ...]
+    exclude_words: tuple[str, ...]
+    cursor: int
+    since: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class _RenderKey:
+    """Everything a chat's digest text depends on; equal keys give equal digests."""
+
+    plan: _PlanKey
+    timezone: str
+    at: datetime | None
+    title: str | None
+
+
+class _LRU(Generic[K, V]):
+    """A small bounded least-recently-used map, with hit and miss counters."""
+
+    def __init__(self, max_size: int = CACHE_SIZE) -> None:
+        self._max_size = max_size
+        self._items: OrderedDict[K, V] = OrderedDict()
+        self.hits = 0
+        self.misses = 0
+
+    def get(self, key: K) -> V | None:
+        found = self._items.get(key)
+        if found is None:
+            self.misses += 1
+            return None
+        self.hits += 1
+        self._items.move_to_end(key)
+        return found
+
+    def put(self, key: K, value: V) -> None:
+        self._items[key] = value
+        if len(self._items) > self._max_size:
+            self._items.popitem(last=False)
+
+
+@dataclass(slots=True)
+class _CallCaches:
+    """Memos of one planning call: results depend on the articles stored at that moment."""
+
+    plans: _LRU[_PlanKey, DigestPlan] = field(default_factory=_LRU)
+    renders: _LRU[_RenderKey, _Rendered] = field(default_factory=_LRU)
+    slots: dict[tuple[datetime, tuple[str, ...], str], tuple[datetime, datetime] | None] = field(
+        default_factory=dict
+    )
+
+
+class _CandidatePool:
+    """The candidate articles of one batch, filtered per ``since`` on demand (and memoised)."""
+
+    def __init__(self, articles: Sequence[Article]) -> None:
+        self._articles = tuple(articles)
+        self._by_since: dict[datetime, tuple[Article, ...]] = {}
+
+    def since(self, moment: datetime) -> tuple[Article, ...]:
+        """The candidates fetched at or after ``moment``."""
+        found = self._by_since.get(moment)
+        if found is None:
+            found = tuple(a for a in self._articles if a.fetched_at >= moment)
+            self._by_since[moment] = found
+        return found
+
+
+class DigestPlanner:
+    """Turns due chats and fresh stories into outbox digests (scheduled, instant, manual)."""
+
+    def __init__(self, store: Store, settings: Settings, clock: Clock) -> None:
+        self._store = store
+        self._settings = settings
+        self._clock = clock
+        self._catalogue = tuple(TopicRef(t.id, t.name) for t in settings.topics)
+        self._caches = _CallCaches()
+        self.batch_size = BATCH_SIZE
+
+    async def plan_due(self) -> int:
+        """Plan every scheduled chat whose ``next_digest_at`` has come; returns digests written.
+
+        Digests with no new story are not written (but the chat's schedule moves).
+        """
+        now = self._clock()
+        self._caches = _CallCaches()
+        written = 0
+        seen: set[int] = set()
+        while True:
+            due = await self._store.chats.due(now, limit=self.batch_size)
+            fresh = [chat for chat in due if chat.id not in seen]
+            if not fresh:  # nothing due, or only chats whose schedule could not move
+                return written
+            seen.update(chat.id for chat in fresh)
+            written += await self._plan_scheduled_batch(fresh, now)
+
+    async def plan_instant(self, new_article_ids: Sequence[int]) -> int:
+        """Give 'instant' chats the new stories of one poll: one digest per chat and poll.
+
+        The slot key ``poll:<highest new article id>`` makes a repeated call harmless.
+        Returns digests written.
+        """
+        if not new_article_ids:
+            return 0
+        now = self._clock()
+        slot = f"poll:{max(new_article_ids)}"
+        self._caches = _CallCaches()
+        chats = await self._store.chats.instant()
+        written = 0
+        for start in range(0, len(chats), self.batch_size):
+            batch = chats[start : start + self.batch_size]
+            pool = await self._candidates(batch, now)
+            requests = [self._instant_request(chat, pool, slot, now) for chat in batch]
+            written += await self._store.outbox.enqueue([r for r in requests if r is not None])
+        return written
+
+    async def deliver_now(self, chat: Chat) -> int:
+        """/digest: queue what is new for ``chat`` right now; returns stories queued (0 = none)."""
+        now = self._clock()
+        pool = await self._candidates([chat], now)
+        articles = pool.since(self._since(chat, now))
+        rendered = self._render(chat, articles, chat.cursor_article_id, at=now, title=DIGEST_TITLE)
+        request = DigestRequest(
+            chat_id=chat.id,
+            kind="manual",
+            slot_key=f"manual:{now.isoformat()}",
+            parts=rendered.parts,
+            max_article_id=rendered.max_article_id,
+            next_digest_at=None,
+            last_digest_at=now if rendered.parts else None,
+        )
+        await self._store.outbox.enqueue([request])
+        return rendered.story_count
+
+    async def welcome(self, chat: Chat, topic_ids: Sequence[str]) -> int:
+        """A first subscription: queue the top stories of the last 24 h of ``topic_ids``.
+
+        The chat's cursor moves only when the welcome covered all of its topics,
+        so stories of its other topics still come in the next digest. Returns
+        stories queued.
+        """
+        topics = [t for t in dict.fromkeys(topic_ids) if self._settings.topic(t) is not None]
+        if not topics:
+            return 0
+        now = self._clock()
+        since = now - FIRST_DIGEST_LOOKBACK
+        articles = await self._store.articles.recent(topics, since=since, limit=CANDIDATE_LIMIT)
+        scoped = _with_topics(chat, topics)
+        rendered = self._render(scoped, articles, 0, at=None, title=WELCOME_TITLE)
+        covers_all = set(chat.topics) <= set(topics)
+        request = DigestRequest(
+            chat_id=chat.id,
+            kind="welcome",
+            slot_key=_bounded(f"welcome:{','.join(sorted(topics))}:{_local_date(now, chat)}"),
+            parts=rendered.parts,
+            max_article_id=rendered.max_article_id if covers_all else 0,
+            next_digest_at=None,
+            last_digest_at=now if rendered.parts and covers_all else None,
+        )
+        await self._store.outbox.enqueue([request])
+        return rendered.story_count
+
+    def cache_stats(self) -> tuple[int, int]:
+        """(hits, misses) of the render cache during the last plan_due/plan_instant."""
+        return self._caches.renders.hits, self._caches.renders.misses
+
+    # ---- scheduled -------------------------------------------------------------------
+
+    async def _plan_scheduled_batch(self, chats: Sequence[Chat], now: datetime) -> int:
+        slots = [(chat, self._due_slots(chat, now)) for chat in chats]
+        await self._stop_broken_schedules([chat for chat, due in slots if due is None])
+        plannable = [(chat, due) for chat, due in slots if due is not None]
+        pool = await self._candidates([chat for chat, _ in plannable], now)
+        requests = [
+            self._scheduled_request(chat, pool, deliver_at, following, now)
+            for chat, (deliver_at, following) in plannable
+        ]
+        return await self._store.outbox.enqueue(requests)
+
+    def _scheduled_request(
+        self,
+        chat: Chat,
+        pool: _CandidatePool,
+        deliver_at: datetime,
+        following: datetime,
+        now: datetime,
+    ) -> DigestRequest:
+        rendered = self._cached_render(chat, pool, now, at=deliver_at, title=DIGEST_TITLE)
+        return DigestRequest(
+            chat_id=chat.id,
+            kind="scheduled",
+            slot_key=slot_key(deliver_at),
+            parts=rendered.parts,
+            max_article_id=rendered.max_article_id,
+            next_digest_at=following,
+            last_digest_at=now if rendered.parts else None,
+        )
+
+    async def _stop_broken_schedules(self, chats: Sequence[Chat]) -> None:
+        """A chat whose times or zone cannot be read would stay due forever: unschedule it."""
+        for chat in chats:
+            log.warning(
+                "chat %s has an unusable schedule %r in %r; digests stopped until it is set again",
+                chat.id,
+                chat.digest_times,
+                chat.timezone,
+            )
+            await self._store.chats.update(chat.id, next_digest_at=None)
+
+    # ---- instant ---------------------------------------------------------------------
+
+    def _instant_request(
+        self, chat: Chat, pool: _CandidatePool, slot: str, now: datetime
+    ) -> DigestRequest | None:
+        rendered = self._cached_render(chat, pool, now, at=None, title=None)
+        if not rendered.parts and rendered.max_article_id <= chat.cursor_article_id:
+            return None  # nothing to send and nothing to move
+        return DigestRequest(
+            chat_id=chat.id,
+            kind="instant",
+            slot_key=slot,
+            parts=rendered.parts,
+            max_article_id=rendered.max_article_id,
+            next_digest_at=None,
+            last_digest_at=now if rendered.parts else None,
+        )
+
+    # ---- selection and rendering ------------------------------------------------------
+
+    async def _candidates(self, chats: Sequence[Chat], now: datetime) -> _CandidatePool:
+        """One query for the whole batch: the union of topics, the lowest cursor and since."""
+        topics = sorted({topic for chat in chats for topic in chat.topics})
+        if not topics:
+            return _CandidatePool(())
+        articles = await self._store.articles.candidates(
+            topics,
+            after_cluster_id=min(chat.cursor_article_id for chat in chats),
+            since=min(self._since(chat, now) for chat in chats),
+            limit=CANDIDATE_LIMIT,
+        )
+        return _CandidatePool(articles)
+
+    @staticmethod
+    def _since(chat: Chat, now: datetime) -> datetime:
+        if chat.last_digest_at is None:
+            return now - FIRST_DIGEST_LOOKBACK
+        return chat.last_digest_at - SINCE_MARGIN
+
+    def _cached_render(
+        self,
+        chat: Chat,
+        pool: _CandidatePool,
+        now: datetime,
+        *,
+        at: datetime | None,
+        title: str | None,
+    ) -> _Rendered:
+        plan_key = _PlanKey(
+            topics=frozenset(chat.topics),
+            include_words=chat.include_words,
+            exclude_words=chat.exclude_words,
+            cursor=chat.cursor_article_id,
+            since=self._since(chat, now),
+        )
+        key = _RenderKey(plan_key, chat.timezone, at, title)
+        found = self._caches.renders.get(key)
+        if found is None:
+            found = self._render_plan(chat, self._cached_plan(chat, pool, plan_key), at, title)
+            self._caches.renders.put(key, found)
+        return found
+
+    def _cached_plan(self, chat: Chat, pool: _CandidatePool, key: _PlanKey) -> DigestPlan:
+        found = self._caches.plans.get(key)
+        if found is None:
+            found = self._plan(chat, pool.since(key.since), key.cursor)
+            self._caches.plans.put(key, found)
+        return found
+
+    def _due_slots(self, chat: Chat, now: datetime) -> tuple[datetime, datetime] | None:
+        """Schedules repeat across chats: compute each (next, times, zone) once per call."""
+        if chat.next_digest_at is None:
+            return None
+        key = (chat.next_digest_at, chat.digest_times, chat.timezone)
+        if key not in self._caches.slots:
+            self._caches.slots[key] = _due_slots(chat, now)
+        return self._caches.slots[key]
+
+    def _render(
+        self,
+        chat: Chat,
+        articles: Sequence[Article],
+        cursor: int,
+        *,
+        at: datetime | None,
+        title: str | None,
+    ) -> _Rendered:
+        return self._render_plan(chat, self._plan(chat, articles, cursor), at, title)
+
+    def _render_plan(
+        self, chat: Chat, plan: DigestPlan, at: datetime | None, title: str | None
+    ) -> _Rendered:
+        parts = render_digest(
+            plan,
+            tz=chat.timezone,
+            title=title,
+            link_preview=self._settings.delivery.link_preview,
+            at=at,
+        )
+        return _Rendered(
+            parts=tuple(Part(p.text, p.disable_preview) for p in parts),
+            story_count=plan.story_count,
+            max_article_id=plan.max_article_id,
+        )
+
+    def _plan(self, chat: Chat, articles: Sequence[Article], cursor: int) -> DigestPlan:
+        return plan_digest(
+            articles,
+            topics=chat.topics,
+            catalogue=self._catalogue,
+            include_words=chat.include_words,
+            exclude_words=chat.exclude_words,
+            cursor_article_id=cursor,
+            per_topic=self._settings.stories_per_topic,
+        )
+
+
+def _due_slots(chat: Chat, now: datetime) -> tuple[datetime, datetime] | None:
+    """(slot to deliver now, next slot) for a due chat, or None if its schedule is unusable."""
+    if chat.next_digest_at is None:
+        return None
+    try:
+        return coalesce_missed(chat.next_digest_at, chat.digest_times, chat.timezone, now)
+    except (ValueError, KeyError) as err:  # no times, bad time text, unknown zone
+        log.debug("schedule of chat %s unusable: %s", chat.id, err)
+        return None
+
+
+def _with_topics(chat: Chat, topics: Sequence[str]) -> Chat:
+    """The chat as if it followed only ``topics`` (a welcome covers just the new ones)."""
+    return replace(chat, topics=tuple(topics))
+
+
+def _local_date(moment: datetime, chat: Chat) -> str:
+    try:
+        return moment.astimezone(ZoneInfo(chat.timezone)).date().isoformat()
+    except (ValueError, KeyError):
+        return moment.date().isoformat()
+
+
+def _bounded(key: str) -> str:
+    """``key`` if it fits the slot_key column, else a prefix plus a hash of the whole key."""
+    if len(key) <= SLOT_KEY_MAX:
+        return key
+    digest = hashlib.sha256(key.encode()).hexdigest()[:16]
+    return f"{key[: SLOT_KEY_MAX - 17]}#{digest}"

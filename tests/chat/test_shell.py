@@ -1,0 +1,239 @@
+"""``newsbot shell``: the real handlers, typed at through stdin, answered on stdout.
+
+The in-process runs use :func:`run_shell` with injected streams; one test runs
+``python -m bot shell`` as a subprocess with piped stdin, as a newcomer would.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
+from telegram.constants import ParseMode
+from telegram.error import BadRequest
+
+from bot.chat.shell import NO_REPLY_TEXT, offline_settings, run_shell
+from bot.chat.shell_render import ANSI_RESET, Terminal, html_to_terminal, keyboard_lines
+from bot.chat.shell_request import ShellRequest
+from bot.chat.shell_samples import load_sample_articles, seed_sample_articles
+from bot.settings import Settings, TopicConfig
+from bot.store import open_store
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+SEED_HEADLINE = (
+    "World War II finally ends: Russia and Japan to accelerate peace treaty talks "
+    "stalled by island row"
+)
+CATALOGUE = [
+    TopicConfig(id="world", name="World news", aliases=["world", "international"]),
+    TopicConfig(id="india", name="India"),
+    TopicConfig(id="business", name="Business"),
+    TopicConfig(id="technology", name="Technology"),
+    TopicConfig(id="science", name="Science"),
+    TopicConfig(id="sport", name="Sport"),
+    TopicConfig(id="entertainment", name="Entertainment"),
+]
+
+
+def shell_settings() -> Settings:
+    return Settings(topics=CATALOGUE, sources=[], database_url="sqlite:///never/used.db")
+
+
+async def chat(*lines: str) -> tuple[int, str]:
+    """Type ``lines`` into a fresh shell, then end the input; (exit code, everything shown)."""
+    stdout = io.StringIO()
+    stdin = io.StringIO("".join(f"{line}\n" for line in lines))
+    code = await run_shell(shell_settings(), stdin=stdin, stdout=stdout)
+    return code, stdout.getvalue()
+
+
+def turns(output: str) -> list[tuple[str, str]]:
+    """The transcript as (what the user typed, what the shell showed next), in order."""
+    chunks = output.split("you> ")[1:]
+    return [tuple(chunk.split("\n", 1)) if "\n" in chunk else (chunk, "") for chunk in chunks]
+
+
+def after(output: str, typed: str) -> str:
+    """What the shell showed after the first time the user typed ``typed``."""
+    return next(shown for line, shown in turns(output) if line == typed)
+
+
+# ---- the conversation -------------------------------------------------------------------
+
+
+async def test_start_shows_greeting_and_numbered_keyboard() -> None:
+    code, output = await chat("/start")
+    assert code == 0
+    reply = after(output, "/start")
+    assert reply.startswith("bot> 👋 Hi! I send you short digests")
+    assert "[1] World news  [2] India" in reply
+    assert "[8] Done" in reply
+
+
+async def test_pressing_a_number_toggles_the_topic() -> None:
+    _, output = await chat("/start", "2", "2")
+    (_, start), (_, pressed), (_, pressed_again) = turns(output)[:3]
+    assert "✅" not in start
+    assert "(notice: Following India)" in pressed
+    assert "[1] World news  [2] ✅ India" in pressed
+    assert "(notice: Stopped following India)" in pressed_again
+    assert "[1] World news  [2] India" in pressed_again
+
+
+async def test_subscribe_then_digest_prints_the_seed_story() -> None:
+    _, output = await chat("/subscribe world news", "/digest")
+    subscribed = after(output, "/subscribe world news")
+    assert "You now follow World news" in subscribed
+    shown = subscribed + after(output, "/digest")
+    assert SEED_HEADLINE in shown
+    # Links read "text <url>" and the source is named.
+    assert "The New Indian Express <https://www.newindianexpress.com/world/2018/nov/15/" in shown
+    # Only World stories: nothing of a topic the chat does not follow.
+    assert "box-office" not in shown
+
+
+async def test_help_lists_the_commands() -> None:
+    _, output = await chat("/help")
+    reply = after(output, "/help")
+    for command in ("/start", "/subscribe", "/digest", "/schedule", "/stop"):
+        assert f"{command} — " in reply
+
+
+async def test_bad_input_gets_a_helpful_reply() -> None:
+    _, output = await chat("/subscribe nonsense", "/frobnicate", "hello", "42")
+    assert "No topic 'nonsense'." in after(output, "/subscribe nonsense")
+    assert "/help" in after(output, "/frobnicate")
+    assert NO_REPLY_TEXT in after(output, "hello")
+    assert "There are no buttons to press" in after(output, "42")
+
+
+async def test_button_number_out_of_range_says_which_are_valid() -> None:
+    _, output = await chat("/topics", "99")
+    assert "Pick a button from 1 to 8." in after(output, "99")
+
+
+async def test_quit_ends_before_later_lines() -> None:
+    code, output = await chat("/quit", "/help")
+    assert code == 0
+    assert "What I can do" not in output
+
+
+def test_subprocess_shell_exits_zero_at_end_of_input(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSBOT_")}
+    env["NEWSBOT_CONFIG"] = str(REPO_ROOT / "config" / "newsbot.toml")
+    env["NEWSBOT_LOG_LEVEL"] = "WARNING"
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "shell"],
+        input="/start\n1\n/digest\n",
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,  # no .env here, and nothing to write into the repository
+        env=env,
+        timeout=90,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "[1] ✅ World news" in done.stdout
+    assert SEED_HEADLINE in done.stdout
+    assert "\033[" not in done.stdout  # piped output is plain text
+
+
+# ---- pieces -------------------------------------------------------------------------------
+
+
+def test_offline_settings_never_use_the_configured_database(tmp_path: Path) -> None:
+    configured = Settings(database_url="postgresql://prod@db/newsbot", topics=CATALOGUE)
+    offline = offline_settings(configured, tmp_path / "shell.db")
+    assert offline.database_url == f"sqlite:///{tmp_path / 'shell.db'}"
+    assert offline.require_token()
+    assert offline.topics == configured.topics
+    assert configured.database_url == "postgresql://prod@db/newsbot"
+
+
+def test_html_becomes_terminal_text() -> None:
+    html = '<b>Top &amp; news</b>\n<a href="https://x.example/a">Source</a> · <i>also</i>'
+    plain = html_to_terminal(html, is_styled=False)
+    assert plain == "Top & news\nSource <https://x.example/a> · also"
+    styled = html_to_terminal(html, is_styled=True)
+    assert styled.startswith("\033[1mTop & news" + ANSI_RESET)
+    assert "\033[3malso" in styled
+
+
+def test_nested_styles_and_quotes() -> None:
+    styled = html_to_terminal("<b><u>World</u> news</b>", is_styled=True)
+    # Closing <u> resets and re-opens bold, so " news" stays bold.
+    assert styled == f"\033[1m\033[4mWorld{ANSI_RESET}\033[1m news{ANSI_RESET}"
+    quoted = html_to_terminal("<blockquote>one\ntwo</blockquote>", is_styled=False)
+    assert quoted == "│ one\n│ two"
+    bare = html_to_terminal('<a href="https://x.example/">https://x.example/</a>', is_styled=False)
+    assert bare == "https://x.example/"
+
+
+def test_keyboard_buttons_are_numbered_in_reading_order() -> None:
+    markup = {
+        "inline_keyboard": [
+            [
+                {"text": "✅ World news", "callback_data": "a"},
+                {"text": "India", "callback_data": "b"},
+            ],
+            [{"text": "Done", "callback_data": "c"}],
+        ]
+    }
+    assert keyboard_lines(markup) == ["[1] ✅ World news  [2] India", "[3] Done"]
+    assert keyboard_lines(None) == []
+
+
+async def test_shell_request_answers_a_real_bot() -> None:
+    stdout = io.StringIO()
+    request = ShellRequest(Terminal(stdout, is_styled=False))
+    keyboard = InlineKeyboardMarkup([[InlineKeyboardButton("Yes", callback_data="stop:yes")]])
+    async with Bot("1:x", request=request) as bot:
+        sent = await bot.send_message(
+            5, "<b>Sure?</b>", parse_mode=ParseMode.HTML, reply_markup=keyboard
+        )
+        assert request.last_keyboard is not None
+        await bot.edit_message_text("Done.", chat_id=5, message_id=sent.message_id)
+        assert request.last_keyboard is None  # an edit without markup drops the buttons
+        with pytest.raises(BadRequest, match="Message is not modified"):
+            await bot.edit_message_text("Done.", chat_id=5, message_id=sent.message_id)
+        with pytest.raises(BadRequest, match="Message is too long"):
+            await bot.send_message(5, "x" * 4097)
+        member = await bot.get_chat_member(5, 1001)
+        assert member.status == "administrator"
+        assert (await bot.get_chat(5)).type == "private"
+        await bot.answer_callback_query("q1", text="Following India")
+    assert "bot> Sure?\n     [1] Yes\n" in stdout.getvalue()
+    assert "bot> (edited) Done.\n" in stdout.getvalue()
+    assert "(notice: Following India)" in stdout.getvalue()
+    # Every call is recorded, refused ones too; only accepted messages are kept.
+    assert len(request.calls_to("sendMessage")) == 2
+    assert list(request.messages) == [(5, sent.message_id)]
+
+
+async def test_samples_hold_the_seed_story_and_are_recent(tmp_path: Path) -> None:
+    samples = load_sample_articles()
+    assert 20 <= len(samples) <= 30
+    seed = next(s for s in samples if s.headline == SEED_HEADLINE)
+    assert seed.source == "The New Indian Express"
+    assert seed.topics == ("world",)
+    topics = {t for s in samples for t in s.topics}
+    assert topics == {t.id for t in CATALOGUE}
+    store = await open_store(f"sqlite:///{tmp_path / 'samples.db'}")
+    try:
+        now = datetime(2024, 5, 14, 12, 0, tzinfo=UTC)
+        stored = await seed_sample_articles(store, samples, ["world", "sport"], now)
+        world = await store.articles.recent(["world"], since=now - timedelta(days=1))
+        sport = await store.articles.recent(["sport"], since=now - timedelta(days=1))
+        business = await store.articles.recent(["business"], since=now - timedelta(days=1))
+    finally:
+        await store.close()
+    assert stored == len(world) + len(sport)
+    assert SEED_HEADLINE in [a.headline for a in world]
+    assert business == []  # not in the catalogue given: not stored
+    assert all(now - timedelta(hours=12) < a.published_at <= now for a in world + sport)

@@ -1,0 +1,360 @@
+"""The digest planner end to end: store -> planner -> outbox -> Sender -> fake Telegram.
+
+Real store on SQLite and PostgreSQL, the real python-telegram-bot ``Bot`` over
+HTTP into FakeTelegram; only the clock is ours.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import time
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import telegram
+from sqlalchemy import select
+
+from bot.delivery.limiter import SendLimiter
+from bot.delivery.sender import Sender
+from bot.digest.planner import DigestPlanner
+from bot.digest.schedule import next_digest_at
+from bot.settings import DeliverySettings, Settings, TopicConfig
+from bot.store import Store, open_store
+from bot.store.articles import ArticleInput
+from bot.store.models import Chat, ChatKey, ChatMode
+from bot.store.schema import digests
+from tests.fakes.telegram import FakeTelegram
+
+# Monday 4 March 2030, 00:00 UTC = 05:30 in Kolkata; 08:00 there is 02:30 UTC.
+START = datetime(2030, 3, 4, 0, 0, tzinfo=UTC)
+KOLKATA_8AM = datetime(2030, 3, 4, 2, 30, tzinfo=UTC)
+TOPICS = [TopicConfig(id="world", name="World"), TopicConfig(id="sport", name="Sport")]
+
+
+class MovableClock:
+    """Wall time that runs with real time from ``start`` and can be moved to any moment."""
+
+    def __init__(self, start: datetime) -> None:
+        self._start = start
+        self._t0 = time.monotonic()
+
+    def __call__(self) -> datetime:
+        return self._start + timedelta(seconds=time.monotonic() - self._t0)
+
+    def set(self, moment: datetime) -> None:
+        self._start, self._t0 = moment, time.monotonic()
+
+    def advance(self, delta: timedelta) -> None:
+        self.set(self() + delta)
+
+
+@dataclass
+class World:
+    store: Store
+    tg: FakeTelegram
+    clock: MovableClock
+    planner: DigestPlanner
+    sender: Sender
+    source_id: int
+    urls: itertools.count[int]
+
+    async def chat(
+        self,
+        telegram_id: int,
+        *,
+        tz: str = "Asia/Kolkata",
+        times: Sequence[str] = ("08:00",),
+        topics: Sequence[str] = ("world",),
+        mode: ChatMode = "scheduled",
+    ) -> Chat:
+        self.tg.private_chat(telegram_id)
+        chat = await self.store.chats.ensure(
+            ChatKey(telegram_id),
+            kind="private",
+            title="t",
+            timezone=tz,
+            digest_times=list(times),
+            next_digest_at=next_digest_at(times, tz, self.clock()),
+        )
+        await self.store.chats.add_topics(chat.id, topics)
+        await self.store.chats.update(chat.id, mode=mode)
+        return await self.reload(chat)
+
+    async def reload(self, chat: Chat) -> Chat:
+        found = await self.store.chats.get_by_id(chat.id)
+        assert found is not None
+        return found
+
+    async def publish(
+        self, *headlines: str, topic: str = "world", fetched_ago: timedelta = timedelta()
+    ) -> list[int]:
+        now = self.clock() - fetched_ago
+        items = [
+            ArticleInput(
+                url=f"https://wire.example/{next(self.urls)}",
+                headline=headline,
+                summary=f"About {headline.lower()}.",
+                published_at=now - timedelta(minutes=10),
+                topics=(topic,),
+            )
+            for headline in headlines
+        ]
+        stored = await self.store.articles.store(self.source_id, items, fetched_at=now)
+        return [s.article_id for s in stored]
+
+    async def deliver(self) -> None:
+        report = await self.sender.drain()
+        assert report.failed == report.unknown == 0
+
+    def texts(self, telegram_id: int) -> list[str]:
+        return [m.plain_text for m in self.tg.messages_to(telegram_id)]
+
+    async def digest_rows(self, chat: Chat) -> list[tuple[str, str]]:
+        stmt = select(digests.c.kind, digests.c.slot_key).where(digests.c.chat_id == chat.id)
+        async with self.store.engine.connect() as conn:
+            return [(k, s) for k, s in (await conn.execute(stmt.order_by(digests.c.id))).all()]
+
+
+def make_settings() -> Settings:
+    # sources=[]: the TOML in config/ names topics these tests do not declare.
+    return Settings(topics=TOPICS, sources=[], stories_per_topic=5, delivery=DeliverySettings())
+
+
+@pytest.fixture
+async def world(database_url: str) -> AsyncIterator[World]:
+    clock = MovableClock(START)
+    store = await open_store(database_url, clock=clock)
+    [source] = await store.sources.sync([("Wire", "https://wire.example/rss", "feed")])
+    settings = make_settings()
+    async with (
+        FakeTelegram(limits=True) as tg,
+        telegram.Bot(tg.token, base_url=tg.api_base_url) as bot,
+    ):
+        sender = Sender(store, bot, SendLimiter(), settings.delivery, clock, "planner-test")
+        planner = DigestPlanner(store, settings, clock)
+        yield World(store, tg, clock, planner, sender, source.id, itertools.count(1))
+    await store.close()
+
+
+async def test_scheduled_digest_arrives_at_the_chosen_local_time(world: World) -> None:
+    chat = await world.chat(501)
+    await world.publish("Summit opens in Tokyo", "Rupee steadies")
+    assert chat.next_digest_at == KOLKATA_8AM
+
+    world.clock.set(KOLKATA_8AM - timedelta(minutes=1))
+    early = await world.planner.plan_due()
+    world.clock.set(KOLKATA_8AM)
+    on_time = await world.planner.plan_due()
+    await world.deliver()
+
+    assert (early, on_time) == (0, 1)
+    [message] = world.texts(501)
+    assert message.startswith("Your news digest · 4 Mar 08:00")
+    assert "Summit opens in Tokyo" in message and "Rupee steadies" in message
+    chat = await world.reload(chat)
+    assert chat.next_digest_at == KOLKATA_8AM + timedelta(days=1)
+    assert await world.digest_rows(chat) == [("scheduled", "2030-03-04T02:30Z")]
+
+
+async def test_nothing_new_sends_nothing_but_the_schedule_moves(world: World) -> None:
+    chat = await world.chat(502)
+    await world.publish("Only story")
+    world.clock.set(KOLKATA_8AM)
+    await world.planner.plan_due()
+    await world.deliver()
+
+    world.clock.set(KOLKATA_8AM + timedelta(days=1))
+    written = await world.planner.plan_due()
+    await world.deliver()
+
+    assert written == 0
+    assert len(world.texts(502)) == 1
+    chat = await world.reload(chat)
+    assert chat.next_digest_at == KOLKATA_8AM + timedelta(days=2)
+
+
+async def test_next_digest_has_the_new_story_and_not_the_old_ones(world: World) -> None:
+    await world.chat(503)
+    await world.publish("Old story")
+    world.clock.set(KOLKATA_8AM)
+    await world.planner.plan_due()
+    await world.deliver()
+
+    world.clock.set(KOLKATA_8AM + timedelta(hours=12))
+    await world.publish("Fresh story")
+    world.clock.set(KOLKATA_8AM + timedelta(days=1))
+    await world.planner.plan_due()
+    await world.deliver()
+
+    first, second = world.texts(503)
+    assert "Old story" in first
+    assert "Fresh story" in second and "Old story" not in second
+
+
+async def test_a_first_digest_covers_the_last_24_hours(world: World) -> None:
+    await world.chat(504)
+    world.clock.set(KOLKATA_8AM)
+    await world.publish("Two days old", fetched_ago=timedelta(hours=30))
+    await world.publish("This morning", fetched_ago=timedelta(hours=2))
+
+    await world.planner.plan_due()
+    await world.deliver()
+
+    [message] = world.texts(504)
+    assert "This morning" in message and "Two days old" not in message
+
+
+async def test_three_days_of_downtime_give_exactly_one_digest(world: World) -> None:
+    chat = await world.chat(505)
+    await world.publish("Last digest's story")
+    world.clock.set(KOLKATA_8AM)
+    await world.planner.plan_due()
+    await world.deliver()
+    world.clock.set(KOLKATA_8AM + timedelta(hours=6))
+    await world.publish("Before the outage")
+    world.clock.set(KOLKATA_8AM + timedelta(days=3, minutes=20))  # 3 slots missed
+    await world.publish("During the outage")
+
+    written = await world.planner.plan_due()
+    again = await world.planner.plan_due()
+    await world.deliver()
+
+    assert (written, again) == (1, 0)
+    _, message = world.texts(505)
+    assert "Before the outage" in message and "During the outage" in message
+    assert "Last digest's story" not in message
+    slots = [slot for _, slot in await world.digest_rows(chat)]
+    assert slots == ["2030-03-04T02:30Z", "2030-03-07T02:30Z"]
+    chat = await world.reload(chat)
+    assert chat.next_digest_at == KOLKATA_8AM + timedelta(days=4)
+
+
+async def test_planning_twice_at_once_writes_one_digest(world: World, database_url: str) -> None:
+    chat = await world.chat(506)
+    await world.publish("Contested story")
+    world.clock.set(KOLKATA_8AM)
+    other_store = await open_store(database_url, clock=world.clock, migrate=False)
+    other = DigestPlanner(other_store, make_settings(), world.clock)
+    try:
+        results = await asyncio.gather(world.planner.plan_due(), other.plan_due())
+    finally:
+        await other_store.close()
+    await world.deliver()
+
+    assert sorted(results) in ([0, 1], [1, 1])  # both may insert-or-ignore; one row exists
+    assert await world.digest_rows(chat) == [("scheduled", "2030-03-04T02:30Z")]
+    assert len(world.texts(506)) == 1
+
+
+async def test_dst_change_keeps_the_local_time(world: World) -> None:
+    # Berlin springs forward on Sunday 31 March 2030: 08:00 is 07:00 UTC before, 06:00 after.
+    world.clock.set(datetime(2030, 3, 30, 12, 0, tzinfo=UTC))
+    chat = await world.chat(507, tz="Europe/Berlin")
+    await world.publish("Saturday news")
+    assert chat.next_digest_at == datetime(2030, 3, 31, 6, 0, tzinfo=UTC)
+
+    world.clock.set(datetime(2030, 3, 31, 6, 0, tzinfo=UTC))
+    await world.planner.plan_due()
+    await world.deliver()
+
+    chat = await world.reload(chat)
+    assert chat.next_digest_at == datetime(2030, 4, 1, 6, 0, tzinfo=UTC)
+    [message] = world.texts(507)
+    assert message.startswith("Your news digest · 31 Mar 08:00")
+
+
+async def test_instant_chat_gets_one_message_batch_per_poll(world: World) -> None:
+    await world.chat(508, mode="instant", topics=("world", "sport"))
+    first_poll = await world.publish("Goal!", topic="sport") + await world.publish("Vote count")
+
+    written = await world.planner.plan_instant(first_poll)
+    repeated = await world.planner.plan_instant(first_poll)
+    await world.deliver()
+    second_poll = await world.publish("Late result")
+    await world.planner.plan_instant(second_poll)
+    await world.deliver()
+
+    assert (written, repeated) == (1, 0)
+    first, second = world.texts(508)
+    assert "Goal!" in first and "Vote count" in first
+    assert "Late result" in second and "Goal!" not in second
+
+
+async def test_instant_planning_leaves_scheduled_chats_alone(world: World) -> None:
+    await world.chat(509)
+    ids = await world.publish("Breaking")
+
+    assert await world.planner.plan_instant(ids) == 0
+    assert await world.planner.plan_instant([]) == 0
+
+
+async def test_deliver_now_sends_what_is_new_and_then_nothing(world: World) -> None:
+    chat = await world.chat(510)
+    await world.publish("One", "Two")
+
+    queued = await world.planner.deliver_now(chat)
+    await world.deliver()
+    nothing = await world.planner.deliver_now(await world.reload(chat))
+
+    assert (queued, nothing) == (2, 0)
+    [message] = world.texts(510)
+    assert "One" in message and "Two" in message
+    chat = await world.reload(chat)
+    assert chat.last_digest_at is not None
+    assert chat.next_digest_at == KOLKATA_8AM  # the schedule is untouched
+
+
+async def test_welcome_brings_the_last_day_and_is_not_repeated(world: World) -> None:
+    chat = await world.chat(511, topics=())
+    await world.publish("Yesterday's big story", fetched_ago=timedelta(hours=5))
+    await world.store.chats.add_topics(chat.id, ["world"])
+    chat = await world.reload(chat)
+
+    queued = await world.planner.welcome(chat, ["world"])
+    again = await world.planner.welcome(chat, ["world"])
+    await world.deliver()
+    world.clock.set(KOLKATA_8AM)
+    await world.planner.plan_due()
+    await world.deliver()
+
+    assert queued == 1 and again == 1  # same slot: one digest row, one message
+    [message] = world.texts(511)
+    assert message.startswith("Top stories of the last 24 hours")
+    assert "Yesterday's big story" in message
+    kinds = [kind for kind, _ in await world.digest_rows(chat)]
+    assert kinds == ["welcome"]
+
+
+async def test_fan_out_shares_rendering_between_alike_chats(world: World) -> None:
+    chats = []
+    for n in range(30):
+        chats.append(await world.chat(600 + n, topics=("world", "sport") if n % 2 else ("world",)))
+    await world.publish("Shared world story")
+    await world.publish("Shared sport story", topic="sport")
+    world.planner.batch_size = 7  # several batches
+    world.clock.set(KOLKATA_8AM)
+
+    await world.planner.plan_due()
+    await world.deliver()
+
+    for chat in chats:
+        assert len(await world.digest_rows(chat)) == 1
+    hits, misses = world.planner.cache_stats()
+    assert misses == 2 and hits == 28
+    assert all(len(world.texts(600 + n)) == 1 for n in range(30))
+    assert "Shared sport story" in world.texts(601)[0]
+    assert "Shared sport story" not in world.texts(600)[0]
+    assert world.tg.rejected_429 == 0
+
+
+async def test_plan_due_counts_the_digests_it_wrote(world: World) -> None:
+    for n in range(3):
+        await world.chat(700 + n)
+    await world.chat(710, topics=("sport",))  # nothing new for it: no digest
+    await world.publish("Counted story")
+    world.clock.set(KOLKATA_8AM)
+
+    assert await world.planner.plan_due() == 3
