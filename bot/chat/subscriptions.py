@@ -1,6 +1,6 @@
 """/subscribe, /unsubscribe and /mytopics, and following topics in general.
 
-A chat's very first subscription gets a welcome digest of recent stories right
+A new subscription gets a welcome digest of the topic's recent stories right
 away (``planner.welcome``), so nobody waits until the next slot to see what
 they signed up for.
 """
@@ -47,12 +47,12 @@ def in_catalogue_order(settings: Settings, topic_ids: Iterable[str]) -> list[str
 
 
 async def follow(services: Services, chat: Chat, topic_ids: Sequence[str]) -> tuple[str, ...]:
-    """Subscribe the chat; on its first subscription queue the welcome digest.
+    """Subscribe the chat and queue recent stories of the topics it did not follow.
 
     Returns the topics that were not followed before.
     """
     new = await services.store.chats.add_topics(chat.id, topic_ids)
-    if new and not chat.topics:
+    if new:
         await welcome(services, chat.id, new)
     return new
 

@@ -215,11 +215,13 @@ class DigestPlanner:
         return rendered.story_count
 
     async def welcome(self, chat: Chat, topic_ids: Sequence[str]) -> int:
-        """A first subscription: queue the top stories of the last 24 h of ``topic_ids``.
+        """New topics: queue their top stories of the last 24 h right away.
 
-        The chat's cursor moves only when the welcome covered all of its topics,
-        so stories of its other topics still come in the next digest. Returns
-        stories queued.
+        On a first subscription (the welcome covers all the chat's topics) it
+        shows them all and moves the chat's cursor. For a topic added later it
+        shows only stories at or below the cursor, which the chat would never
+        get otherwise; newer ones come with the next digest, so none is sent
+        twice. Returns stories queued.
         """
         topics = [t for t in dict.fromkeys(topic_ids) if self._settings.topic(t) is not None]
         if not topics:
@@ -227,9 +229,11 @@ class DigestPlanner:
         now = self._clock()
         since = now - FIRST_DIGEST_LOOKBACK
         articles = await self._store.articles.recent(topics, since=since, limit=CANDIDATE_LIMIT)
+        covers_all = set(chat.topics) <= set(topics)
+        if not covers_all:
+            articles = [a for a in articles if a.cluster_id <= chat.cursor_article_id]
         scoped = _with_topics(chat, topics)
         rendered = self._render(scoped, articles, 0, at=None, title=WELCOME_TITLE)
-        covers_all = set(chat.topics) <= set(topics)
         request = DigestRequest(
             chat_id=chat.id,
             kind="welcome",

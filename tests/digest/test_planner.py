@@ -328,6 +328,30 @@ async def test_welcome_brings_the_last_day_and_is_not_repeated(world: World) -> 
     assert kinds == ["welcome"]
 
 
+async def test_topic_added_later_brings_only_what_the_chat_would_never_see(
+    world: World,
+) -> None:
+    chat = await world.chat(512, topics=("world",))
+    await world.publish("Old sport story", topic="sport", fetched_ago=timedelta(hours=2))
+    await world.publish("Old world story", fetched_ago=timedelta(hours=2))
+    await world.planner.deliver_now(chat)  # moves the cursor past both
+    await world.deliver()
+    await world.publish("Fresh sport story", topic="sport")
+    await world.store.chats.add_topics(chat.id, ["sport"])
+    chat = await world.reload(chat)
+
+    queued = await world.planner.welcome(chat, ["sport"])
+    await world.deliver()
+    world.clock.set(KOLKATA_8AM)
+    await world.planner.plan_due()
+    await world.deliver()
+
+    assert queued == 1
+    _, welcome, digest = world.texts(512)
+    assert "Old sport story" in welcome and "Fresh sport story" not in welcome
+    assert "Fresh sport story" in digest and "Old sport story" not in digest
+
+
 async def test_fan_out_shares_rendering_between_alike_chats(world: World) -> None:
     chats = []
     for n in range(30):
