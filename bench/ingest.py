@@ -38,7 +38,7 @@ import httpx
 
 from bot.settings import FetchSettings, Settings, SourceConfig, TopicConfig
 from bot.sources.fetcher import Fetcher
-from bot.sources.poller import CycleReport, Poller, fetch_limits
+from bot.sources.poller import CycleReport, Poller, default_parse_processes, fetch_limits
 from bot.store import open_store
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -193,6 +193,7 @@ async def one_repeat(
                     clock,
                     random.Random(0),
                     parse_executor=executor,
+                    parse_processes=options.workers,
                 )
                 await poller.sync_sources()
                 cold = numbers(*await profiled(profiler, options.profile == "cold", poller))
@@ -222,7 +223,7 @@ def parser_choices() -> dict[str, Callable[[bytes], object]]:
     """The parsing options timed side by side; fastfeedparser only when installed."""
     import feedparser
 
-    from bot.sources.feeds import parse_feed
+    from bot.sources.feeds import _read_rss_fast, parse_feed
     from bot.sources.ingest import SourceProfile, prepare_feed
 
     profile = SourceProfile(topics=("world",), topic_catalogue=tuple(TOPICS), default_tz=UTC)
@@ -232,7 +233,8 @@ def parser_choices() -> dict[str, Callable[[bytes], object]]:
         "feedparser (sanitize_html, resolve_relative_uris off)": lambda body: feedparser.parse(
             body, sanitize_html=False, resolve_relative_uris=False
         ),
-        "bot parse_feed (feedparser + cleaning)": lambda body: parse_feed(
+        "bot lxml RSS reader (raw items, no cleaning)": lambda body: _read_rss_fast(body, None),
+        "bot parse_feed (lxml reader + cleaning)": lambda body: parse_feed(
             body, url=url, fetched_at=FRESH_CLOCK
         ),
         "bot prepare_feed (parse_feed + classify + signature)": lambda body: prepare_feed(
@@ -338,7 +340,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="fresh: items within the 48 h grouping window (default); now: all items old",
     )
     parser.add_argument(
-        "--workers", type=int, default=0, help="parse in N processes (0: a worker thread)"
+        "--workers",
+        type=int,
+        default=None,
+        help="parse in N processes of the bench's own pool (0: a worker thread; "
+        "default: the Poller's default, the shared pool of default_parse_processes())",
     )
     parser.add_argument("--parsers", action="store_true", help="also time parser choices")
     parser.add_argument(
@@ -349,7 +355,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 async def run(options: argparse.Namespace) -> None:
     db = options.database_url or "SQLite (temporary file)"
-    parsing = f"{options.workers} processes" if options.workers else "a worker thread"
+    workers = default_parse_processes() if options.workers is None else options.workers
+    parsing = f"{workers} processes" if workers else "a worker thread"
     print(f"{options.feeds} feeds x {options.items} items, database {db}, clock {options.clock}, "
           f"parsing in {parsing}")  # fmt: skip
     executor = ProcessPoolExecutor(options.workers) if options.workers else None

@@ -38,6 +38,7 @@ def classify(
     return tuple(sorted(found))
 
 
+@lru_cache(maxsize=4096)
 def normalise_label(label: str) -> str:
     """The key two labels must share to match.
 

@@ -17,6 +17,7 @@ import itertools
 import re
 import zlib
 from dataclasses import dataclass
+from functools import lru_cache
 
 from bot.sources.models import ArticleDraft
 from bot.sources.text import remove_dateline, split_sentences
@@ -32,6 +33,7 @@ _FORMAT_VERSION = "s1"
 _ACRONYM_DOTS_RE = re.compile(r"\b(?:[A-Za-z]\.){2,}")
 _TOKEN_RE = re.compile(r"[^\W_][\w'’&]*(?:-[^\W_][\w'’&]*)*")
 _POSSESSIVE_RE = re.compile(r"['’]s?$")
+_SHINGLE_HEX_RE = re.compile(r".{6}", re.DOTALL)
 
 
 def _word_set(words: str) -> frozenset[str]:
@@ -82,7 +84,7 @@ class StorySignature:
     def to_text(self) -> str:
         """A short, stable string for a database column; read back with :meth:`from_text`."""
         names = " ".join(sorted(self.names))
-        shingles = "".join(f"{value:06x}" for value in sorted(self.shingles))
+        shingles = ("%06x" * len(self.shingles)) % tuple(sorted(self.shingles))
         return f"{_FORMAT_VERSION}|{names}|{shingles}"
 
     @classmethod
@@ -92,13 +94,15 @@ class StorySignature:
         names, sep2, shingles = rest.partition("|")
         if version != _FORMAT_VERSION or not (sep1 and sep2) or len(shingles) % 6:
             raise ValueError(f"not a story signature: {text[:40]!r}")
-        values = (int(shingles[i : i + 6], 16) for i in range(0, len(shingles), 6))
+        values = map(int, _SHINGLE_HEX_RE.findall(shingles), itertools.repeat(16))
         return cls(names=frozenset(names.split()), shingles=frozenset(values))
 
 
 def signature(headline: str, text: str) -> StorySignature:
     """The signature of a story from its headline and its lead (or summary)."""
-    headline_tokens = _tokens(_ACRONYM_DOTS_RE.sub(_undot, headline))
+    headline_tokens = _tokens(
+        _ACRONYM_DOTS_RE.sub(_undot, headline) if "." in headline else headline
+    )
     lead = _ACRONYM_DOTS_RE.sub(_undot, remove_dateline(text.strip())[:LEAD_CHARS])
     lead_sentences = [_tokens(s) for s in split_sentences(lead)]
     sentences = [headline_tokens, *lead_sentences]
@@ -143,8 +147,18 @@ def story_similarity(a: StorySignature | ArticleDraft, b: StorySignature | Artic
 
 
 def is_same_story(a: StorySignature | ArticleDraft, b: StorySignature | ArticleDraft) -> bool:
-    """True when a and b tell the same story (see :func:`story_similarity`)."""
-    return story_similarity(a, b) >= SAME_STORY_MIN
+    """True when a and b tell the same story: ``story_similarity(a, b) >= SAME_STORY_MIN``,
+    decided without the parts of that score that cannot change the answer.
+    """
+    sig_a, sig_b = _as_signature(a), _as_signature(b)
+    shared = _shared_names(sig_a.names, sig_b.names)
+    if shared < MIN_SHARED_NAMES:
+        return False  # the score is capped at DIFFERENT_STORY_MAX
+    union = len(sig_a.names) + len(sig_b.names) - shared
+    names = shared / union if union else 0.0
+    if names >= SAME_STORY_MIN:
+        return True
+    return names > DIFFERENT_STORY_MAX and shingle_overlap(sig_a, sig_b) >= GREY_ZONE_SHINGLE_MIN
 
 
 # --- tokens ------------------------------------------------------------------
@@ -156,10 +170,16 @@ def _undot(match: re.Match[str]) -> str:
 
 def _tokens(sentence: str) -> list[str]:
     """Word tokens; hyphenated words split into parts ("Notre-Dame" -> Notre, Dame)."""
+    tokens = _TOKEN_RE.findall(sentence)
+    if "-" not in sentence and "'" not in sentence and "’" not in sentence:
+        return tokens  # nothing to split or cut: the common case
     words = []
-    for token in _TOKEN_RE.findall(sentence):
-        words.extend(_POSSESSIVE_RE.sub("", part) for part in token.split("-"))
-    return [w for w in words if w]
+    for token in tokens:
+        for part in token.split("-") if "-" in token else (token,):
+            word = _POSSESSIVE_RE.sub("", part) if "'" in part or "’" in part else part
+            if word:
+                words.append(word)
+    return words
 
 
 def _is_capitalised(word: str) -> bool:
@@ -192,12 +212,15 @@ def _proper_nouns(sentences: list[list[str]], *, headline_is_titlecase: bool) ->
         if index == 0 and headline_is_titlecase:
             continue
         for position, word in enumerate(sentence):
-            if not _is_capitalised(word):
+            if not word[0].isupper():  # most words: _is_capitalised without the call
+                continue
+            lowered = word.lower()
+            if lowered in _NOT_NAMES:
                 continue
             if position > 0 or _starts_name(sentence, position) or _is_acronym(word):
-                names.add(word.lower())
+                names.add(lowered)
             else:
-                initial.add(word.lower())
+                initial.add(lowered)
     names |= {word for word in initial if _matches_any(word, names)}
     if headline_is_titlecase and sentences:
         headline_words = {w.lower() for w in sentences[0] if _is_capitalised(w)}
@@ -226,11 +249,25 @@ def _stem(word: str) -> str:
 
 
 def _shingles(words: list[str]) -> frozenset[int]:
-    """Hashes of content-word stems and adjacent content-word pairs."""
-    stems = [_stem(w) for w in words if w.lower() not in _STOPWORDS and len(w) > 1]
-    grams = stems + [f"{x} {y}" for x, y in itertools.pairwise(stems)]
-    hashes = sorted({zlib.crc32(gram.encode()) & 0xFFFFFF for gram in grams})
-    return frozenset(hashes[:MAX_SHINGLES] if len(hashes) > MAX_SHINGLES else hashes)
+    """Hashes of content-word stems and adjacent content-word pairs.
+
+    A pair's hash is the CRC32 of "x y", computed by continuing x's CRC over " y".
+    """
+    stems = [stem for stem in map(_content_stem, words) if stem is not None]
+    hashes = {crc & 0xFFFFFF for crc, _ in stems}
+    pairs = itertools.pairwise(stems)
+    hashes.update(zlib.crc32(tail, crc) & 0xFFFFFF for (crc, _), (_, tail) in pairs)
+    ordered = sorted(hashes)
+    return frozenset(ordered[:MAX_SHINGLES] if len(ordered) > MAX_SHINGLES else ordered)
+
+
+@lru_cache(maxsize=16384)
+def _content_stem(word: str) -> tuple[int, bytes] | None:
+    """(CRC32 of the stem, b" " + stem) for a content word; None for stopwords and letters."""
+    if len(word) <= 1 or word.lower() in _STOPWORDS:
+        return None
+    stem = _stem(word).encode()
+    return zlib.crc32(stem), b" " + stem
 
 
 # --- name matching -------------------------------------------------------------
@@ -255,9 +292,24 @@ def _matches_any(word: str, names: set[str] | frozenset[str]) -> bool:
 
 def _shared_names(a: frozenset[str], b: frozenset[str]) -> float:
     """How many names the two sets share, counting fuzzy matches once per side, averaged."""
-    from_a = sum(1 for name in a if _matches_any(name, b))
-    from_b = sum(1 for name in b if _matches_any(name, a))
-    return (from_a + from_b) / 2
+    exact = len(a & b)
+    return (2 * exact + _fuzzy_matches(a - b, b) + _fuzzy_matches(b - a, a)) / 2
+
+
+def _fuzzy_matches(names: frozenset[str], others: frozenset[str]) -> int:
+    """How many of ``names`` (none of them in ``others``) match one of ``others`` by prefix.
+
+    A fuzzy match needs both names 4+ letters long with the same first four.
+    """
+    keys = {other[:4] for other in others if len(other) >= 4}
+    count = 0
+    for name in names:
+        key = name[:4]
+        if len(name) < 4 or key not in keys:
+            continue
+        if any(other[:4] == key and _names_match(name, other) for other in others):
+            count += 1
+    return count
 
 
 def _as_signature(value: StorySignature | ArticleDraft) -> StorySignature:

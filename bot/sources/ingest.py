@@ -236,11 +236,12 @@ class StoryGrouper:
                 parsed = self._groupable(item)
                 if parsed is None:
                     continue
-                cluster_id = self._match(parsed, source_id)
+                pairs = _name_pairs(parsed)
+                cluster_id = self._match(parsed, source_id, pairs)
                 if cluster_id is not None:
                     clusters[item.article_id] = cluster_id
                 entry = _Entry(item.article_id, cluster_id or item.article_id, source_id, parsed)
-                self._add(entry)
+                self._add(entry, pairs)
         return clusters
 
     def _groupable(self, item: StoredItem) -> StorySignature | None:
@@ -250,20 +251,24 @@ class StoryGrouper:
             return None  # old news: outside the window of every recent story
         return _read_signature(item.input.signature)
 
-    def _add(self, entry: _Entry) -> None:
+    def _add(self, entry: _Entry, pairs: list[tuple[str, str]] | None = None) -> None:
         index = len(self._entries)
         self._entries.append(entry)
-        for pair in _name_pairs(entry.signature):
+        for pair in _name_pairs(entry.signature) if pairs is None else pairs:
             self._postings[pair].append(index)
 
-    def _match(self, parsed: StorySignature, source_id: int) -> int | None:
+    def _match(
+        self, parsed: StorySignature, source_id: int, pairs: list[tuple[str, str]]
+    ) -> int | None:
         shared: Counter[int] = Counter()
-        for pair in _name_pairs(parsed):
-            shared.update(self._postings.get(pair, [])[-POSTING_SCAN:])
-        # Most shared name pairs first, then the most recent.
-        ranked = sorted(shared, key=lambda index: (-shared[index], -index))
+        for pair in pairs:
+            postings = self._postings.get(pair)
+            if postings:
+                shared.update(postings[-POSTING_SCAN:])
+        # Most shared name pairs first, then the most recent (indexes are unique: no ties).
+        ranked = sorted(zip(shared.values(), shared.keys(), strict=True), reverse=True)
         compared = 0
-        for index in ranked:
+        for _, index in ranked:
             entry = self._entries[index]
             if entry.source_id == source_id:
                 continue

@@ -30,6 +30,13 @@ _TAG_RE = re.compile(r"<(?:[A-Za-z][^<>]*|/[A-Za-z][^<>]*|!--.*?--|![^<>]*)>", r
 _SKIP_BLOCK_RE = re.compile(
     r"<(script|style|noscript|template)\b[^>]*>.*?(?:</\1\s*>|$)", re.DOTALL | re.IGNORECASE
 )
+# A well-formed start or end tag: name, attributes with quoted or bare values.
+_PLAIN_TAG_RE = re.compile(
+    r"""<(?:(?P<name>[A-Za-z][A-Za-z0-9]*)"""
+    r"""(?:\s+[^\s"'<>/=]+(?:\s*=\s*(?:"[^"]*"|'[^']*'|[^\s"'<>=`]+))?)*\s*/?"""
+    r"""|/(?P<end>[A-Za-z][A-Za-z0-9]*)\s*)>"""
+)
+_PARAGRAPH_BREAK_RE = re.compile(r"\n\s*\n")
 
 
 class _TextCollector(HTMLParser):
@@ -69,7 +76,7 @@ class _TextCollector(HTMLParser):
 def _tidy_paragraphs(raw: str) -> str:
     """Strip each line, drop empty lines/paragraphs, join paragraphs with a blank line."""
     paragraphs = []
-    for block in re.split(r"\n\s*\n", raw):
+    for block in _PARAGRAPH_BREAK_RE.split(raw):
         lines = [_WS_RE.sub(" ", line).strip() for line in block.split("\n")]
         text = "\n".join(line for line in lines if line)
         if text:
@@ -78,10 +85,48 @@ def _tidy_paragraphs(raw: str) -> str:
 
 
 def _render_html(markup: str) -> str:
-    collector = _TextCollector()
-    collector.feed(markup)
-    collector.close()
-    return _tidy_paragraphs("".join(collector.parts))
+    parts = _plain_markup_parts(markup)
+    if parts is None:
+        collector = _TextCollector()
+        collector.feed(markup)
+        collector.close()
+        parts = collector.parts
+    return _tidy_paragraphs("".join(parts))
+
+
+def _plain_markup_parts(markup: str) -> list[str] | None:
+    """What _TextCollector collects from ``markup``, by one regex pass; None unless every
+    "<" opens a well-formed tag and no tag opens a skipped region (html.parser's job).
+    """
+    parts: list[str] = []
+    position = 0
+    for match in _PLAIN_TAG_RE.finditer(markup):
+        if not _add_text(parts, markup[position : match.start()]):
+            return None
+        position = match.end()
+        name = match.group("name")
+        if name is not None:
+            name = name.lower()
+            if name in _SKIP_TAGS:
+                return None
+            if name == "br":
+                parts.append("\n")
+            elif name in _BLOCK_TAGS:
+                parts.append("\n\n")
+        elif match.group("end").lower() in _BLOCK_TAGS:
+            parts.append("\n\n")
+        elif match.group("end").lower() in _SKIP_TAGS:
+            return None
+    return parts if _add_text(parts, markup[position:]) else None
+
+
+def _add_text(parts: list[str], text: str) -> bool:
+    """Append text between tags as html.parser hands it over; False for a stray "<"."""
+    if "<" in text:
+        return False
+    if text:
+        parts.append(_WS_RE.sub(" ", html.unescape(text) if "&" in text else text))
+    return True
 
 
 def _decode_leftover_entities(text: str) -> str:
@@ -103,6 +148,8 @@ def html_to_text(markup: str) -> str:
     if not markup:
         return ""
     markup = _INVISIBLE_RE.sub("", markup)
+    if "<" not in markup and "&" not in markup:
+        return _tidy_paragraphs(markup)
     if not _TAG_RE.search(markup):
         markup = _decode_leftover_entities(html.unescape(markup))
         if not _TAG_RE.search(markup):
@@ -140,18 +187,32 @@ _SHARE_WORDS = frozenset(
 _SHARE_BRANDS = frozenset(
     {"facebook", "twitter", "whatsapp", "flipboard", "linkedin", "reddit", "telegram", "pinterest"}
 )
+# Each pattern with a lower-cased text its match must contain: the regexes start
+# with "\s*", which re tries at every position, so they run only when it is there.
 _TAIL_PATTERNS = (
-    re.compile(r"\s*\bContinue reading\b.*$", re.IGNORECASE | re.DOTALL),
-    re.compile(r"\s*\bThe post\b.{1,400}?\bappeared first on\b.*$", re.DOTALL),
-    re.compile(
-        r"\s*(?:\.\.\.|…)?\s*\b(?:Read|Click here to read) (?:more|the full (?:story|article)"
-        r"|full (?:story|article))\b[\s.…»›>\]]*$",
-        re.IGNORECASE,
+    ("continue reading", re.compile(r"\s*\bContinue reading\b.*$", re.IGNORECASE | re.DOTALL)),
+    (
+        "appeared first on",
+        re.compile(r"\s*\bThe post\b.{1,400}?\bappeared first on\b.*$", re.DOTALL),
     ),
-    re.compile(r"\s*\[\s*(?:…|\.\.\.)\s*\]\s*$"),
+    (
+        "read ",
+        re.compile(
+            r"\s*(?:\.\.\.|…)?\s*\b(?:Read|Click here to read) (?:more|the full (?:story|article)"
+            r"|full (?:story|article))\b[\s.…»›>\]]*$",
+            re.IGNORECASE,
+        ),
+    ),
+    ("]", re.compile(r"\s*\[\s*(?:…|\.\.\.)\s*\]\s*$")),
     # podcast hosts append these to every episode description
-    re.compile(r"\s*\bSee omnystudio\.com/listener for privacy information\.?$", re.IGNORECASE),
-    re.compile(r"\s*\bLearn more about your ad choices\..*$", re.IGNORECASE | re.DOTALL),
+    (
+        "omnystudio.com/listener",
+        re.compile(r"\s*\bSee omnystudio\.com/listener for privacy information\.?$", re.I),
+    ),
+    (
+        "learn more about your ad choices.",
+        re.compile(r"\s*\bLearn more about your ad choices\..*$", re.IGNORECASE | re.DOTALL),
+    ),
 )
 # Whole lines that are buttons or labels of the page, not text.
 _UI_LINES = frozenset(
@@ -166,18 +227,23 @@ _PROMO_RE = re.compile(
     r"|follow us|subscribe to our)\b.*\b(?:app|download|whatsapp|telegram|newsletter)\b",
     re.IGNORECASE | re.DOTALL,
 )
+_SHARE_LINE_WORD_RE = re.compile(r"[\w-]+")
 _DISCLAIMER_RE = re.compile(
     r"^(?:disclaimer\s*:|the views expressed in (?:the )?comments)", re.IGNORECASE
 )
 
 
 def _is_share_line(line: str) -> bool:
-    words = re.findall(r"[\w-]+", line.lower())
-    return bool(words) and all(w in _SHARE_WORDS for w in words) and len(line) < 120
+    if len(line) >= 120:
+        return False
+    words = _SHARE_LINE_WORD_RE.findall(line.lower())
+    return bool(words) and all(w in _SHARE_WORDS for w in words)
 
 
 def _cut_trailing_share_words(line: str) -> str:
     """Drop a run of share-button words glued to the end of a line ("... flipboard facebook")."""
+    if line.rpartition(" ")[2].lower() not in _SHARE_BRANDS:
+        return line  # the common case: nothing to cut
     tokens = line.split(" ")
     end = len(tokens)
     while end > 0 and tokens[end - 1].lower() in _SHARE_BRANDS:  # bare words, no punctuation
@@ -186,13 +252,17 @@ def _cut_trailing_share_words(line: str) -> str:
 
 
 def _clean_line(line: str) -> str:
-    line = _CLICK_HERE_RE.sub("", line).strip()
-    for pattern in _TAIL_PATTERNS:
-        line = pattern.sub("", line).strip()
+    if "(" in line:
+        line = _CLICK_HERE_RE.sub("", line)
+    line = line.strip()
+    lowered = line.casefold()  # the tail patterns only cut: what they look for is in here
+    for needle, pattern in _TAIL_PATTERNS:
+        if needle in lowered:
+            line = pattern.sub("", line).strip()
     line = _cut_trailing_share_words(line)
     if line.casefold() in _UI_LINES or _is_share_line(line):
         return ""
-    if _PROMO_RE.search(line) or _DISCLAIMER_RE.search(line):
+    if _PROMO_RE.match(line) or _DISCLAIMER_RE.match(line):
         return ""
     return line
 

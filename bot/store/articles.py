@@ -11,7 +11,7 @@ Contract:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import Row, and_, bindparam, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from bot.store.dialect import insert_ignore
+from bot.store.dialect import insert_ignore, order_article_inserts
 from bot.store.models import Article
 from bot.store.schema import article_topics, articles, sources
 
@@ -37,6 +37,15 @@ class ArticleInput:
     topics: tuple[str, ...]
     guid: str | None = None
     signature: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class SourceItems:
+    """One source's items for :meth:`ArticleRepository.store_many`."""
+
+    source_id: int
+    items: Sequence[ArticleInput]
+    fetched_at: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,19 +77,27 @@ class ArticleRepository:
         self, source_id: int, items: Sequence[ArticleInput], fetched_at: datetime
     ) -> list[StoredItem]:
         """Insert new items and update changed ones, in one transaction."""
-        items = _dedupe(items)
-        if not items:
-            return []
+        return (await self.store_many([SourceItems(source_id, items, fetched_at)]))[0]
+
+    async def store_many(self, batches: Sequence[SourceItems]) -> list[list[StoredItem]]:
+        """:meth:`store` for several sources in one transaction, results in the order given.
+
+        The outcome is that of storing the sources one after another: a source
+        sharing a URL with an earlier one of the batch is stored after it, so it
+        finds that article as existing. A handful of statements per batch
+        instead of per source is what makes a 1,000-feed cycle cheap.
+        """
+        unique = [_dedupe(batch.items) for batch in batches]
+        results: list[list[StoredItem]] = [[] for _ in batches]
+        if not any(unique):
+            return results
         async with self._engine.begin() as conn:
-            existing = await _existing(conn, source_id, items)
-            result: list[StoredItem] = []
-            fresh = [i for i in items if _match(existing, i) is None]
-            for item in items:
-                row = _match(existing, item)
-                if row is not None:
-                    result.append(await _refresh(conn, row, item))
-            result += await _insert(conn, source_id, fresh, fetched_at)
-        return result
+            await order_article_inserts(conn)
+            for indexes in _rounds(unique):
+                stored = await _store_round(conn, [(batches[i], unique[i]) for i in indexes])
+                for index, items in zip(indexes, stored, strict=True):
+                    results[index] = items
+        return results
 
     async def set_clusters(self, clusters: Mapping[int, int]) -> None:
         """Move articles into the given clusters (article id -> cluster id)."""
@@ -184,12 +201,54 @@ def _dedupe(items: Sequence[ArticleInput]) -> list[ArticleInput]:
     return unique
 
 
-async def _existing(
-    conn: AsyncConnection, source_id: int, items: Sequence[ArticleInput]
-) -> dict[tuple[str, str], Row[Any]]:
-    urls = [i.url for i in items]
-    guids = [i.guid for i in items if i.guid]
-    found: dict[tuple[str, str], Row[Any]] = {}
+def _rounds(unique: Sequence[Sequence[ArticleInput]]) -> list[list[int]]:
+    """Batch indexes in rounds: a source goes one round after the last earlier source
+    it shares a URL with, so every round's sources are independent of each other.
+    """
+    round_of_url: dict[str, int] = {}
+    rounds: list[list[int]] = []
+    for index, items in enumerate(unique):
+        number = 1 + max((round_of_url.get(i.url, -1) for i in items), default=-1)
+        if number == len(rounds):
+            rounds.append([])
+        rounds[number].append(index)
+        for item in items:
+            round_of_url[item.url] = number
+    return rounds
+
+
+_Entry = tuple[SourceItems, list[ArticleInput]]
+_Existing = dict[tuple[str, int, str], Row[Any]]
+
+
+async def _store_round(conn: AsyncConnection, entries: Sequence[_Entry]) -> list[list[StoredItem]]:
+    """Store sources whose URLs do not overlap: existing items refreshed, the rest inserted."""
+    existing = await _existing(conn, entries)
+    results: list[list[StoredItem]] = []
+    fresh: list[list[ArticleInput]] = []
+    for batch, items in entries:
+        result: list[StoredItem] = []
+        new: list[ArticleInput] = []
+        for item in items:
+            row = _match(existing, batch.source_id, item)
+            if row is None:
+                new.append(item)
+            else:
+                result.append(await _refresh(conn, row, item))
+        results.append(result)
+        fresh.append(new)
+    inserted = await _insert(
+        conn, [(batch, new) for (batch, _), new in zip(entries, fresh, strict=True)]
+    )
+    return [result + new for result, new in zip(results, inserted, strict=True)]
+
+
+async def _existing(conn: AsyncConnection, entries: Sequence[_Entry]) -> _Existing:
+    """Stored rows by ("url", 0, url) and by ("guid", source id, guid)."""
+    urls = [i.url for _, items in entries for i in items]
+    guids = list({i.guid for _, items in entries for i in items if i.guid})
+    source_ids = list({batch.source_id for batch, _ in entries})
+    found: _Existing = {}
     cols = select(
         articles.c.id,
         articles.c.url,
@@ -199,23 +258,25 @@ async def _existing(
         articles.c.summary,
         articles.c.published_at,
     )
-    for start in range(0, len(urls), CHUNK):
-        for row in (
-            await conn.execute(cols.where(articles.c.url.in_(urls[start : start + CHUNK])))
-        ).all():
-            found[("url", row.url)] = row
-    for start in range(0, len(guids), CHUNK):
-        chunk = guids[start : start + CHUNK]
-        where = and_(articles.c.source_id == source_id, articles.c.guid.in_(chunk))
+    for chunk in _chunks(urls):
+        for row in (await conn.execute(cols.where(articles.c.url.in_(chunk)))).all():
+            found[("url", 0, row.url)] = row
+    for chunk in _chunks(guids):
+        where = and_(articles.c.source_id.in_(source_ids), articles.c.guid.in_(chunk))
         for row in (await conn.execute(cols.where(where))).all():
-            found[("guid", row.guid)] = row
+            found[("guid", row.source_id, row.guid)] = row
     return found
 
 
-def _match(existing: Mapping[tuple[str, str], Row[Any]], item: ArticleInput) -> Row[Any] | None:
-    if item.guid and ("guid", item.guid) in existing:
-        return existing[("guid", item.guid)]
-    return existing.get(("url", item.url))
+def _match(existing: _Existing, source_id: int, item: ArticleInput) -> Row[Any] | None:
+    if item.guid and ("guid", source_id, item.guid) in existing:
+        return existing[("guid", source_id, item.guid)]
+    return existing.get(("url", 0, item.url))
+
+
+def _chunks(values: Sequence[Any]) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(values), CHUNK):
+        yield values[start : start + CHUNK]
 
 
 async def _refresh(conn: AsyncConnection, row: Row[Any], item: ArticleInput) -> StoredItem:
@@ -231,36 +292,44 @@ async def _refresh(conn: AsyncConnection, row: Row[Any], item: ArticleInput) -> 
     return StoredItem(row.id, "updated", item)
 
 
-async def _insert(
-    conn: AsyncConnection, source_id: int, items: Sequence[ArticleInput], fetched_at: datetime
-) -> list[StoredItem]:
-    if not items:
-        return []
-    rows = [_row(source_id, i, fetched_at) for i in items]
+async def _insert(conn: AsyncConnection, entries: Sequence[_Entry]) -> list[list[StoredItem]]:
+    """Insert every source's new items with one statement each for rows, ids and topics."""
+    rows = [_row(batch.source_id, i, batch.fetched_at) for batch, items in entries for i in items]
+    if not rows:
+        return [[] for _ in entries]
     # Another source may have stored the same URL meanwhile: ignore, don't fail.
     await conn.execute(insert_ignore(conn.dialect, articles), rows)
-    ids = await _ids_by_url(conn, source_id, [i.url for i in items])
-    stored = [StoredItem(ids[i.url], "new", i) for i in items if i.url in ids]
-    await conn.execute(
-        update(articles)
-        .where(articles.c.id.in_([s.article_id for s in stored]), articles.c.cluster_id.is_(None))
-        .values(cluster_id=articles.c.id)
-    )
+    ids = await _ids_by_url(conn, [i.url for _, items in entries for i in items])
+    stored = [
+        [StoredItem(ids[key], "new", i) for i in items if (key := (batch.source_id, i.url)) in ids]
+        for batch, items in entries
+    ]
+    article_ids = [s.article_id for items in stored for s in items]
+    for chunk in _chunks(article_ids):
+        await conn.execute(
+            update(articles)
+            .where(articles.c.id.in_(chunk), articles.c.cluster_id.is_(None))
+            .values(cluster_id=articles.c.id)
+        )
     topic_rows = [
-        {"article_id": s.article_id, "topic_id": t} for s in stored for t in s.input.topics
+        {"article_id": s.article_id, "topic_id": t}
+        for items in stored
+        for s in items
+        for t in s.input.topics
     ]
     if topic_rows:
         await conn.execute(insert_ignore(conn.dialect, article_topics), topic_rows)
     return stored
 
 
-async def _ids_by_url(conn: AsyncConnection, source_id: int, urls: list[str]) -> dict[str, int]:
-    found: dict[str, int] = {}
-    for start in range(0, len(urls), CHUNK):
-        stmt = select(articles.c.url, articles.c.id).where(
-            articles.c.source_id == source_id, articles.c.url.in_(urls[start : start + CHUNK])
+async def _ids_by_url(conn: AsyncConnection, urls: list[str]) -> dict[tuple[int, str], int]:
+    """Article ids by (source id, URL): a URL stored by another source is not ours."""
+    found: dict[tuple[int, str], int] = {}
+    for chunk in _chunks(urls):
+        stmt = select(articles.c.source_id, articles.c.url, articles.c.id).where(
+            articles.c.url.in_(chunk)
         )
-        found.update({url: aid for url, aid in (await conn.execute(stmt)).all()})
+        found.update({(sid, url): aid for sid, url, aid in (await conn.execute(stmt)).all()})
     return found
 
 

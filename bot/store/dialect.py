@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Table
+from sqlalchemy import Table, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 
 def insert_ignore(
@@ -28,3 +29,20 @@ def upsert(
         index_elements=index_elements,
         set_={name: stmt.excluded[name] for name in update},
     )
+
+
+# Any fixed 64-bit number; it names the lock that orders article inserts.
+ARTICLE_INSERT_LOCK = 0x6E657773_62_6F74
+
+
+async def order_article_inserts(conn: AsyncConnection) -> None:
+    """Make article ids commit in id order, so readers always see a prefix of ids.
+
+    A chat's cursor is an article id: on PostgreSQL two concurrent inserters
+    could otherwise commit id 101 before id 100, and a digest planned between
+    the two commits would move the cursor past 100 for good. A transaction
+    lock serializes the (short) article-writing transactions. SQLite needs
+    nothing: ``BEGIN IMMEDIATE`` already admits one writer at a time.
+    """
+    if conn.dialect.name == "postgresql":
+        await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ARTICLE_INSERT_LOCK})

@@ -8,7 +8,9 @@ Protocol (see docs/design.md and the field notes):
    commits before any network call.
 3. ``mark_sending`` is committed right before a part goes to Telegram;
    ``mark_sent`` records Telegram's message id afterwards. A crash between
-   the two leaves 'sending': the one ambiguous window.
+   the two leaves 'sending': the one ambiguous window. ``mark_progress``
+   (and ``mark_sending_many`` / ``mark_sent_many``) commits both kinds for
+   many parts in one transaction, for the Sender's group commit.
 4. ``reap`` returns expired 'leased' rows to 'pending' (never attempted) and
    turns expired 'sending' rows into 'unknown' (maybe delivered), or back to
    'pending' when resending unknowns is configured.
@@ -18,7 +20,7 @@ Statuses: pending -> leased -> sending -> sent | failed | unknown | pending.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -128,6 +130,40 @@ class OutboxRepository:
             error=None,
         )
 
+    async def mark_sending_many(self, delivery_ids: Sequence[int], owner: str) -> set[int]:
+        """Commit 'sending' for several parts in ONE transaction; returns the ids still ours."""
+        ours, _ = await self.mark_progress(owner, sending=delivery_ids)
+        return ours
+
+    async def mark_sent_many(self, message_ids: Mapping[int, int], owner: str) -> set[int]:
+        """Record Telegram's message ids (delivery id -> message id) in ONE transaction.
+
+        Returns the ids recorded; a part whose lease was lost is not among them.
+        """
+        _, recorded = await self.mark_progress(owner, sent=message_ids)
+        return recorded
+
+    async def mark_progress(
+        self,
+        owner: str,
+        *,
+        sending: Sequence[int] = (),
+        sent: Mapping[int, int] | None = None,
+    ) -> tuple[set[int], set[int]]:
+        """Group commit: mark parts 'sending' and record sent parts, all in one transaction.
+
+        Same rules as :meth:`mark_sending` and :meth:`mark_sent` row by row (only
+        the lease owner's rows in the expected status change). Returns (ids now
+        'sending', ids now 'sent').
+        """
+        sent = sent or {}
+        if not sending and not sent:
+            return set(), set()
+        async with self._engine.begin() as conn:
+            recorded = await _record_sent(conn, owner, sent, self._clock())
+            ours = await _start_sending(conn, owner, sending)
+        return ours, recorded
+
     async def mark_failed(self, delivery_id: int, owner: str, reason: str) -> bool:
         """A part can never be delivered (bad request, chat gone)."""
         return await self._finish(delivery_id, owner, "failed", reason)
@@ -222,6 +258,68 @@ class OutboxRepository:
         async with self._engine.begin() as conn:
             result = await conn.execute(update(deliveries).where(where).values(**values, **extra))
         return bool(result.rowcount)
+
+
+def _owned_by_lease(status: str) -> Any:
+    """Rows ``:ids`` held by lease owner ``:owner`` in ``status``."""
+    return and_(
+        deliveries.c.id.in_(bindparam("ids", expanding=True)),
+        deliveries.c.lease_owner == bindparam("owner"),
+        deliveries.c.status == status,
+    )
+
+
+# Built once: the group commit runs these hundreds of times a second, and a
+# prebuilt statement skips SQLAlchemy's per-call construction and cache-key work.
+_START_SENDING = (
+    update(deliveries)
+    .where(_owned_by_lease("leased"))
+    .values(status="sending", attempts=deliveries.c.attempts + 1)
+    .returning(deliveries.c.id)
+)
+_FINISH_SENT = (
+    update(deliveries)
+    .where(_owned_by_lease("sending"))
+    .values(
+        status="sent",
+        sent_at=bindparam("now", type_=deliveries.c.sent_at.type),
+        lease_owner=None,
+        lease_expires_at=None,
+        error=None,
+    )
+    .returning(deliveries.c.id)
+)
+_STORE_MESSAGE_ID = (
+    update(deliveries)
+    .where(deliveries.c.id == bindparam("delivery_id"))
+    .values(telegram_message_id=bindparam("message_id"))
+)
+
+
+async def _start_sending(
+    conn: AsyncConnection, owner: str, delivery_ids: Sequence[int]
+) -> set[int]:
+    ours: set[int] = set()
+    for start in range(0, len(delivery_ids), CHUNK):
+        chunk = list(delivery_ids[start : start + CHUNK])
+        result = await conn.execute(_START_SENDING, {"ids": chunk, "owner": owner})
+        ours.update(result.scalars())
+    return ours
+
+
+async def _record_sent(
+    conn: AsyncConnection, owner: str, message_ids: Mapping[int, int], now: datetime
+) -> set[int]:
+    """Mark the owner's 'sending' rows sent, then store each one's Telegram message id."""
+    ids = list(message_ids)
+    recorded: set[int] = set()
+    for start in range(0, len(ids), CHUNK):
+        params = {"ids": ids[start : start + CHUNK], "owner": owner, "now": now}
+        recorded.update((await conn.execute(_FINISH_SENT, params)).scalars())
+    if recorded:
+        rows = [{"delivery_id": i, "message_id": message_ids[i]} for i in recorded]
+        await conn.execute(_STORE_MESSAGE_ID, rows)
+    return recorded
 
 
 def body_hash(text: str) -> str:

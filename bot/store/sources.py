@@ -8,16 +8,28 @@ no-op), and datetimes are aware UTC.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, delete, select, update
+from sqlalchemy import Row, bindparam, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.clock import Clock, utcnow
 from bot.store.dialect import insert_ignore
 from bot.store.models import Source
 from bot.store.schema import sources
+
+
+@dataclass(frozen=True, slots=True)
+class FetchSuccess:
+    """One source's successful fetch, for :meth:`SourceRepository.record_success_many`."""
+
+    source_id: int
+    next_poll_at: datetime
+    etag: str | None
+    last_modified: str | None
+    redirect_url: str | None = None
 
 
 class SourceRepository:
@@ -97,6 +109,38 @@ class SourceRepository:
             last_polled_at=now,
             redirect_url=redirect_url,
         )
+
+    async def record_success_many(self, successes: Sequence[FetchSuccess]) -> None:
+        """:meth:`record_success` for many sources in one transaction (one executemany)."""
+        if not successes:
+            return
+        now = self._clock()
+        stmt = (
+            update(sources)
+            .where(sources.c.id == bindparam("b_id"))
+            .values(
+                etag=bindparam("b_etag"),
+                last_modified=bindparam("b_last_modified"),
+                next_poll_at=bindparam("b_next_poll_at"),
+                redirect_url=bindparam("b_redirect_url"),
+                error_count=0,
+                last_error=None,
+                last_success_at=now,
+                last_polled_at=now,
+            )
+        )
+        rows = [
+            {
+                "b_id": s.source_id,
+                "b_etag": s.etag,
+                "b_last_modified": s.last_modified,
+                "b_next_poll_at": s.next_poll_at,
+                "b_redirect_url": s.redirect_url,
+            }
+            for s in successes
+        ]
+        async with self._engine.begin() as conn:
+            await conn.execute(stmt, rows)
 
     async def record_failure(self, source_id: int, *, error: str, next_poll_at: datetime) -> None:
         """A fetch or parse failed: count it, keep the reason, back off."""

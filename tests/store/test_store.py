@@ -294,3 +294,64 @@ async def test_enqueue_counts_new_digests_and_never_adds_parts_to_old_ones(store
     assert await store.outbox.enqueue(again) == 1
     assert [p.text for p in await store.outbox.for_chat(chats[0])] == ["a", "c"]
     assert [p.text for p in await store.outbox.for_chat(chats[1])] == ["a"]
+
+
+async def test_mark_sending_many_marks_only_the_owners_leased_parts(store: Store) -> None:
+    a, b = await new_chat(store, 1), await new_chat(store, 2)
+    await store.outbox.enqueue([request(a, "s1", ("a1", "a2")), request(b, "s1", ("b1",))])
+    [a1] = await store.outbox.claim("w1", now=NOW, lease_seconds=60, max_digests=1)
+    [[b1]] = await store.outbox.claim("w2", now=NOW, lease_seconds=60)
+    assert a1[0].chat_id == a
+    ids = [a1[0].id, a1[1].id, b1.id]
+
+    assert await store.outbox.mark_sending_many(ids, "w1") == {a1[0].id, a1[1].id}
+    assert await store.outbox.mark_sending_many(ids, "w1") == set()  # no longer 'leased'
+    parts = await store.outbox.for_chat(a)
+    assert [(p.status, p.attempts) for p in parts] == [("sending", 1), ("sending", 1)]
+    assert [p.status for p in await store.outbox.for_chat(b)] == ["leased"]
+
+
+async def test_mark_sent_many_records_each_message_id_under_the_lease(store: Store) -> None:
+    chat_id = await new_chat(store)
+    await store.outbox.enqueue([request(chat_id, "s1", ("a", "b", "c"))])
+    [parts] = await store.outbox.claim("w1", now=NOW, lease_seconds=60)
+    p1, p2, p3 = (p.id for p in parts)
+    await store.outbox.mark_sending_many([p1, p2], "w1")
+
+    recorded = await store.outbox.mark_sent_many({p1: 2_200_000_000, p2: 12, p3: 13}, "w1")
+    again = await store.outbox.mark_sent_many({p1: 99}, "w1")  # already sent: unchanged
+
+    assert recorded == {p1, p2} and again == set()
+    stored = await store.outbox.for_chat(chat_id)
+    assert [(p.status, p.telegram_message_id) for p in stored] == [
+        ("sent", 2_200_000_000),
+        ("sent", 12),
+        ("leased", None),  # never marked 'sending', so not recorded as sent
+    ]
+    assert stored[0].sent_at == NOW and stored[0].lease_owner is None
+
+
+async def test_mark_progress_commits_sent_and_sending_together(store: Store) -> None:
+    chat_id = await new_chat(store)
+    await store.outbox.enqueue([request(chat_id, "s1", ("a", "b"))])
+    [[p1, p2]] = await store.outbox.claim("w1", now=NOW, lease_seconds=60)
+    assert await store.outbox.mark_sending_many([p1.id], "w1") == {p1.id}
+
+    ours, recorded = await store.outbox.mark_progress("w1", sending=[p2.id], sent={p1.id: 7})
+    assert (ours, recorded) == ({p2.id}, {p1.id})
+    assert await store.outbox.mark_progress("w2", sending=[p2.id]) == (set(), set())
+    # The crash window: p2 stays 'sending' until its own 'sent' is committed.
+    assert await store.outbox.reap(NOW + timedelta(minutes=5)) == (0, 1)
+    stored = await store.outbox.for_chat(chat_id)
+    assert [(p.status, p.telegram_message_id) for p in stored] == [("sent", 7), ("unknown", None)]
+
+
+async def test_mark_many_handles_more_rows_than_one_statement_chunk(store: Store) -> None:
+    chats = [await new_chat(store, n) for n in range(1, 601)]
+    await store.outbox.enqueue([request(c, "s1", ("x",)) for c in chats])
+    claimed = await store.outbox.claim("w1", now=NOW, lease_seconds=60, max_digests=600)
+    ids = [digest[0].id for digest in claimed]
+
+    assert await store.outbox.mark_sending_many(ids, "w1") == set(ids)
+    assert await store.outbox.mark_sent_many({i: i + 1000 for i in ids}, "w1") == set(ids)
+    assert await store.outbox.counts() == {"sent": 600}
