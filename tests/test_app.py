@@ -90,7 +90,7 @@ async def test_newsbot_run_process_stops_cleanly_on_sigterm(tmp_path: Path) -> N
             "PYTHONPATH": str(REPO_ROOT),
         }
         (tmp_path / "newsbot.toml").write_text('[[topics]]\nid = "world"\nname = "World news"\n')
-        proc = subprocess.Popen(
+        proc = subprocess.Popen(  # noqa: ASYNC220 - the bot under test runs beside this loop
             [sys.executable, "-m", "bot", "run"],
             env=env,
             cwd=tmp_path,

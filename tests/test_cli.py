@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -90,7 +91,7 @@ def test_ingest_names_an_unknown_source(workdir: Path) -> None:
 
 
 @pytest.fixture
-def news_site_process(workdir: Path):  # noqa: ANN201 - yields the base URL
+def news_site_process(workdir: Path) -> Iterator[str]:
     """The fake news site in its own process, serving /feeds/0.xml and /feeds/1.xml."""
     proc = subprocess.Popen(
         [
@@ -118,8 +119,10 @@ def news_site_process(workdir: Path):  # noqa: ANN201 - yields the base URL
 def test_ingest_then_sources_show_a_table(workdir: Path, news_site_process: str) -> None:
     (workdir / "config" / "newsbot.toml").write_text(
         '[[topics]]\nid = "world"\nname = "World news"\n'
-        f'[[sources]]\nname = "Wire A"\nurl = "{news_site_process}/feeds/0.xml"\ntopics = ["world"]\n'
-        f'[[sources]]\nname = "Broken"\nurl = "{news_site_process}/missing.xml"\ntopics = ["world"]\n'
+        f'[[sources]]\nname = "Wire A"\nurl = "{news_site_process}/feeds/0.xml"\n'
+        'topics = ["world"]\n'
+        f'[[sources]]\nname = "Broken"\nurl = "{news_site_process}/missing.xml"\n'
+        'topics = ["world"]\n'
     )
     env = {"NEWSBOT_DATABASE_URL": f"sqlite:///{workdir / 'bot.db'}", "COLUMNS": "200"}
     first = newsbot("ingest", cwd=workdir, env=env)
