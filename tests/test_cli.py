@@ -135,3 +135,25 @@ def test_ingest_then_sources_show_a_table(workdir: Path, news_site_process: str)
     health = newsbot("sources", cwd=workdir, env=env)
     assert health.returncode == 0, health.stderr
     assert "Wire A" in health.stdout and "Broken" in health.stdout
+
+
+def test_stats_and_sources_show_a_flood_wait(workdir: Path) -> None:
+    import asyncio
+    from datetime import UTC, datetime, timedelta
+
+    from bot.store import open_store
+    from bot.store.state import SENDING_PAUSED_UNTIL
+
+    db_url = f"sqlite:///{workdir / 'bot.db'}"
+
+    async def pause_sending() -> None:
+        store = await open_store(db_url)
+        await store.state.set_time(SENDING_PAUSED_UNTIL, datetime.now(UTC) + timedelta(hours=3))
+        await store.sources.sync([("Wire", "https://wire.example/rss", "feed")])
+        await store.close()
+
+    asyncio.run(pause_sending())
+    for command in ("stats", "sources"):
+        result = newsbot(command, cwd=workdir, env={"NEWSBOT_DATABASE_URL": db_url})
+        assert result.returncode == 0, result.stderr
+        assert "flood wait" in result.stdout
