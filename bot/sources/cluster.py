@@ -187,6 +187,8 @@ def _is_capitalised(word: str) -> bool:
 
 
 def _is_acronym(word: str) -> bool:
+    if len(word) > 6:
+        return False  # most words: no need to look at the letters
     letters = [c for c in word if c.isalpha()]
     return len(letters) >= 2 and all(c.isupper() for c in letters) and len(word) <= 6
 
@@ -287,7 +289,15 @@ def _names_match(a: str, b: str) -> bool:
 
 
 def _matches_any(word: str, names: set[str] | frozenset[str]) -> bool:
-    return any(_names_match(word, name) for name in names)
+    """``any(_names_match(word, name) for name in names)``: apart from equality, a match
+    needs both names 4+ letters long with the same first four, so only those are compared.
+    """
+    if word in names:
+        return True
+    if len(word) < 4:
+        return False
+    key = word[:4]
+    return any(name.startswith(key) and _names_match(word, name) for name in names)
 
 
 def _shared_names(a: frozenset[str], b: frozenset[str]) -> float:

@@ -32,6 +32,8 @@ LEAD_CHARS = 600
 HEADLINE_FROM_SUMMARY_CHARS = 120
 _HTML_PAGE_RE = re.compile(rb"^\s*(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html)\b", re.I | re.S)
 _WORDS_RE = re.compile(r"\w+")
+# An absolute URL that urljoin would return re-assembled but unchanged (see _base_for).
+_PLAIN_ABSOLUTE_RE = re.compile(r"https?://[A-Za-z0-9.-]+(?::[0-9]{1,4})?(?:[/?][^\s;\[\]\\]*)?")
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,12 +128,22 @@ def _first_link(raw: _RawItem, feed_url: str) -> str | None:
     """
     for candidate in raw.links:
         if candidate.strip():
-            absolute = canonical_url(candidate, base=feed_url)
+            absolute = canonical_url(candidate, base=_base_for(candidate, feed_url))
             if is_http_url(absolute):
                 return absolute
     if is_http_url(raw.guid):
         return canonical_url(raw.guid or "")
     return None
+
+
+def _base_for(link: str, feed_url: str) -> str | None:
+    """The base to resolve ``link`` against; None when resolving cannot change it.
+
+    For a plain absolute http(s) URL (a host, no ";", brackets, backslash or
+    whitespace) urljoin only re-assembles the URL from its parts, which
+    canonical_url does anyway. Skipping it saves ~5 % of parsing.
+    """
+    return None if _PLAIN_ABSOLUTE_RE.fullmatch(link) else feed_url
 
 
 def _clean_categories(raw: Iterable[str]) -> tuple[str, ...]:
@@ -164,6 +176,11 @@ def _read_xml_feed(body: bytes, content_type: str | None) -> tuple[str, list[_Ra
     fast = _read_rss_fast(body, content_type)
     if fast is not None:
         return fast
+    return _read_with_feedparser(body, content_type)
+
+
+def _read_with_feedparser(body: bytes, content_type: str | None) -> tuple[str, list[_RawItem]]:
+    """Title and raw items of any XML feed feedparser can read; raises ParseError."""
     # No content-location: feedparser would then resolve guids like URLs; links are ours to resolve.
     headers = {"content-type": content_type} if content_type else {}
     try:

@@ -30,22 +30,26 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from functools import cache, partial
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal, TypeVar
 from zoneinfo import ZoneInfo
 
 from bot.clock import Clock
 from bot.errors import ConfigError, SourceError
 from bot.settings import FetchSettings, Settings, SourceConfig
 from bot.sources.backoff import next_poll_after_failure, next_poll_after_success
+from bot.sources.cluster import StorySignature
 from bot.sources.fetcher import Fetcher, FetchLimits, FetchResult
 from bot.sources.ingest import (
+    FeedItems,
     Prepared,
     SourceProfile,
     StoryGrouper,
     enrich_with_pages,
+    feed_items,
     fetch_pages,
     prepare,
     prepare_feed,
+    prepare_feed_rows,
     prepare_folder,
 )
 from bot.store import Store
@@ -54,6 +58,7 @@ from bot.store.models import Source
 from bot.store.sources import FetchSuccess
 
 log = logging.getLogger(__name__)
+_Parsed = TypeVar("_Parsed")
 
 SourceStatus = Literal["new", "updated", "unchanged", "not_modified", "failed"]
 PAGE_CONCURRENCY = 4  # article pages fetched at once for one source
@@ -104,11 +109,11 @@ class _Outcome:
 
 @dataclass(frozen=True, slots=True)
 class _Write:
-    """A polled feed waiting for the batch writer; ``prepared`` is None after a 304."""
+    """A polled feed waiting for the batch writer; ``items`` is None after a 304."""
 
     source: Source
     config: SourceConfig
-    prepared: list[Prepared] | None
+    items: FeedItems | None
     fetched_at: datetime
     success: FetchSuccess
     done: asyncio.Future[_Outcome]
@@ -292,36 +297,53 @@ class Poller:
     # --- kinds -------------------------------------------------------------------------
 
     async def _poll_feed(self, source: Source, config: SourceConfig) -> _Outcome:
+        if config.fetch_pages or self._writes is None:
+            return await self._poll_feed_alone(source, config)
         async with self._slots:  # the slot covers network and parsing, not the queue
-            fetched = await self._fetcher.fetch(
-                source.url, etag=source.etag, last_modified=source.last_modified
-            )
+            fetched = await self._fetch_feed(source)
+            fetched_at = self._clock()
+            items = None
+            if fetched.status != "not_modified":
+                args = self._feed_args(source, config, fetched, fetched_at)
+                items = feed_items(await self._off_loop(partial(prepare_feed_rows, **args)))
+        success = self._success(source, config, fetched, _redirect_of(source, fetched))
+        done = asyncio.get_running_loop().create_future()
+        await self._writes.put(_Write(source, config, items, fetched_at, success, done))
+        return await done
+
+    async def _poll_feed_alone(self, source: Source, config: SourceConfig) -> _Outcome:
+        """A feed whose new items may need their pages: stored on its own, drafts at hand."""
+        async with self._slots:
+            fetched = await self._fetch_feed(source)
             fetched_at = self._clock()
             prepared = None
             if fetched.status != "not_modified":
-                prepared = await self._off_loop(
-                    partial(
-                        prepare_feed,
-                        fetched.body,
-                        url=source.url,
-                        content_type=fetched.content_type,
-                        fetched_at=fetched_at,
-                        profile=self._profile(config),
-                    )
-                )
-        success = self._success(source, config, fetched, _redirect_of(source, fetched))
-        write = _Write(
-            source,
-            config,
-            prepared,
-            fetched_at,
-            success,
-            asyncio.get_running_loop().create_future(),
+                args = self._feed_args(source, config, fetched, fetched_at)
+                prepared = await self._off_loop(partial(prepare_feed, **args))
+        outcome = (
+            _not_modified(source)
+            if prepared is None
+            else await self._store_items(source, config, prepared, fetched_at)
         )
-        if self._writes is None or config.fetch_pages:
-            return await self._write_one(write)
-        await self._writes.put(write)
-        return await write.done
+        await self._record_success(source, config, fetched, _redirect_of(source, fetched))
+        return outcome
+
+    async def _fetch_feed(self, source: Source) -> FetchResult:
+        return await self._fetcher.fetch(
+            source.url, etag=source.etag, last_modified=source.last_modified
+        )
+
+    def _feed_args(
+        self, source: Source, config: SourceConfig, fetched: FetchResult, fetched_at: datetime
+    ) -> dict[str, Any]:
+        """The keyword arguments of prepare_feed and prepare_feed_rows for a fetched body."""
+        return {
+            "body": fetched.body,
+            "url": source.url,
+            "content_type": fetched.content_type,
+            "fetched_at": fetched_at,
+            "profile": self._profile(config),
+        }
 
     async def _poll_folder(self, source: Source, config: SourceConfig) -> _Outcome:
         fetched_at = self._clock()
@@ -349,7 +371,7 @@ class Poller:
         await self._record_success(source, config, None, None)
         return outcome
 
-    async def _off_loop(self, work: Callable[[], list[Prepared]]) -> list[Prepared]:
+    async def _off_loop(self, work: Callable[[], _Parsed]) -> _Parsed:
         """Parse off the event loop: the given executor, the shared process pool, or a thread."""
         executor = self._parse_executor
         if executor is None and self._parse_processes > 0:
@@ -383,9 +405,9 @@ class Poller:
 
     async def _write_batch(self, batch: list[_Write]) -> None:
         """Store, group and record a batch; every write's future gets its outcome or error."""
-        with_items = [w for w in batch if w.prepared is not None]
+        with_items = [w for w in batch if w.items is not None]
         inputs = [
-            SourceItems(w.source.id, [p.input for p in w.prepared or ()], w.fetched_at)
+            SourceItems(w.source.id, w.items.inputs if w.items else (), w.fetched_at)
             for w in with_items
         ]
         try:
@@ -397,7 +419,7 @@ class Poller:
             return
         try:
             new_items = [[s for s in items if s.status == "new"] for items in stored]
-            await self._group_many([w.source for w in with_items], new_items)
+            await self._group_many(with_items, new_items)
             await self._store.sources.record_success_many([w.success for w in batch])
         except Exception as err:  # the articles are stored; each source records the failure
             for write in batch:
@@ -417,16 +439,18 @@ class Poller:
 
     async def _write_one(self, write: _Write) -> _Outcome:
         """One source's write on its own: store, group, record the fetch."""
-        if write.prepared is None:
+        if write.items is None:
             outcome = _not_modified(write.source)
         else:
-            outcome = await self._store_items(
-                write.source, write.config, write.prepared, write.fetched_at
-            )
+            source, items = write.source, write.items
+            stored = await self._store.articles.store(source.id, items.inputs, write.fetched_at)
+            new_items = [s for s in stored if s.status == "new"]
+            await self._group(source, new_items, items.signatures)
+            outcome = _outcome_of(source, stored, new_items)
         await self._store.sources.record_success_many([write.success])
         return outcome
 
-    async def _group_many(self, sources: list[Source], new_items: list[list[StoredItem]]) -> None:
+    async def _group_many(self, writes: list[_Write], new_items: list[list[StoredItem]]) -> None:
         """Group the new items of several sources, in order, with one thread hop and one write."""
         if not any(new_items):
             return
@@ -434,9 +458,12 @@ class Poller:
 
         def assign_all() -> dict[int, int]:
             clusters: dict[int, int] = {}
-            for source, items in zip(sources, new_items, strict=True):
+            for write, items in zip(writes, new_items, strict=True):
                 if items:
-                    clusters.update(grouper.assign(items, source_id=source.id))
+                    parsed = write.items.signatures if write.items else None
+                    clusters.update(
+                        grouper.assign(items, source_id=write.source.id, parsed_signatures=parsed)
+                    )
             return clusters
 
         clusters = await asyncio.to_thread(assign_all)
@@ -479,11 +506,17 @@ class Poller:
         final = {p.input.url: p.input for p in redone}
         return [StoredItem(s.article_id, "new", final.get(s.input.url, s.input)) for s in new_items]
 
-    async def _group(self, source: Source, new_items: list[StoredItem]) -> None:
+    async def _group(
+        self,
+        source: Source,
+        new_items: list[StoredItem],
+        parsed: dict[str, StorySignature] | None = None,
+    ) -> None:
         if not new_items:
             return
         grouper = await self._current_grouper()
-        clusters = await asyncio.to_thread(grouper.assign, new_items, source_id=source.id)
+        assign = partial(grouper.assign, source_id=source.id, parsed_signatures=parsed)
+        clusters = await asyncio.to_thread(assign, new_items)
         await self._store.articles.set_clusters(clusters)
 
     async def _current_grouper(self) -> StoryGrouper:

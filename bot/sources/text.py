@@ -39,6 +39,13 @@ _PLAIN_TAG_RE = re.compile(
 _PARAGRAPH_BREAK_RE = re.compile(r"\n\s*\n")
 
 
+def _squash(text: str) -> str:
+    """``_WS_RE.sub(" ", text).strip()``, several times faster: str.split, str.strip and
+    the regex's ``\\s`` all take the same characters for whitespace (str.isspace).
+    """
+    return " ".join(text.split())
+
+
 class _TextCollector(HTMLParser):
     """Collects visible text; block tags become paragraph breaks, <br> a line break."""
 
@@ -77,7 +84,7 @@ def _tidy_paragraphs(raw: str) -> str:
     """Strip each line, drop empty lines/paragraphs, join paragraphs with a blank line."""
     paragraphs = []
     for block in _PARAGRAPH_BREAK_RE.split(raw):
-        lines = [_WS_RE.sub(" ", line).strip() for line in block.split("\n")]
+        lines = [_squash(line) for line in block.split("\n")]
         text = "\n".join(line for line in lines if line)
         if text:
             paragraphs.append(text)
@@ -171,7 +178,7 @@ def clean_headline(raw: str) -> str:
         if decoded == text:
             break
         text = decoded
-    return _WS_RE.sub(" ", text).strip()
+    return _squash(text)
 
 
 # --- boilerplate -------------------------------------------------------------
@@ -375,7 +382,7 @@ def make_summary(text: str, limit: int = 300) -> str:
     than ``limit * 1.3`` is cut at a word boundary and ends with "…"; one between
     ``limit`` and ``limit * 1.3`` is kept whole.
     """
-    flat = _WS_RE.sub(" ", text).strip()
+    flat = _squash(text)
     if len(flat) <= limit:
         return flat
     sentences = split_sentences(flat)

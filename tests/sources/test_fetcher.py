@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 
 import httpx
 import pytest
+from aiohttp import web
 
 from bot.errors import (
     BodyTooLarge,
@@ -18,7 +19,7 @@ from bot.errors import (
     FetchTimeout,
     HTTPStatusError,
 )
-from bot.sources.fetcher import Fetcher, FetchLimits
+from bot.sources.fetcher import Fetcher, FetchLimits, ShardedTransport
 from tests.fakes.news_site import FakeNewsSite, FeedItem, make_items
 
 FEED = "/world/rss.xml"
@@ -275,3 +276,73 @@ async def test_requests_overall_are_capped_across_hosts(
 
     assert all(result.status == "ok" for result in results)
     assert site.peak_in_flight == 3
+
+
+async def test_sharded_pools_keep_the_overall_cap_and_settle_every_response(
+    site: FakeNewsSite,
+) -> None:
+    limits = FetchLimits(timeout_seconds=0.5, max_connections=8, max_per_host=8)
+    transport = ShardedTransport(limits.max_connections, per_pool=3)
+    async with Fetcher.make_client(limits, transport) as client:
+        fetcher = Fetcher(client, limits)
+        site.delay(FEED, 0.1)
+        results = await asyncio.gather(*(fetcher.fetch(site.url(FEED)) for _ in range(24)))
+        assert site.peak_in_flight == 8
+        assert transport.open_responses == (0, 0, 0)  # 8 connections: 3 pools of at most 3
+        site.delay(FEED, 3.0)
+        with pytest.raises(FetchTimeout):
+            await fetcher.fetch(site.url(FEED))
+        with pytest.raises(HTTPStatusError):
+            await fetcher.fetch(site.url("/no/such/feed.xml"))
+        assert transport.open_responses == (0, 0, 0)
+
+    assert all(result.status == "ok" and result.body == site.body(FEED) for result in results)
+
+
+async def test_default_client_reaches_the_overall_cap_through_small_pools(
+    site: FakeNewsSite, make_fetcher: MakeFetcher
+) -> None:
+    fetcher = make_fetcher(FetchLimits(timeout_seconds=5.0, max_connections=10, max_per_host=10))
+    site.delay(FEED, 0.1)
+
+    results = await asyncio.gather(*(fetcher.fetch(site.url(FEED)) for _ in range(20)))
+
+    assert all(result.status == "ok" for result in results)
+    assert site.peak_in_flight == 10
+
+
+@pytest.fixture
+async def port_counting_server() -> AsyncIterator[tuple[str, set[tuple[str, int]]]]:
+    """A bare server that records each client (address, port): one per TCP connection."""
+    clients: set[tuple[str, int]] = set()
+
+    async def handler(request: web.Request) -> web.Response:
+        clients.add(request.transport.get_extra_info("peername")[:2])  # type: ignore[union-attr]
+        return web.Response(body=b"<rss/>", content_type="application/rss+xml")
+
+    app = web.Application()
+    app.router.add_get("/feed.xml", handler)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    server = web.TCPSite(runner, "127.0.0.1", 0)
+    await server.start()
+    port = runner.addresses[0][1]
+    try:
+        yield f"http://127.0.0.1:{port}/feed.xml", clients
+    finally:
+        await runner.cleanup()
+
+
+async def test_each_host_keeps_reusing_its_pools_connection(
+    port_counting_server: tuple[str, set[tuple[str, int]]],
+) -> None:
+    url, clients = port_counting_server
+    other_host_url = url.replace("127.0.0.1", "localhost")
+    limits = FetchLimits(timeout_seconds=5.0, max_connections=2, max_per_host=1)
+    async with Fetcher.make_client(limits, ShardedTransport(2, per_pool=1)) as client:
+        fetcher = Fetcher(client, limits)
+        for _ in range(5):  # two hosts taking turns: each stays on its own pool of one
+            assert (await fetcher.fetch(url)).body == b"<rss/>"
+            assert (await fetcher.fetch(other_host_url)).body == b"<rss/>"
+
+    assert len(clients) == 2

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import pickle
 import random
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -16,8 +18,11 @@ from bot.sources.ingest import (
     GROUPING_WINDOW,
     SourceProfile,
     StoryGrouper,
+    feed_items,
     merge_page,
     prepare,
+    prepare_feed,
+    prepare_feed_rows,
     to_input,
 )
 from bot.sources.models import ArticleDraft
@@ -211,3 +216,50 @@ async def test_grouper_loads_recent_signatures_from_the_store(store: Store) -> N
     }
     expired = await StoryGrouper.load(store.articles, FETCHED_AT + GROUPING_WINDOW * 2)
     assert len(expired) == 0
+
+
+# --- compact rows from the parse processes ---------------------------------------------
+
+FIXTURE_FEEDS = Path(__file__).resolve().parents[2] / ".." / "shared" / "fixtures" / "feeds"
+
+
+@pytest.mark.parametrize("path", sorted(FIXTURE_FEEDS.glob("*.*")), ids=lambda p: p.name)
+def test_feed_rows_give_prepare_feeds_inputs_and_signatures(path: Path) -> None:
+    body = path.read_bytes()
+    args = {"url": "https://news.example.org/rss", "content_type": None}
+    prepared = prepare_feed(body, fetched_at=FETCHED_AT, profile=PROFILE, **args)
+
+    rows = prepare_feed_rows(body, fetched_at=FETCHED_AT, profile=PROFILE, **args)
+    items = feed_items(pickle.loads(pickle.dumps(rows)))  # as a parse process sends them
+
+    assert items.inputs == tuple(p.input for p in prepared)
+    assert all(i.published_at.tzinfo is UTC for i in items.inputs)
+    for item in items.inputs:
+        assert items.signatures[item.signature] == StorySignature.from_text(item.signature)
+
+
+def test_feed_rows_keep_a_date_that_is_not_utc() -> None:
+    """The clock may hand out another zone: the date then travels as a datetime, unchanged."""
+    tokyo = datetime(2024, 5, 15, 3, 0, tzinfo=ZoneInfo("Asia/Tokyo"))
+    body = (
+        b'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>t</title>'
+        b"<item><title>Russia and Japan agree</title><link>https://e.x/1</link>"
+        b"<description>Talks in Tokyo.</description></item></channel></rss>"
+    )
+    args = {"url": "https://e.x/rss", "content_type": None, "fetched_at": tokyo}
+
+    items = feed_items(prepare_feed_rows(body, profile=PROFILE, **args))
+
+    assert items.inputs[0].published_at == tokyo
+    assert items.inputs[0].published_at.tzinfo is tokyo.tzinfo
+
+
+def test_grouper_uses_parsed_signatures_it_is_given() -> None:
+    pair = pairs("same_story.json")[0]
+    a, b = stored(1, pair["a"]), stored(2, pair["b"])
+    parsed = {s.input.signature: StorySignature.from_text(s.input.signature) for s in (a, b)}
+    grouper = StoryGrouper()
+    assert grouper.assign([a], source_id=1, parsed_signatures=parsed) == {}
+    assert grouper.assign([b], source_id=2, parsed_signatures=parsed) == {2: 1}
+    # A signature not in the mapping is read from its text, as without one.
+    assert grouper.assign([stored(3, pair["b"])], source_id=3, parsed_signatures={}) == {3: 1}
