@@ -31,6 +31,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import httpx
 import telegram
 from telegram.request import HTTPXRequest
 
@@ -45,10 +46,12 @@ from bot.store.state import SENDING_PAUSED_UNTIL
 TOKEN = "123:ABC"
 CASES: dict[str, tuple[bool, DeliverySettings]] = {
     "limits-on": (True, DeliverySettings()),
+    # 8 workers keep one core busy against the local fake (~1 ms round trip); more only
+    # add HTTP connections, and httpcore's pool costs grow with them (see docs/performance.md).
     "limits-off": (
         False,
         DeliverySettings(
-            allow_paid_broadcast=True, private_chat_interval_seconds=0.0, concurrency=64
+            allow_paid_broadcast=True, private_chat_interval_seconds=0.0, concurrency=8
         ),
     ),
 }
@@ -63,6 +66,18 @@ def start_fake(limits: bool) -> tuple[subprocess.Popen[str], str]:
     assert process.stdout is not None
     line = process.stdout.readline()
     return process, line.strip().rsplit(" ", 1)[-1]
+
+
+def bench_request(concurrency: int) -> HTTPXRequest:
+    """PTB's HTTP client with a pool for ``concurrency`` workers (plus a few for replies).
+
+    httpx keeps at most 20 idle connections by default; with a bigger pool, httpcore
+    closes and reopens connections all the time (2.4 instead of 1.3 ms CPU per
+    message at 64 workers), so the keep-alive limit is raised to the pool size.
+    """
+    size = concurrency + 8
+    limits = httpx.Limits(max_connections=size, max_keepalive_connections=size)
+    return HTTPXRequest(connection_pool_size=size, httpx_kwargs={"limits": limits})
 
 
 async def seed(store: Store, chats: int, parts: int) -> None:
@@ -88,7 +103,7 @@ async def run_case(database_url: str, base_url: str, settings: DeliverySettings)
     store = await open_store(database_url)
     try:
         await seed(store, chats=1_000, parts=2)
-        request = HTTPXRequest(connection_pool_size=settings.concurrency + 8)
+        request = bench_request(settings.concurrency)
         async with telegram.Bot(TOKEN, base_url=f"{base_url}/bot", request=request) as bot:
             limiter = SendLimiter.from_settings(settings)
             sender = Sender(store, bot, limiter, settings, lambda: datetime.now(UTC), "bench")
@@ -125,7 +140,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--case", choices=[*CASES, "all"], default="all")
     parser.add_argument("--database-url", default=None, help="an EMPTY database; default SQLite")
+    parser.add_argument("--concurrency", type=int, default=None, help="override the workers")
     args = parser.parse_args(argv)
+    if args.concurrency is not None:
+        for name, (limits, settings) in CASES.items():
+            CASES[name] = (limits, settings.model_copy(update={"concurrency": args.concurrency}))
     cases = list(CASES) if args.case == "all" else [args.case]
     with tempfile.TemporaryDirectory() as tmp:
         for case in cases:

@@ -1,6 +1,6 @@
 """The one send limiter of the process: paces messages to stay under Telegram's flood limits.
 
-Three limits hold at once (Bots FAQ, see docs field notes):
+Four limits hold at once (Bots FAQ, see docs field notes):
 
 * **Overall**: messages are spaced by at least ``1 / (per_second * 0.98)`` seconds.
   Even spacing, no burst: any 1 s window holds at most ``ceil(0.98 * per_second)``
@@ -12,6 +12,18 @@ Three limits hold at once (Bots FAQ, see docs field notes):
   never put 3 messages into any 1 s window (a third one waits 2 s after the first).
 * **Per group** (also): at most ``group_per_minute`` messages in any 61 s window
   (60 s plus a 1 s margin against clock skew between us and Telegram).
+* **Sliding window at the moment of sending**: at most ``floor(per_second)``
+  messages (30 at 30/s) in any 1.01 s window of *send* times, Telegram's own
+  rule plus 10 ms for the jitter between our send and its arrival. Even
+  spacing alone assumes every message leaves on time. When one leaves late (a
+  slow commit, a busy event loop) it and the on-time ones after it crowd into
+  one second, and Telegram, which counts arrivals, answers 429 to the 31st.
+  On time, sends ``n`` and ``n + 30`` are 30 spacings (1.0204 s) apart, so
+  the window holds no one; after a delay it holds the one send that would be
+  the 31st. :meth:`SendLimiter.acquire` applies it at once; a caller that does
+  work between its slot and the send (the outbox Sender commits first) takes
+  the slot with :meth:`SendLimiter.acquire_slot` and calls
+  :meth:`SendLimiter.clear_to_send` right before the send.
 
 How waiting works: ``acquire`` *reserves* the earliest slot that satisfies all
 limits and sleeps until it, so callers are served first come, first served, a
@@ -43,6 +55,9 @@ PAID_BROADCAST_PER_SECOND = 1000.0
 _OVERALL_HEADROOM = 0.98
 _GROUP_WINDOW_SECONDS = 60.0
 _GROUP_WINDOW_MARGIN_SECONDS = 1.0
+# The send window: Telegram's 1 s plus 10 ms for jitter between our send and its arrival.
+# Shorter than 30 spacings (1.0204 s): messages that leave on time are never held.
+_SEND_WINDOW_SECONDS = 1.01
 # Added to every pause: Telegram rounds retry_after, our clock is not its clock.
 PAUSE_MARGIN_SECONDS = 0.1
 _EPSILON = 1e-9
@@ -137,6 +152,8 @@ class SendLimiter:
         self._groups = ChatBook((chat_rule, group_rule))
         self._slots: list[float] = []  # reserved/recent overall send times, ascending
         self._pause_until = -math.inf
+        # The last sends, as many as the send window allows (oldest first).
+        self._sent: deque[float] = deque(maxlen=max(1, math.floor(per_second)))
 
     @classmethod
     def from_settings(
@@ -169,6 +186,15 @@ class SendLimiter:
 
         Cancellation-safe: a cancelled waiter releases its reserved slot.
         """
+        await self.acquire_slot(chat_id, is_group=is_group)
+        await self.clear_to_send()
+
+    async def acquire_slot(self, chat_id: int, *, is_group: bool) -> None:
+        """Wait for a paced slot (overall spacing, chat limits, pauses) without sending yet.
+
+        The caller must call :meth:`clear_to_send` right before the message goes
+        out. Cancellation-safe: a cancelled waiter releases its reserved slot.
+        """
         while True:
             slot = self._reserve(chat_id, is_group)
             try:
@@ -180,6 +206,17 @@ class SendLimiter:
                 return
             # A pause began while we slept and covers our slot: queue again behind it.
             self._release(chat_id, is_group, slot)
+
+    async def clear_to_send(self) -> None:
+        """Hold while the last sends fill the send window, then count this send (now)."""
+        while True:
+            now = self._clock()
+            full = len(self._sent) == self._sent.maxlen
+            ready_at = self._sent[0] + _SEND_WINDOW_SECONDS if full else -math.inf
+            if ready_at <= now:
+                self._sent.append(now)
+                return
+            await self._sleep(ready_at - now)
 
     def pause_all(self, seconds: float) -> None:
         """Stop all sending for ``seconds`` (plus a small margin); extends, never shortens."""

@@ -3,15 +3,25 @@
 Protocol per part (docs field notes, "Durable delivery"):
 
 1. ``claim`` leases whole digests and commits before any network call;
-2. the shared :class:`SendLimiter` grants a slot, then ``mark_sending`` is
+2. the shared :class:`SendLimiter` grants a slot, then 'sending' is
    committed, then ``sendMessage`` goes out. Marking after the wait (not
    before) keeps the ambiguous window to the parts actually on the wire: a
    crash leaves at most one 'sending' part per busy worker, not one per
    waiting worker. A commit slower than 10 ms takes a fresh slot, so the
    spacing Telegram sees stays within the limiter's headroom;
-3. ``mark_sent`` stores Telegram's message id; any failure becomes an
+3. 'sent' stores Telegram's message id; any failure becomes an
    :class:`~bot.delivery.outcome.Outcome` and is acted on in ONE place,
    :meth:`Sender._settle`.
+
+Group commit: the 'sending' and 'sent' marks of all workers go through one
+:class:`_GroupCommit`, which writes whatever is queued in one transaction
+(``OutboxRepository.mark_progress``, at most :data:`MARK_BATCH_ROWS` rows;
+when several marks wait it gathers for :data:`MARK_GATHER_SECONDS` first). A
+worker waits for its 'sending' commit before it sends, but not for 'sent':
+that is committed with or before the worker's next 'sending', and before
+:meth:`Sender.drain` returns. So a sent part may stay 'sending' for one
+batch (a few ms, at most 64 rows) longer than before: the same ambiguous
+window, a little wider; never a part that was not sent.
 
 Pacing: the Sender acquires the limiter itself (it needs to, to bound the wait
 and to see pauses) and marks its own ``send_message`` calls with
@@ -21,7 +31,11 @@ and to see pauses) and marks its own ``send_message`` calls with
 Concurrency: ``settings.concurrency`` workers take digests from one queue; the
 parts of a digest go strictly in order on one worker, and the digests of one
 chat claimed together go on the same worker. The bot given to the Sender needs
-an HTTP pool at least that large (PTB's default HTTPXRequest has 256).
+an HTTP pool at least that large (PTB's default HTTPXRequest has 256), and
+httpx's ``max_keepalive_connections`` (20 by default) should match the pool:
+otherwise httpcore closes and reopens connections under load. More workers
+than ``rate x round trip`` only cost CPU (httpcore's pool work grows with its
+connections); see docs/performance.md.
 
 A flood wait (429) pauses the limiter for everyone, is stored in ``bot_state``
 (``SENDING_PAUSED_UNTIL``) for ``newsbot stats`` and for a restart, and stops
@@ -51,6 +65,7 @@ from bot.settings import DeliverySettings
 from bot.store import Store
 from bot.store.engine import is_sqlite
 from bot.store.models import Delivery
+from bot.store.outbox import OutboxRepository
 from bot.store.state import SENDING_PAUSED_UNTIL
 
 log = logging.getLogger(__name__)
@@ -62,6 +77,11 @@ BACKOFF_BASE_SECONDS = 2.0
 BACKOFF_MAX_SECONDS = 900.0
 # A 'sending' commit slower than this makes the limiter's slot stale (see _mark_sending).
 MAX_COMMIT_DELAY_SECONDS = 0.010
+# At most this many marks ('sending' or 'sent') per group-commit transaction.
+MARK_BATCH_ROWS = 64
+# When several marks are already waiting (a busy Sender), the flush waits this long for
+# more: fewer, larger transactions (each costs ~0.5 ms CPU on SQLite, mostly thread hops).
+MARK_GATHER_SECONDS = 0.002
 
 Digest = list[Delivery]
 
@@ -89,6 +109,118 @@ class _Tally:
 
     def freeze(self, *, paused: bool, fatal: bool) -> SendReport:
         return SendReport(self.sent, self.failed, self.unknown, self.retried, paused, fatal)
+
+
+@dataclass(slots=True)
+class _Sending:
+    """A part's 'sending' mark; its worker waits on ``committed`` (True: still ours)."""
+
+    delivery_id: int
+    committed: asyncio.Future[bool]
+
+
+class _GroupCommit:
+    """Commits the workers' 'sending' and 'sent' marks together, in few transactions.
+
+    There is no timer: a flush starts as soon as a mark arrives while nothing is
+    being committed, and the marks that arrive during a commit go together in
+    the next one (at most :data:`MARK_BATCH_ROWS` per transaction). An idle
+    Sender thus commits at once, and a busy one pays one commit for many parts.
+
+    A worker waits for its 'sending' commit before it sends, as before. It does
+    not wait for 'sent': marks are committed in arrival order, so a worker's
+    'sent' is committed with or before its next 'sending', and a crash can still
+    leave at most one part per worker in 'sending'. Until its batch commits
+    (one transaction, a few ms), a sent part stays 'sending': the documented
+    ambiguous window. :meth:`settled` waits until every mark is committed.
+    """
+
+    def __init__(
+        self,
+        outbox: OutboxRepository,
+        owner: str,
+        write_turn: contextlib.AbstractAsyncContextManager[object],
+    ) -> None:
+        self._outbox = outbox
+        self._owner = owner
+        self._write_turn = write_turn
+        self._sending: list[_Sending] = []
+        self._sent: dict[int, int] = {}  # delivery id -> Telegram message id
+        self._flusher: asyncio.Task[None] | None = None
+
+    async def sending(self, delivery_id: int) -> bool:
+        """Commit 'sending' for a leased part; False when the lease was lost."""
+        mark = _Sending(delivery_id, asyncio.get_running_loop().create_future())
+        self._sending.append(mark)
+        self._kick()
+        return await mark.committed
+
+    def sent(self, delivery_id: int, message_id: int) -> None:
+        """Queue 'sent' with Telegram's message id; committed with the next batch."""
+        self._sent[delivery_id] = message_id
+        self._kick()
+
+    async def settled(self) -> None:
+        """Return once every queued mark is committed (or its commit failed and was logged)."""
+        while self._flusher is not None:
+            await asyncio.shield(self._flusher)
+
+    def _kick(self) -> None:
+        if self._flusher is None:
+            self._flusher = asyncio.create_task(self._flush_all())
+
+    async def _flush_all(self) -> None:
+        try:
+            while self._sending or self._sent:
+                if 1 < len(self._sending) + len(self._sent) < MARK_BATCH_ROWS:
+                    await asyncio.sleep(MARK_GATHER_SECONDS)  # busy: let the batch fill up
+                await self._flush(*self._take_batch())
+        except asyncio.CancelledError:  # shutting down: nobody may wait forever
+            _cancel_waiters(self._sending)
+            self._sending = []
+            raise
+        finally:
+            self._flusher = None
+
+    def _take_batch(self) -> tuple[list[_Sending], dict[int, int]]:
+        """Up to MARK_BATCH_ROWS marks, every queued 'sent' first.
+
+        A 'sending' mark goes only in a batch that also takes all 'sent' marks
+        queued before it, so no worker's 'sent' is committed after its next
+        'sending'. A waiter that was cancelled meanwhile is left out: its part
+        will not be sent, so it must not become 'sending'.
+        """
+        sent_ids = list(self._sent)[:MARK_BATCH_ROWS]
+        sent = {i: self._sent.pop(i) for i in sent_ids}
+        room = MARK_BATCH_ROWS - len(sent)
+        sending, self._sending = self._sending[:room], self._sending[room:]
+        return [m for m in sending if not m.committed.done()], sent
+
+    async def _flush(self, sending: list[_Sending], sent: dict[int, int]) -> None:
+        try:
+            async with self._write_turn:
+                ours, recorded = await self._outbox.mark_progress(
+                    self._owner, sending=[m.delivery_id for m in sending], sent=sent
+                )
+        except asyncio.CancelledError:
+            _cancel_waiters(sending)
+            raise
+        except Exception as err:  # a database hiccup fails this batch only
+            log.exception("could not commit %d sent parts; they stay 'sending'", len(sent))
+            for mark in sending:
+                if not mark.committed.done():
+                    mark.committed.set_exception(err)
+            return
+        for mark in sending:
+            if not mark.committed.done():
+                mark.committed.set_result(mark.delivery_id in ours)
+        for lost in sent.keys() - recorded:
+            log.warning("delivery %s was sent but its lease had expired", lost)
+
+
+def _cancel_waiters(marks: list[_Sending]) -> None:
+    for mark in marks:
+        mark.committed.cancel()
 
 
 class Sender:
@@ -122,6 +254,7 @@ class Sender:
         self._write_turn: contextlib.AbstractAsyncContextManager[object] = (
             asyncio.Lock() if is_sqlite(store.engine) else contextlib.nullcontext()
         )
+        self._marks = _GroupCommit(store.outbox, owner, self._write_turn)
 
     # ---- public ------------------------------------------------------------------------
 
@@ -198,6 +331,7 @@ class Sender:
             for _ in workers:
                 await queue.put(None)
             await asyncio.gather(*workers)
+            await self._marks.settled()
 
     async def _feed(self, queue: asyncio.Queue[list[Digest] | None]) -> int:
         """Claim batches while there is work and no pause; one queue item per chat."""
@@ -244,9 +378,8 @@ class Sender:
         """Wait for the limiter, at most ``_max_slot_wait`` (a flood pause can last hours)."""
         is_group = part.chat_kind != "private"
         try:
-            await asyncio.wait_for(
-                self._limiter.acquire(part.telegram_id, is_group=is_group), self._max_slot_wait
-            )
+            async with asyncio.timeout(self._max_slot_wait):  # no extra task, unlike wait_for
+                await self._limiter.acquire_slot(part.telegram_id, is_group=is_group)
         except TimeoutError:
             return False
         return True
@@ -259,14 +392,14 @@ class Sender:
         within the limiter's headroom.
         """
         started = time.monotonic()
-        async with self._write_turn:
-            is_ours = await self._store.outbox.mark_sending(part.id, self._owner)
+        is_ours = await self._marks.sending(part.id)
         return is_ours, time.monotonic() - started > MAX_COMMIT_DELAY_SECONDS
 
     async def _attempt(self, part: Delivery, *, repace: bool) -> tuple[Outcome, int | None]:
         """Send one part (taking a fresh slot first if told); failures become Outcomes."""
         if repace and not await self._take_slot(part):
             return Outcome(OutcomeKind.NOT_SENT, reason="no send slot in time"), None
+        await self._limiter.clear_to_send()  # the last check, right before the wire
         try:
             message = await self._bot.send_message(**self._send_arguments(part))
         except Exception as err:  # classify_send_error decides what each failure means
@@ -294,10 +427,7 @@ class Sender:
         outbox = self._store.outbox
         kind = outcome.kind
         if kind is OutcomeKind.SENT:
-            async with self._write_turn:
-                recorded = await outbox.mark_sent(part.id, self._owner, message_id or 0)
-            if not recorded:
-                log.warning("delivery %s was sent but its lease had expired", part.id)
+            self._marks.sent(part.id, message_id or 0)  # committed before its next 'sending'
             tally.sent += 1
             return True
         if kind is OutcomeKind.BAD_REQUEST:

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row, and_, bindparam, func, select, update
+from sqlalchemy import BigInteger, Row, and_, bindparam, case, func, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.clock import Clock, utcnow
@@ -75,7 +75,9 @@ class OutboxRepository:
             return 0
         async with self._engine.begin() as conn:
             with_parts = [r for r in requests if r.parts]
-            body_ids = await _store_bodies(conn, [p.text for r in with_parts for p in r.parts])
+            # Chats share rendered texts (the planner's caches): each text is hashed once.
+            texts = dict.fromkeys(p.text for r in with_parts for p in r.parts)
+            body_ids = await _store_bodies(conn, list(texts))
             digest_ids = await _insert_digests(conn, with_parts, self._clock())
             # Parts only for digests this call created: a digest written before
             # (by another planner, maybe with other parts) is left as it is.
@@ -269,30 +271,13 @@ def _owned_by_lease(status: str) -> Any:
     )
 
 
-# Built once: the group commit runs these hundreds of times a second, and a
+# Built once: the group commit runs it hundreds of times a second, and a
 # prebuilt statement skips SQLAlchemy's per-call construction and cache-key work.
 _START_SENDING = (
     update(deliveries)
     .where(_owned_by_lease("leased"))
     .values(status="sending", attempts=deliveries.c.attempts + 1)
     .returning(deliveries.c.id)
-)
-_FINISH_SENT = (
-    update(deliveries)
-    .where(_owned_by_lease("sending"))
-    .values(
-        status="sent",
-        sent_at=bindparam("now", type_=deliveries.c.sent_at.type),
-        lease_owner=None,
-        lease_expires_at=None,
-        error=None,
-    )
-    .returning(deliveries.c.id)
-)
-_STORE_MESSAGE_ID = (
-    update(deliveries)
-    .where(deliveries.c.id == bindparam("delivery_id"))
-    .values(telegram_message_id=bindparam("message_id"))
 )
 
 
@@ -310,15 +295,30 @@ async def _start_sending(
 async def _record_sent(
     conn: AsyncConnection, owner: str, message_ids: Mapping[int, int], now: datetime
 ) -> set[int]:
-    """Mark the owner's 'sending' rows sent, then store each one's Telegram message id."""
+    """Mark the owner's 'sending' rows sent, each with its Telegram message id."""
     ids = list(message_ids)
     recorded: set[int] = set()
     for start in range(0, len(ids), CHUNK):
-        params = {"ids": ids[start : start + CHUNK], "owner": owner, "now": now}
-        recorded.update((await conn.execute(_FINISH_SENT, params)).scalars())
-    if recorded:
-        rows = [{"delivery_id": i, "message_id": message_ids[i]} for i in recorded]
-        await conn.execute(_STORE_MESSAGE_ID, rows)
+        chunk = ids[start : start + CHUNK]
+        # One statement for the chunk (each extra statement costs aiosqlite thread hops).
+        message_id = case(
+            {i: literal(message_ids[i], BigInteger) for i in chunk}, value=deliveries.c.id
+        )
+        stmt = (
+            update(deliveries)
+            .where(_owned_by_lease("sending"))
+            .values(
+                status="sent",
+                telegram_message_id=message_id,
+                sent_at=now,
+                lease_owner=None,
+                lease_expires_at=None,
+                error=None,
+            )
+            .returning(deliveries.c.id)
+        )
+        result = await conn.execute(stmt, {"ids": chunk, "owner": owner})
+        recorded.update(result.scalars())
     return recorded
 
 
@@ -328,18 +328,19 @@ def body_hash(text: str) -> str:
 
 
 async def _store_bodies(conn: AsyncConnection, texts: list[str]) -> dict[str, int]:
-    unique = {body_hash(t): t for t in texts}
-    if not unique:
+    """Insert-or-ignore distinct ``texts``; returns text -> body id."""
+    by_hash = {body_hash(t): t for t in texts}
+    if not by_hash:
         return {}
-    rows = [{"hash": h, "text": t} for h, t in unique.items()]
+    rows = [{"hash": h, "text": t} for h, t in by_hash.items()]
     await conn.execute(insert_ignore(conn.dialect, bodies, ["hash"]), rows)
-    hashes = list(unique)
+    hashes = list(by_hash)
     found: dict[str, int] = {}
     for start in range(0, len(hashes), CHUNK):
         stmt = select(bodies.c.hash, bodies.c.id).where(
             bodies.c.hash.in_(hashes[start : start + CHUNK])
         )
-        found.update({h: i for h, i in (await conn.execute(stmt)).all()})
+        found.update({by_hash[h]: i for h, i in (await conn.execute(stmt)).all()})
     return found
 
 
@@ -379,29 +380,66 @@ async def _insert_deliveries(
             "digest_id": digest_ids[(r.chat_id, r.slot_key)],
             "chat_id": r.chat_id,
             "part_no": n,
-            "body_id": body_ids[body_hash(p.text)],
+            "body_id": body_ids[p.text],
             "disable_preview": p.disable_preview,
-            "status": "pending",
-            "attempts": 0,
-            "next_attempt_at": now,
         }
         for r in requests
         for n, p in enumerate(r.parts, start=1)
     ]
     if rows:
-        await conn.execute(insert_ignore(conn.dialect, deliveries, ["digest_id", "part_no"]), rows)
+        # Columns equal for every row are bound once, not converted row by row.
+        stmt = insert_ignore(conn.dialect, deliveries, ["digest_id", "part_no"]).values(
+            status="pending", attempts=0, next_attempt_at=now
+        )
+        await conn.execute(stmt, rows)
+
+
+# Below this many chats per distinct (cursor, next, last), one executemany is cheaper.
+_MIN_CHATS_PER_CURSOR_GROUP = 8
 
 
 async def _move_cursors(
     conn: AsyncConnection, requests: Sequence[DigestRequest], now: datetime
 ) -> None:
-    stmt = (
+    """Move each chat's cursor and schedule (never moving a cursor back).
+
+    Chats due together mostly share their new values, so they are updated by
+    group (``WHERE id IN (...)``): a few statements instead of one row per chat.
+    """
+    groups: dict[tuple[int, datetime | None, datetime | None], list[int]] = {}
+    for r in requests:
+        groups.setdefault((r.max_article_id, r.next_digest_at, r.last_digest_at), []).append(
+            r.chat_id
+        )
+    if len(groups) * _MIN_CHATS_PER_CURSOR_GROUP > len(requests):
+        one_by_one = _cursor_update(conn, chats.c.id == bindparam("cid"), now)
+        rows = [
+            {
+                "cid": r.chat_id,
+                "cursor": r.max_article_id,
+                "next_at": r.next_digest_at,
+                "last_at": r.last_digest_at,
+            }
+            for r in requests
+        ]
+        await conn.execute(one_by_one, rows)
+        return
+    by_group = _cursor_update(conn, chats.c.id.in_(bindparam("cid", expanding=True)), now)
+    for (c, n, last), chat_ids in groups.items():
+        for start in range(0, len(chat_ids), CHUNK):
+            params = {"cid": chat_ids[start : start + CHUNK], "cursor": c}
+            await conn.execute(by_group, params | {"next_at": n, "last_at": last})
+
+
+def _cursor_update(conn: AsyncConnection, where: Any, now: datetime) -> Any:
+    cursor = bindparam("cursor", type_=chats.c.cursor_article_id.type)
+    return (
         update(chats)
-        .where(chats.c.id == bindparam("cid"))
+        .where(where)
         .values(
-            cursor_article_id=func.max(chats.c.cursor_article_id, bindparam("cursor"))
+            cursor_article_id=func.max(chats.c.cursor_article_id, cursor)
             if conn.dialect.name == "sqlite"
-            else func.greatest(chats.c.cursor_article_id, bindparam("cursor")),
+            else func.greatest(chats.c.cursor_article_id, cursor),
             next_digest_at=func.coalesce(
                 bindparam("next_at", type_=chats.c.next_digest_at.type), chats.c.next_digest_at
             ),
@@ -411,16 +449,6 @@ async def _move_cursors(
             updated_at=now,
         )
     )
-    rows = [
-        {
-            "cid": r.chat_id,
-            "cursor": r.max_article_id,
-            "next_at": r.next_digest_at,
-            "last_at": r.last_digest_at,
-        }
-        for r in requests
-    ]
-    await conn.execute(stmt, rows)
 
 
 def _delivery_select() -> Any:

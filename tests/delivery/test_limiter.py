@@ -403,3 +403,100 @@ def test_zero_private_interval_leaves_only_the_overall_rate() -> None:
     times = run_virtual(main)
 
     assert times[-1] == pytest.approx(9 / (30 * 0.98))
+
+
+def test_a_late_wakeup_never_puts_31_grants_into_one_second() -> None:
+    """A waiter that wakes 60 ms late (a stalled process) must not crowd the next second."""
+
+    calls = itertools.count(1)
+
+    async def late_once(seconds: float) -> None:
+        await asyncio.sleep(seconds + (0.06 if next(calls) == 10 else 0.0))
+
+    async def main() -> list[float]:
+        loop = asyncio.get_running_loop()
+        limiter = SendLimiter(clock=loop.time, sleep=late_once)
+        granted: list[float] = []
+
+        async def send(chat_id: int) -> None:
+            await limiter.acquire(chat_id, is_group=False)
+            granted.append(loop.time())
+
+        await asyncio.gather(*(send(chat_id) for chat_id in range(300)))
+        return granted
+
+    granted = run_virtual(main)
+
+    assert max_in_window(granted, 1.0) <= 30
+    assert max_in_window(granted, 1.009) <= 30
+    rate = (len(granted) - 1) / (max(granted) - min(granted))
+    assert rate >= 0.97 * 30  # the guard costs about the lateness, once
+
+
+def test_the_grant_window_holds_no_one_when_every_waiter_is_on_time() -> None:
+    holds: list[float] = []
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+
+        async def sleep(seconds: float) -> None:
+            holds.append(loop.time())
+            await asyncio.sleep(seconds)
+
+        limiter = SendLimiter(per_second=1000.0, clock=loop.time, sleep=sleep)
+        await asyncio.gather(*(limiter.acquire(c, is_group=False) for c in range(3000)))
+
+    run_virtual(main)
+
+    assert len(holds) <= 3000  # one sleep per waiter: the stall guard never added one
+
+
+def test_ordinary_lateness_does_not_slow_the_rate_down() -> None:
+    """Every other waiter wakes 12 ms late: the stall guard must not add that up."""
+    calls = itertools.count()
+
+    async def jittery(seconds: float) -> None:
+        await asyncio.sleep(seconds + (0.012 if next(calls) % 2 else 0.0))
+
+    async def main() -> list[float]:
+        loop = asyncio.get_running_loop()
+        limiter = SendLimiter(clock=loop.time, sleep=jittery)
+        granted: list[float] = []
+
+        async def worker(chats: range) -> None:
+            for chat_id in chats:
+                await limiter.acquire(chat_id, is_group=False)
+                granted.append(loop.time())
+
+        await asyncio.gather(*(worker(range(n, 1200, 16)) for n in range(16)))
+        return granted
+
+    granted = run_virtual(main)
+
+    rate = (len(granted) - 1) / (max(granted) - min(granted))
+    assert rate >= 0.97 * 30
+
+
+def test_work_between_slot_and_send_never_puts_31_sends_into_one_second() -> None:
+    """The Sender commits between its slot and its send; one commit takes 60 ms."""
+    order = itertools.count(1)
+
+    async def main() -> list[float]:
+        loop = asyncio.get_running_loop()
+        limiter = make_limiter()
+        sent: list[float] = []
+
+        async def send(chat_id: int) -> None:
+            await limiter.acquire_slot(chat_id, is_group=False)
+            await asyncio.sleep(0.06 if next(order) == 10 else 0.001)  # the commit
+            await limiter.clear_to_send()
+            sent.append(loop.time())
+
+        await asyncio.gather(*(send(chat_id) for chat_id in range(300)))
+        return sent
+
+    sent = run_virtual(main)
+
+    assert max_in_window(sent, 1.009) <= 30
+    rate = (len(sent) - 1) / (max(sent) - min(sent))
+    assert rate >= 0.97 * 30

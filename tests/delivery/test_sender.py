@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import telegram
+from sqlalchemy import event
 from telegram.ext import ExtBot
 
 from bot.delivery.limiter import SendLimiter
@@ -376,3 +377,40 @@ async def test_replies_are_not_held_back_by_a_flood_pause(world: World) -> None:
 
     assert time.monotonic() - started < 1.0
     assert texts_to(world.tg, 114) == ["/help answer"]
+
+
+async def test_marks_of_concurrent_workers_share_transactions(database_url: str) -> None:
+    """Limits off, 16 workers: far fewer commits than the two marks per message."""
+    store = await open_store(database_url)
+    commits: list[int] = []
+    event.listen(store.engine.sync_engine, "commit", lambda _conn: commits.append(1))
+    settings = DeliverySettings(
+        allow_paid_broadcast=True, private_chat_interval_seconds=0.0, concurrency=16
+    )
+    try:
+        async with FakeTelegram(auto_create_chats=True) as tg:
+            requests = []
+            for n in range(60):
+                chat = await store.chats.ensure(
+                    ChatKey(5000 + n),
+                    kind="private",
+                    title="",
+                    timezone="UTC",
+                    digest_times=["08:00"],
+                    next_digest_at=None,
+                )
+                parts = (Part(f"{n} one"), Part(f"{n} two"))
+                requests.append(DigestRequest(chat.id, "scheduled", "s", parts, 0, None, None))
+            await store.outbox.enqueue(requests)
+            commits.clear()
+            async with telegram.Bot(tg.token, base_url=tg.api_base_url) as bot:
+                limiter = SendLimiter.from_settings(settings)
+                sender = Sender(store, bot, limiter, settings, lambda: START, "fast")
+                report = await sender.drain()
+            counts = await store.outbox.counts()
+    finally:
+        await store.close()
+
+    assert report.sent == 120 and counts == {"sent": 120}
+    assert all(texts_to(tg, 5000 + n) == [f"{n} one", f"{n} two"] for n in range(60))
+    assert len(commits) < 120  # one per message would already be half of the old 240

@@ -355,3 +355,42 @@ async def test_mark_many_handles_more_rows_than_one_statement_chunk(store: Store
     assert await store.outbox.mark_sending_many(ids, "w1") == set(ids)
     assert await store.outbox.mark_sent_many({i: i + 1000 for i in ids}, "w1") == set(ids)
     assert await store.outbox.counts() == {"sent": 600}
+
+
+async def test_due_chats_carry_their_times_words_and_topics(store: Store) -> None:
+    plain, wordy = await new_chat(store, 1), await new_chat(store, 2)
+    await store.chats.update(
+        wordy,
+        digest_times=("07:30", "19:00"),
+        include_words=("New York", "हिंदी"),
+        exclude_words=("sport",),
+    )
+    await store.chats.add_topics(wordy, ["world", "tech"])
+
+    by_id = {c.id: c for c in await store.chats.due(NOW)}
+
+    assert by_id[plain].digest_times == ("08:00",) and by_id[plain].include_words == ()
+    chat = by_id[wordy]
+    assert chat.digest_times == ("07:30", "19:00")
+    assert chat.include_words == ("New York", "हिंदी") and chat.exclude_words == ("sport",)
+    assert set(chat.topics) == {"world", "tech"}
+    assert chat == await store.chats.get_by_id(wordy)
+
+
+async def test_enqueue_moves_many_chats_by_group_and_never_moves_a_cursor_back(
+    store: Store,
+) -> None:
+    chats = [await new_chat(store, n) for n in range(1, 21)]
+    await store.outbox.enqueue([request(c, "s1", ("a",), cursor=9) for c in chats])
+    later = NOW + timedelta(days=2)
+    # Same values for all 20 chats (one grouped UPDATE), then an older cursor and no new time.
+    again = [replace(request(c, "s2", ("b",), cursor=5), next_digest_at=later) for c in chats]
+    await store.outbox.enqueue(again)
+    unchanged = [replace(request(c, "s3", (), cursor=7), next_digest_at=None) for c in chats]
+    await store.outbox.enqueue(unchanged)
+
+    for chat_id in chats:
+        chat = await store.chats.get_by_id(chat_id)
+        assert chat is not None
+        assert (chat.cursor_article_id, chat.next_digest_at) == (9, later)
+        assert [p.text for p in await store.outbox.for_chat(chat_id)] == ["a", "b"]
