@@ -31,10 +31,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import httpx
 import telegram
-from telegram.request import HTTPXRequest
 
+from bot.app import telegram_request
 from bot.delivery.limiter import SendLimiter
 from bot.delivery.sender import Sender
 from bot.settings import DeliverySettings
@@ -68,18 +67,6 @@ def start_fake(limits: bool) -> tuple[subprocess.Popen[str], str]:
     return process, line.strip().rsplit(" ", 1)[-1]
 
 
-def bench_request(concurrency: int) -> HTTPXRequest:
-    """PTB's HTTP client with a pool for ``concurrency`` workers (plus a few for replies).
-
-    httpx keeps at most 20 idle connections by default; with a bigger pool, httpcore
-    closes and reopens connections all the time (2.4 instead of 1.3 ms CPU per
-    message at 64 workers), so the keep-alive limit is raised to the pool size.
-    """
-    size = concurrency + 8
-    limits = httpx.Limits(max_connections=size, max_keepalive_connections=size)
-    return HTTPXRequest(connection_pool_size=size, httpx_kwargs={"limits": limits})
-
-
 async def seed(store: Store, chats: int, parts: int) -> None:
     """One digest of ``parts`` HTML parts for each of ``chats`` private chats."""
     body = "<b>Headline</b>\n" + "A summary of the story, long enough to be realistic. " * 8
@@ -103,7 +90,7 @@ async def run_case(database_url: str, base_url: str, settings: DeliverySettings)
     store = await open_store(database_url)
     try:
         await seed(store, chats=1_000, parts=2)
-        request = bench_request(settings.concurrency)
+        request = telegram_request(settings.concurrency)
         async with telegram.Bot(TOKEN, base_url=f"{base_url}/bot", request=request) as bot:
             limiter = SendLimiter.from_settings(settings)
             sender = Sender(store, bot, limiter, settings, lambda: datetime.now(UTC), "bench")

@@ -17,9 +17,10 @@ import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
+import httpx
 from telegram import Update
 from telegram.ext import Application, ApplicationBuilder, ContextTypes
-from telegram.request import BaseRequest
+from telegram.request import BaseRequest, HTTPXRequest
 
 from bot.chat import register_handlers, set_bot_commands
 from bot.clock import Clock, utcnow
@@ -126,8 +127,20 @@ def build_application(
         .concurrent_updates(True)
     )
     if request is not None:
-        builder = builder.request(request).get_updates_request(request)
-    return builder.build()
+        return builder.request(request).get_updates_request(request).build()
+    return builder.request(telegram_request(settings.delivery.concurrency)).build()
+
+
+def telegram_request(concurrency: int) -> HTTPXRequest:
+    """PTB's HTTP client with a pool for ``concurrency`` senders plus room for replies.
+
+    httpx keeps only 20 idle connections by default; with more senders than
+    that, it closes and reopens connections all the time (about twice the CPU
+    per message), so the keep-alive limit is raised to the pool size.
+    """
+    size = concurrency + 8
+    limits = httpx.Limits(max_connections=size, max_keepalive_connections=size)
+    return HTTPXRequest(connection_pool_size=size, httpx_kwargs={"limits": limits})
 
 
 async def build_bot(
