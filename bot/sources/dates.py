@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from email.utils import parsedate_tz
+from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -62,6 +63,14 @@ _TEXTUAL_RE = re.compile(
     r"\s*$",
     re.IGNORECASE,
 )
+# The RFC 822 dates most feeds send ("Tue, 14 May 2024 08:16:00 +0000"), read
+# without the general readers. It gives what _parse_textual gives for them; zone
+# names other than these few are left to it (it reads "HST" as " H" + "ST").
+_RFC822_RE = re.compile(
+    r"(?:[A-Z][a-z]{2}, )?(?P<d>\d{1,2}) (?P<m>[A-Z][a-z]{2}) (?P<y>\d{4}) "
+    r"(?P<H>\d{2}):(?P<M>\d{2})(?::(?P<S>\d{2}))? "
+    r"(?:(?P<sign>[+-])(?P<oh>\d{2})(?P<om>\d{2})|(?P<utc>GMT|UTC|UT|Z))"
+)
 _CONNECTOR_RE = re.compile(r"\s+(?:de|del|di|of)\s+", re.IGNORECASE)
 _OFFSET_RE = re.compile(r"^(?P<name>[A-Za-z]{0,5})(?P<sign>[+-])(?P<h>\d{1,2}):?(?P<m>\d{2})?$")
 
@@ -110,6 +119,30 @@ def _hour_24(hour: int, ampm: str | None) -> int:
         return hour
     is_pm = ampm.lower().startswith("p")
     return (hour % 12) + (12 if is_pm else 0)
+
+
+def _parse_rfc822_common(text: str) -> datetime | None:
+    """A date matching _RFC822_RE as an aware datetime; None for any other text."""
+    match = _RFC822_RE.fullmatch(text)
+    if match is None:
+        return None
+    month = _MONTHS.get(match["m"].lower())
+    minutes = 0 if match["utc"] else int(match["oh"]) * 60 + int(match["om"])
+    if month is None or minutes >= 24 * 60:
+        return None  # _parse_textual's business (an unknown month, a naive time)
+    offset = -minutes if match["sign"] == "-" else minutes
+    try:
+        return datetime(
+            int(match["y"]), month, int(match["d"]), int(match["H"]), int(match["M"]),
+            int(match["S"] or 0), tzinfo=_fixed_zone(offset),
+        )  # fmt: skip
+    except ValueError:
+        return None
+
+
+@lru_cache(maxsize=256)
+def _fixed_zone(minutes: int) -> tzinfo:
+    return timezone(timedelta(minutes=minutes))
 
 
 def _parse_textual(text: str) -> datetime | None:
@@ -188,7 +221,7 @@ def parse_date(raw: str | None, *, default_tz: tzinfo = UTC) -> datetime | None:
     text = " ".join(raw.split())
     if not text:
         return None
-    for parser in (_parse_iso, _parse_textual, _parse_rfc822):
+    for parser in (_parse_rfc822_common, _parse_iso, _parse_textual, _parse_rfc822):
         value = parser(text)
         if value is not None:
             return _as_utc(value, default_tz)

@@ -33,7 +33,10 @@ HEADLINE_FROM_SUMMARY_CHARS = 120
 _HTML_PAGE_RE = re.compile(rb"^\s*(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html)\b", re.I | re.S)
 _WORDS_RE = re.compile(r"\w+")
 # An absolute URL that urljoin would return re-assembled but unchanged (see _base_for).
-_PLAIN_ABSOLUTE_RE = re.compile(r"https?://[A-Za-z0-9.-]+(?::[0-9]{1,4})?(?:[/?][^\s;\[\]\\]*)?")
+# The port must be valid (0-65535): with an invalid one canonical_url returns the
+# URL as given, which urljoin would have changed ("x?" -> "x").
+_PORT = r"(?::(?:[0-9]{1,4}|[0-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5]))?"
+_PLAIN_ABSOLUTE_RE = re.compile(rf"https?://[A-Za-z0-9.-]+{_PORT}(?:[/?][^\s;\[\]\\]*)?")
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,6 +22,14 @@ _TRACKING_PARAMS = frozenset(
 _CHANNEL_ONLY = frozenset({"ref", "src", "source", "cid", "from", "share", "via", "feature"})
 _CHANNEL_VALUE_RE = re.compile(r"^[A-Za-z][\w.\-]{0,40}$")
 _AMP_VALUES = frozenset({"", "1", "true", "yes", "amp"})
+# A URL that canonical_url would give back unchanged: lower-case http(s) scheme and
+# host (no trailing dot, no "amp." host), a port that is not the default, a path
+# without "amp", and no query, fragment, userinfo, brackets, backslash or
+# whitespace (which urlsplit strips). The common feed link; it skips urlsplit.
+_CANONICAL_RE = re.compile(
+    r"(?P<scheme>https?)://(?!amp\.)[a-z0-9-]+(?:\.[a-z0-9-]+)*"
+    r"(?::(?P<port>[1-9][0-9]{0,4}))?(?P<path>/[^\s?#\[\]\\@]*)"
+)
 
 
 def _is_tracking(key: str, value: str) -> bool:
@@ -69,6 +77,15 @@ def _netloc(scheme: str, host: str, port: int | None, userinfo: str) -> str:
     return f"{userinfo}@{host}" if userinfo else host
 
 
+def _is_canonical(url: str) -> bool:
+    """True when ``url`` is already in canonical form (see _CANONICAL_RE)."""
+    match = _CANONICAL_RE.fullmatch(url)
+    if match is None or "amp" in match["path"].lower():
+        return False
+    port = match.group("port")
+    return port is None or (int(port) <= 65535 and int(port) != _DEFAULT_PORTS[match["scheme"]])
+
+
 def canonical_url(url: str, base: str | None = None) -> str:
     """The canonical form of an article URL.
 
@@ -81,6 +98,8 @@ def canonical_url(url: str, base: str | None = None) -> str:
     raw = url.strip()
     if base:
         raw = urljoin(base.strip(), raw)
+    elif _is_canonical(raw):
+        return raw
     try:
         parts = urlsplit(raw)
         port = parts.port
