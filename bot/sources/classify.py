@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 from urllib.parse import unquote, urlsplit
 
@@ -29,11 +30,35 @@ def classify(
     Sorted and unique. Only topics listed in ``topics`` can be added by matching;
     the source's topics are kept as given.
     """
+    return classify_with(draft, source_topics=source_topics, matchers=topic_matchers(topics))
+
+
+@dataclass(frozen=True, slots=True)
+class TopicMatcher:
+    """What an item is matched against for one topic (computed once for many items)."""
+
+    id: str
+    keys: frozenset[str]
+    keywords: tuple[str, ...]
+
+
+def topic_matchers(topics: Sequence[TopicConfig]) -> tuple[TopicMatcher, ...]:
+    """The matchers of ``topics``, for :func:`classify_with`."""
+    return tuple(
+        TopicMatcher(topic.id, frozenset(_topic_keys(topic)), tuple(topic.keywords))
+        for topic in topics
+    )
+
+
+def classify_with(
+    draft: ArticleDraft, *, source_topics: Sequence[str], matchers: Sequence[TopicMatcher]
+) -> tuple[str, ...]:
+    """:func:`classify` with the topics' matchers computed beforehand."""
     found = set(source_topics)
     labels = _labels(draft)
     text = f"{draft.headline}\n{draft.summary}"
-    for topic in topics:
-        if _topic_keys(topic) & labels or _has_keyword(text, topic.keywords):
+    for topic in matchers:
+        if not labels.isdisjoint(topic.keys) or _has_keyword(text, topic.keywords):
             found.add(topic.id)
     return tuple(sorted(found))
 

@@ -13,9 +13,12 @@ re-reading their text.
 
 from __future__ import annotations
 
+import array
 import itertools
 import re
+import sys
 import zlib
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -34,6 +37,8 @@ _ACRONYM_DOTS_RE = re.compile(r"\b(?:[A-Za-z]\.){2,}")
 _TOKEN_RE = re.compile(r"[^\W_][\w'’&]*(?:-[^\W_][\w'’&]*)*")
 _POSSESSIVE_RE = re.compile(r"['’]s?$")
 _SHINGLE_HEX_RE = re.compile(r".{6}", re.DOTALL)
+_UINT_BYTES = array.array("I").itemsize
+_SWAP_BYTES = sys.byteorder == "little"  # signature_text wants big-endian bytes
 
 
 def _word_set(words: str) -> frozenset[str]:
@@ -83,9 +88,7 @@ class StorySignature:
 
     def to_text(self) -> str:
         """A short, stable string for a database column; read back with :meth:`from_text`."""
-        names = " ".join(sorted(self.names))
-        shingles = ("%06x" * len(self.shingles)) % tuple(sorted(self.shingles))
-        return f"{_FORMAT_VERSION}|{names}|{shingles}"
+        return signature_text(sorted(self.names), sorted(self.shingles))
 
     @classmethod
     def from_text(cls, text: str) -> StorySignature:
@@ -98,8 +101,27 @@ class StorySignature:
         return cls(names=frozenset(names.split()), shingles=frozenset(values))
 
 
+def signature_text(names: Iterable[str], shingles: Sequence[int]) -> str:
+    """:meth:`StorySignature.to_text` of a signature with these names and shingles,
+    both given in sorted order.
+    """
+    # Each 24-bit shingle as 6 hex digits: its 4 big-endian bytes without the first.
+    packed = array.array("I", shingles)
+    if _SWAP_BYTES:
+        packed.byteswap()
+    raw = bytearray(packed.tobytes())
+    del raw[::_UINT_BYTES]
+    return f"{_FORMAT_VERSION}|{' '.join(names)}|{raw.hex()}"
+
+
 def signature(headline: str, text: str) -> StorySignature:
     """The signature of a story from its headline and its lead (or summary)."""
+    names, shingles = signature_parts(headline, text)
+    return StorySignature(names=frozenset(names), shingles=frozenset(shingles))
+
+
+def signature_parts(headline: str, text: str) -> tuple[list[str], list[int]]:
+    """:func:`signature`'s names and shingles, each sorted (see :func:`signature_text`)."""
     headline_tokens = _tokens(
         _ACRONYM_DOTS_RE.sub(_undot, headline) if "." in headline else headline
     )
@@ -108,7 +130,7 @@ def signature(headline: str, text: str) -> StorySignature:
     sentences = [headline_tokens, *lead_sentences]
     names = _proper_nouns(sentences, headline_is_titlecase=_is_titlecase(headline_tokens))
     words = [w for sentence in sentences for w in sentence]
-    return StorySignature(names=frozenset(names), shingles=_shingles(words))
+    return sorted(names), _shingles(words)
 
 
 def signature_of(draft: ArticleDraft) -> StorySignature:
@@ -250,17 +272,17 @@ def _stem(word: str) -> str:
     return word[:6]
 
 
-def _shingles(words: list[str]) -> frozenset[int]:
-    """Hashes of content-word stems and adjacent content-word pairs.
-
-    A pair's hash is the CRC32 of "x y", computed by continuing x's CRC over " y".
+def _shingles(words: list[str]) -> list[int]:
+    """Hashes of content-word stems and adjacent content-word pairs, sorted, the
+    MAX_SHINGLES lowest. A pair's hash is the CRC32 of "x y", computed by continuing
+    x's CRC over " y".
     """
     stems = [stem for stem in map(_content_stem, words) if stem is not None]
     hashes = {crc & 0xFFFFFF for crc, _ in stems}
     pairs = itertools.pairwise(stems)
     hashes.update(zlib.crc32(tail, crc) & 0xFFFFFF for (crc, _), (_, tail) in pairs)
     ordered = sorted(hashes)
-    return frozenset(ordered[:MAX_SHINGLES] if len(ordered) > MAX_SHINGLES else ordered)
+    return ordered[:MAX_SHINGLES] if len(ordered) > MAX_SHINGLES else ordered
 
 
 @lru_cache(maxsize=16384)

@@ -67,7 +67,7 @@ _TEXTUAL_RE = re.compile(
 # without the general readers. It gives what _parse_textual gives for them; zone
 # names other than these few are left to it (it reads "HST" as " H" + "ST").
 _RFC822_RE = re.compile(
-    r"(?:[A-Z][a-z]{2}, )?(?P<d>\d{1,2}) (?P<m>[A-Z][a-z]{2}) (?P<y>\d{4}) "
+    r"(?:[A-Z][a-z]{2}, )?(?P<d>\d{1,2}) (?P<m>[A-Z][a-z]{2}) (?P<y>[12]\d{3}) "
     r"(?P<H>\d{2}):(?P<M>\d{2})(?::(?P<S>\d{2}))? "
     r"(?:(?P<sign>[+-])(?P<oh>\d{2})(?P<om>\d{2})|(?P<utc>GMT|UTC|UT|Z))"
 )

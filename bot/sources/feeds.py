@@ -17,6 +17,7 @@ from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from functools import lru_cache
+from itertools import islice
 from typing import Any
 
 import feedparser
@@ -160,8 +161,11 @@ def _clean_categories(raw: Iterable[str]) -> tuple[str, ...]:
 
 def _is_empty_or_headline(summary: str, headline: str) -> bool:
     """True when the summary adds nothing to the headline (so the page is worth fetching)."""
-    summary_words = _WORDS_RE.findall(summary.casefold())
     headline_words = _WORDS_RE.findall(headline.casefold())
+    # A summary more than 3 words longer than the headline is never "empty": only
+    # that many of its words are read.
+    words = _WORDS_RE.finditer(summary.casefold())
+    summary_words = [match.group() for match in islice(words, len(headline_words) + 4)]
     if not summary_words:
         return True
     if summary_words == headline_words[: len(summary_words)]:
@@ -418,7 +422,7 @@ def _raw_from_element(item: Any, repair: bool) -> _RawItem:
 def _raw_from_values(values: dict[str, str], categories: list[str], guid_is_link: bool) -> _RawItem:
     guid = values.get("guid", "")
     if guid_is_link:
-        guid = _URI_FIXER_RE.sub(r"\1\3", guid)
+        guid = _fix_uri(guid)
     link = values.get("link")
     if link is None and guid_is_link:
         link = guid  # feedparser: a permalink guid is the link when there is no <link>
@@ -450,17 +454,31 @@ def _feedparser_key(tag: str, prefix: str | None) -> str:
     return f"{name.lower()}_{local.lower()}" if name else local.lower()
 
 
+def _fix_uri(value: str) -> str:
+    """``_URI_FIXER_RE.sub(r"\\1\\3", value)`` without the template: drop the slashes
+    after the first "://" (the pattern is anchored, so it matches once at most).
+    """
+    match = _URI_FIXER_RE.match(value)
+    if match is None or not match.group(2):
+        return value
+    return match.group(1) + value[match.end() :]
+
+
 def _value(element: Any, key: str, repair: bool) -> str:
     """An element's text as feedparser's ``pop`` leaves it."""
-    if len(element) or set(element.attrib) - _ALLOWED_ATTRIBUTES.get(key, _NO_ATTRIBUTES):
+    if len(element):
+        raise _NotFast
+    attributes = element.attrib
+    if attributes and set(attributes) - _ALLOWED_ATTRIBUTES.get(key, _NO_ATTRIBUTES):
         raise _NotFast
     value = (element.text or "").strip()
     if key == "link":
-        value = _URI_FIXER_RE.sub(r"\1\3", value)
-    if repair and not value.isascii():
-        with suppress(UnicodeEncodeError, UnicodeDecodeError):  # feedparser's mojibake repair
-            value = value.encode("iso-8859-1").decode("utf-8")
-    value = value.translate(_CP1252)
+        value = _fix_uri(value)
+    if not value.isascii():  # the repairs below change only non-ASCII text
+        if repair:
+            with suppress(UnicodeEncodeError, UnicodeDecodeError):  # feedparser's mojibake repair
+                value = value.encode("iso-8859-1").decode("utf-8")
+        value = value.translate(_CP1252)
     if key == "link":
         value = _LINK_ENTITY_RE.sub(r"&\g<1>", value.replace("&amp;", "&"))
     return value

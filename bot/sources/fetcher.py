@@ -31,7 +31,7 @@ from bot.errors import (
 
 _PERMANENT_REDIRECTS = frozenset({301, 308})
 _MAX_REDIRECTS = 5
-CONNECTIONS_PER_POOL = 4  # httpcore's per-request cost grows with its pool's size squared
+CONNECTIONS_PER_POOL = 1  # httpcore's per-request cost grows with its pool's size squared
 _ACCEPT = (
     "application/rss+xml, application/atom+xml, application/feed+json, "
     "application/xml;q=0.9, text/xml;q=0.9, application/json;q=0.8, */*;q=0.5"

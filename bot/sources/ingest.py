@@ -26,8 +26,14 @@ from typing import Any
 
 from bot.errors import ParseError, SourceError
 from bot.settings import TopicConfig
-from bot.sources.classify import classify
-from bot.sources.cluster import StorySignature, is_same_story, signature_of
+from bot.sources.classify import TopicMatcher, classify_with, topic_matchers
+from bot.sources.cluster import (
+    StorySignature,
+    is_same_story,
+    signature_of,
+    signature_parts,
+    signature_text,
+)
 from bot.sources.dates import clamp_future
 from bot.sources.feeds import parse_feed
 from bot.sources.fetcher import Fetcher
@@ -90,24 +96,22 @@ class FeedItems:
 
 def to_input(draft: ArticleDraft, *, fetched_at: datetime, profile: SourceProfile) -> ArticleInput:
     """The store's input for one draft: final date, topics and story signature."""
-    return ArticleInput(*_input_fields(draft, signature_of(draft), fetched_at, profile))
+    text = signature_of(draft).to_text()
+    matchers = topic_matchers(profile.topic_catalogue)
+    return ArticleInput(*_input_fields(draft, text, fetched_at, profile, matchers))
 
 
 def _input_fields(
-    draft: ArticleDraft, story: StorySignature, fetched_at: datetime, profile: SourceProfile
+    draft: ArticleDraft,
+    signature: str,
+    fetched_at: datetime,
+    profile: SourceProfile,
+    matchers: Sequence[TopicMatcher],
 ) -> tuple[Any, ...]:
     """ArticleInput's fields, in order: url, headline, summary, date, topics, guid, signature."""
-    topics = classify(draft, source_topics=profile.topics, topics=profile.topic_catalogue)
+    topics = classify_with(draft, source_topics=profile.topics, matchers=matchers)
     published_at = clamp_future(draft.published_at, fetched_at)
-    return (
-        draft.url,
-        draft.headline,
-        draft.summary,
-        published_at,
-        topics,
-        draft.guid,
-        story.to_text(),
-    )
+    return (draft.url, draft.headline, draft.summary, published_at, topics, draft.guid, signature)
 
 
 def prepare(
@@ -155,14 +159,16 @@ def prepare_feed_rows(
         content_type=content_type,
     )
     rows: list[ItemRow] = []
+    matchers = topic_matchers(profile.topic_catalogue)
     for draft in parsed.items:
-        story = signature_of(draft)
-        fields = _input_fields(draft, story, fetched_at, profile)
+        names, shingles = signature_parts(draft.headline, draft.lead or draft.summary)
+        text = signature_text(names, shingles)
+        fields = _input_fields(draft, text, fetched_at, profile, matchers)
         published_at: datetime = fields[_DATE_FIELD]
         if published_at.tzinfo is UTC:
             date = (published_at - _EPOCH) // _MICROSECOND
             fields = (*fields[:_DATE_FIELD], date, *fields[_DATE_FIELD + 1 :])
-        rows.append((fields, tuple(story.names), tuple(story.shingles)))
+        rows.append((fields, tuple(names), tuple(shingles)))
     return rows
 
 

@@ -172,6 +172,8 @@ def clean_headline(raw: str) -> str:
     if not raw:
         return ""
     text = _INVISIBLE_RE.sub("", raw)
+    if "<" not in text and "&" not in text:
+        return _squash(text)  # no tag to strip, no entity to decode: the loop would stop
     for _ in range(3):
         stripped = _TAG_RE.sub(" ", _SKIP_BLOCK_RE.sub(" ", text))
         decoded = html.unescape(stripped)
@@ -328,7 +330,9 @@ _ABBREVIATIONS = frozenset(
         "adm", "maj", "cmdr", "supt", "insp", "sh", "smt", "shri", "messrs",
     }
 )  # fmt: skip
-_SENTENCE_END_RE = re.compile(r"[.!?…]+[\"'”’»)\]]*(?=\s+[\"'“‘«(\[]?[^\W_])")
+# "next" is the first letter or digit of the following sentence.
+_SENTENCE_END_RE = re.compile(r"[.!?…]+[\"'”’»)\]]*(?=\s+[\"'“‘«(\[]?(?P<next>[^\W_]))")
+_INITIALS_RE = re.compile(r"(?:[A-Za-z]\.)+[A-Za-z]")
 
 
 def _is_abbreviation(text: str, dot_index: int) -> bool:
@@ -343,12 +347,7 @@ def _is_abbreviation(text: str, dot_index: int) -> bool:
         return True
     if len(token) == 1 and token.isupper():  # an initial: "John F. Kennedy"
         return True
-    return bool(re.fullmatch(r"(?:[A-Za-z]\.)+[A-Za-z]", token))  # U.S, e.g, a.m
-
-
-def _starts_lowercase(text: str, index: int) -> bool:
-    rest = text[index:].lstrip().lstrip("\"'“‘«([")
-    return bool(rest) and rest[0].islower()
+    return bool(_INITIALS_RE.fullmatch(token))  # U.S, e.g, a.m
 
 
 def split_sentences(text: str) -> list[str]:
@@ -356,7 +355,7 @@ def split_sentences(text: str) -> list[str]:
     sentences: list[str] = []
     start = 0
     for match in _SENTENCE_END_RE.finditer(text):
-        if _starts_lowercase(text, match.end()):
+        if match.group("next").islower():
             continue  # "approx. five", "the U.S. economy": not a new sentence
         if match.group().startswith(".") and _is_abbreviation(text, match.start()):
             continue

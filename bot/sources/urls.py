@@ -100,6 +100,11 @@ def canonical_url(url: str, base: str | None = None) -> str:
         raw = urljoin(base.strip(), raw)
     elif _is_canonical(raw):
         return raw
+    return _canonical_of(raw)
+
+
+def _canonical_of(raw: str) -> str:
+    """canonical_url of an absolute (or unusable) URL, by splitting and re-assembling it."""
     try:
         parts = urlsplit(raw)
         port = parts.port
