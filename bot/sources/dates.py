@@ -221,12 +221,16 @@ def parse_date(raw: str | None, *, default_tz: tzinfo = UTC) -> datetime | None:
     text = " ".join(raw.split())
     if not text:
         return None
-    for parser in (_parse_rfc822_common, _parse_iso, _parse_textual, _parse_rfc822):
-        value = parser(text)
-        if value is not None:
-            return _as_utc(value, default_tz)
-    value = _parse_with_dateparser(text, default_tz)
-    return _as_utc(value, default_tz) if value is not None else None
+    try:
+        for parser in (_parse_rfc822_common, _parse_iso, _parse_textual, _parse_rfc822):
+            value = parser(text)
+            if value is not None:
+                return _as_utc(value, default_tz)
+        value = _parse_with_dateparser(text, default_tz)
+        return _as_utc(value, default_tz) if value is not None else None
+    except (ValueError, OverflowError):
+        # An impossible field (e.g. a zone offset of a day or more) makes it no date.
+        return None
 
 
 def clamp_future(published: datetime | None, fetched_at: datetime) -> datetime:

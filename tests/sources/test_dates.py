@@ -102,3 +102,8 @@ def test_clamp_future() -> None:
     assert clamp_future(fetched + timedelta(hours=23), fetched) == fetched + timedelta(hours=23)
     old = utc(2018, 11, 15, 10, 42)
     assert clamp_future(old, fetched) == old
+
+
+def test_impossible_zone_offset_gives_none_never_an_error() -> None:
+    # Found by fuzzing: a zone offset of a day or more made datetime raise.
+    assert parse_date("Nov 0001 +05:30 +2400 +9999") is None
