@@ -17,12 +17,12 @@ import asyncio
 import logging
 import threading
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta, tzinfo
 from itertools import combinations
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from bot.errors import ParseError, SourceError
 from bot.settings import TopicConfig
@@ -43,6 +43,8 @@ from bot.sources.plaintext import parse_article_file
 from bot.store.articles import ArticleInput, ArticleRepository, RecentSignature, StoredItem
 
 log = logging.getLogger(__name__)
+_T = TypeVar("_T")
+_R = TypeVar("_R")
 
 GROUPING_WINDOW = timedelta(hours=48)  # same story from several outlets: within 48 h (field notes)
 POSTING_SCAN = 32  # most recent articles looked at per name pair: bounds work on common pairs
@@ -219,13 +221,11 @@ async def fetch_pages(
     fetcher: Fetcher, urls: Sequence[str], *, default_tz: tzinfo, concurrency: int = 4
 ) -> list[ArticleDraft]:
     """Drafts of the pages that could be read; raises the first error when none could."""
-    semaphore = asyncio.Semaphore(concurrency)
 
     async def one(url: str) -> ArticleDraft:
-        async with semaphore:
-            return await fetch_page(fetcher, url, default_tz=default_tz)
+        return await fetch_page(fetcher, url, default_tz=default_tz)
 
-    results = await asyncio.gather(*(one(u) for u in urls), return_exceptions=True)
+    results = await _gather_bounded(one, urls, concurrency, return_exceptions=True)
     drafts = [r for r in results if isinstance(r, ArticleDraft)]
     errors = [r for r in results if isinstance(r, BaseException)]
     for url, error in zip(urls, results, strict=True):
@@ -240,18 +240,33 @@ async def enrich_with_pages(
     fetcher: Fetcher, drafts: Sequence[ArticleDraft], *, default_tz: tzinfo, concurrency: int = 4
 ) -> list[ArticleDraft]:
     """Each draft completed from its article page; a page that fails keeps the feed's version."""
-    semaphore = asyncio.Semaphore(concurrency)
 
     async def one(draft: ArticleDraft) -> ArticleDraft:
-        async with semaphore:
-            try:
-                page = await fetch_page(fetcher, draft.url, default_tz=default_tz)
-            except Exception as err:  # any page failure: the feed's version is still good
-                log.info("page of %s not used: %s", draft.url, err)
-                return draft
+        try:
+            page = await fetch_page(fetcher, draft.url, default_tz=default_tz)
+        except Exception as err:  # any page failure: the feed's version is still good
+            log.info("page of %s not used: %s", draft.url, err)
+            return draft
         return merge_page(draft, page)
 
-    return list(await asyncio.gather(*(one(d) for d in drafts)))
+    return list(await _gather_bounded(one, drafts, concurrency))
+
+
+async def _gather_bounded(
+    work: Callable[[_T], Awaitable[_R]],
+    items: Sequence[_T],
+    concurrency: int,
+    *,
+    return_exceptions: bool = False,
+) -> list[Any]:
+    """``work`` on every item, at most ``concurrency`` at once, results in item order."""
+    semaphore = asyncio.Semaphore(concurrency)
+
+    async def bounded(item: _T) -> _R:
+        async with semaphore:
+            return await work(item)
+
+    return await asyncio.gather(*(bounded(i) for i in items), return_exceptions=return_exceptions)
 
 
 def merge_page(feed_draft: ArticleDraft, page: ArticleDraft) -> ArticleDraft:
