@@ -90,7 +90,7 @@ async def run_case(database_url: str, base_url: str, settings: DeliverySettings)
     store = await open_store(database_url)
     try:
         await seed(store, chats=1_000, parts=2)
-        request = telegram_request(settings.concurrency)
+        request = telegram_request(settings.concurrency, settings.http_client)
         async with telegram.Bot(TOKEN, base_url=f"{base_url}/bot", request=request) as bot:
             limiter = SendLimiter.from_settings(settings)
             sender = Sender(store, bot, limiter, settings, lambda: datetime.now(UTC), "bench")

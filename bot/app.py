@@ -27,6 +27,7 @@ from bot.clock import Clock, utcnow
 from bot.delivery.limiter import SendLimiter
 from bot.delivery.ptb_limiter import SharedRateLimiter
 from bot.delivery.sender import Sender
+from bot.delivery.telegram_http import AiohttpRequest
 from bot.digest.planner import DigestPlanner
 from bot.services import SERVICES_KEY, Services
 from bot.settings import Settings
@@ -128,17 +129,21 @@ def build_application(
     )
     if request is not None:
         return builder.request(request).get_updates_request(request).build()
-    return builder.request(telegram_request(settings.delivery.concurrency)).build()
+    delivery = settings.delivery
+    return builder.request(telegram_request(delivery.concurrency, delivery.http_client)).build()
 
 
-def telegram_request(concurrency: int) -> HTTPXRequest:
-    """PTB's HTTP client with a pool for ``concurrency`` senders plus room for replies.
+def telegram_request(concurrency: int, client: str = "aiohttp") -> BaseRequest:
+    """The Bot API's HTTP client, with a pool for ``concurrency`` senders plus room for replies.
 
-    httpx keeps only 20 idle connections by default; with more senders than
-    that, it closes and reopens connections all the time (about twice the CPU
-    per message), so the keep-alive limit is raised to the pool size.
+    aiohttp by default (:mod:`bot.delivery.telegram_http`). With httpx, the
+    keep-alive limit is raised to the pool size: httpx keeps only 20 idle
+    connections by default, and with more senders than that it closes and
+    reopens connections all the time (about twice the CPU per message).
     """
     size = concurrency + 8
+    if client == "aiohttp":
+        return AiohttpRequest(size)
     limits = httpx.Limits(max_connections=size, max_keepalive_connections=size)
     return HTTPXRequest(connection_pool_size=size, httpx_kwargs={"limits": limits})
 

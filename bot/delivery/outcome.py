@@ -15,12 +15,15 @@ Telegram's error texts; the sender and the outbox act on :class:`Outcome` only.
     found" / TOPIC_DELETED            -> THREAD_NOT_FOUND (drop the thread, keep the chat)
     other BadRequest                  -> BAD_REQUEST (our message is wrong: failed, logged;
                                          "message is too long" lands here, reason says so)
-    TimedOut / NetworkError           -> by the transport error in the ``__cause__`` chain:
+    TimedOut / NetworkError           -> by the transport error in the ``__cause__`` chain
+                                         (httpx for PTB's HTTPXRequest, aiohttp for ours):
         httpx ConnectError, ConnectTimeout, PoolTimeout, ProxyError,
-        UnsupportedProtocol, LocalProtocolError, ConnectionRefusedError
+        UnsupportedProtocol, LocalProtocolError; aiohttp ClientConnectorError,
+        ConnectionTimeoutError (pool wait or connect); ConnectionRefusedError
                                       -> NOT_SENT (nothing reached Telegram: retry with backoff)
         anything else (ReadTimeout, WriteTimeout, ReadError, WriteError,
-        RemoteProtocolError, an HTTP 5xx answer, no cause at all)
+        RemoteProtocolError, ServerDisconnectedError, SocketTimeoutError,
+        an HTTP 5xx answer, no cause at all)
                                       -> AMBIGUOUS
     anything else                     -> AMBIGUOUS
 
@@ -36,6 +39,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
 
+import aiohttp
 import httpx
 from telegram.error import (
     BadRequest,
@@ -113,8 +117,11 @@ _NOT_SENT_ERRORS: tuple[type[BaseException], ...] = (
     httpx.ProxyError,
     httpx.UnsupportedProtocol,
     httpx.LocalProtocolError,
+    aiohttp.ClientConnectorError,
+    aiohttp.ConnectionTimeoutError,
     ConnectionRefusedError,
 )
+_TRANSPORT_ERRORS = (httpx.TransportError, aiohttp.ClientError, OSError)
 
 
 def classify_send_error(err: BaseException) -> Outcome:
@@ -135,7 +142,7 @@ def classify_send_error(err: BaseException) -> Outcome:
         return Outcome(OutcomeKind.BLOCKED, reason=str(err))
     if isinstance(err, BadRequest):
         return _classify_bad_request(str(err))
-    if isinstance(err, NetworkError | httpx.TransportError | OSError):
+    if isinstance(err, (NetworkError, *_TRANSPORT_ERRORS)):
         return _classify_transport_failure(err)
     return Outcome(OutcomeKind.AMBIGUOUS, reason=_describe(err))
 
@@ -177,11 +184,11 @@ def _classify_transport_failure(err: BaseException) -> Outcome:
 
 
 def _first_transport_cause(err: BaseException) -> BaseException | None:
-    """The first httpx or OS error in ``err`` and its cause/context chain, if any."""
+    """The first httpx, aiohttp or OS error in ``err`` and its cause/context chain, if any."""
     seen: set[int] = set()
     current: BaseException | None = err
     while current is not None and id(current) not in seen:
-        if isinstance(current, httpx.TransportError | OSError):
+        if isinstance(current, _TRANSPORT_ERRORS):
             return current
         seen.add(id(current))
         current = current.__cause__ or current.__context__

@@ -7,6 +7,7 @@ import warnings
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
+import aiohttp
 import httpx
 import pytest
 from aiohttp import web
@@ -23,7 +24,7 @@ from telegram.error import (
     TelegramError,
     TimedOut,
 )
-from telegram.request import HTTPXRequest
+from telegram.request import BaseRequest, HTTPXRequest
 from telegram.warnings import PTBDeprecationWarning
 
 from bot.delivery.outcome import (
@@ -33,6 +34,7 @@ from bot.delivery.outcome import (
     classify_send_error,
     retry_after_seconds,
 )
+from bot.delivery.telegram_http import AiohttpRequest, PoolTimeout
 
 TOKEN = "123456:TEST-token"
 
@@ -281,7 +283,14 @@ async def _bot_api(request: web.Request) -> web.StreamResponse:
     method = request.match_info["method"]
     if method == "getMe":
         return web.json_response({"ok": True, "result": _ME})
-    chat_id = int((await request.post())["chat_id"])  # type: ignore[arg-type]
+    form = await request.post()
+    chat_id = int(form["chat_id"])  # type: ignore[arg-type]
+    if method == "sendDocument":  # echo what arrived, so a test can check the upload
+        upload = form["document"]
+        assert isinstance(upload, web.FileField)
+        text = f"{upload.filename}:{upload.content_type}:{upload.file.read().decode()}"
+        message = {"message_id": 2, "date": 0, "chat": {"id": chat_id, "type": "private"}}
+        return web.json_response({"ok": True, "result": {**message, "caption": text}})
     if chat_id == _DROP_CHAT:
         assert request.transport is not None
         request.transport.close()  # request received, connection dropped, no answer
@@ -307,8 +316,27 @@ async def bot_api_url() -> AsyncIterator[str]:
     await runner.cleanup()
 
 
-def _bot(base_url: str, **request_options: float | int) -> Bot:
-    request = HTTPXRequest(**request_options)  # type: ignore[arg-type]
+# The two HTTP layers the bot can use; each must raise so that the same outcomes follow.
+TRANSPORTS = ("httpx", "aiohttp")
+# The transport error each layer puts in the ``__cause__`` of PTB's exception.
+_DROPPED = {"httpx": httpx.RemoteProtocolError, "aiohttp": aiohttp.ServerDisconnectedError}
+_READ_TIMEOUT = {"httpx": httpx.ReadTimeout, "aiohttp": aiohttp.SocketTimeoutError}
+_POOL_TIMEOUT = {"httpx": httpx.PoolTimeout, "aiohttp": PoolTimeout}
+_REFUSED = {"httpx": httpx.ConnectError, "aiohttp": aiohttp.ClientConnectorError}
+
+
+@pytest.fixture(params=TRANSPORTS)
+def transport(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+def _bot(base_url: str, transport: str, **options: float | int) -> Bot:
+    request: BaseRequest
+    if transport == "httpx":
+        request = HTTPXRequest(**options)  # type: ignore[arg-type]
+    else:
+        pool_size = int(options.pop("connection_pool_size", 16))
+        request = AiohttpRequest(pool_size, **options)
     return Bot(TOKEN, base_url=f"{base_url}/bot", request=request)
 
 
@@ -329,8 +357,10 @@ async def _send_error(bot: Bot, chat_id: int) -> BaseException:
         (8, OutcomeKind.AMBIGUOUS),
     ],
 )
-async def test_real_bot_errors(bot_api_url: str, chat_id: int, kind: OutcomeKind) -> None:
-    async with _bot(bot_api_url) as bot:
+async def test_real_bot_errors(
+    bot_api_url: str, transport: str, chat_id: int, kind: OutcomeKind
+) -> None:
+    async with _bot(bot_api_url, transport) as bot:
         assert (await bot.send_message(100, "hello")).message_id == 1
         err = await _send_error(bot, chat_id)
 
@@ -338,10 +368,10 @@ async def test_real_bot_errors(bot_api_url: str, chat_id: int, kind: OutcomeKind
 
 
 async def test_real_bot_retry_after_and_migration(
-    bot_api_url: str, monkeypatch: pytest.MonkeyPatch
+    bot_api_url: str, transport: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("PTB_TIMEDELTA", "1")  # else PTB warns while building RetryAfter
-    async with _bot(bot_api_url) as bot:
+    async with _bot(bot_api_url, transport) as bot:
         flood = classify_send_error(await _send_error(bot, 1))
         moved = classify_send_error(await _send_error(bot, 4))
 
@@ -349,44 +379,64 @@ async def test_real_bot_retry_after_and_migration(
     assert (moved.kind, moved.new_chat_id) == (OutcomeKind.MIGRATED, -100999)
 
 
-async def test_real_bot_dropped_connection_is_ambiguous(bot_api_url: str) -> None:
-    async with _bot(bot_api_url) as bot:
+async def test_real_bot_dropped_connection_is_ambiguous(bot_api_url: str, transport: str) -> None:
+    async with _bot(bot_api_url, transport) as bot:
         err = await _send_error(bot, _DROP_CHAT)
 
-    assert isinstance(err.__cause__, httpx.RemoteProtocolError)
+    assert isinstance(err, NetworkError)
+    assert isinstance(err.__cause__, _DROPPED[transport])
     assert classify_send_error(err).kind is OutcomeKind.AMBIGUOUS
 
 
-async def test_real_bot_read_timeout_is_ambiguous(bot_api_url: str) -> None:
-    async with _bot(bot_api_url, read_timeout=0.3) as bot:
+async def test_real_bot_read_timeout_is_ambiguous(bot_api_url: str, transport: str) -> None:
+    async with _bot(bot_api_url, transport, read_timeout=0.3) as bot:
         err = await _send_error(bot, _SLOW_CHAT)
 
     assert isinstance(err, TimedOut)
-    assert isinstance(err.__cause__, httpx.ReadTimeout)
+    assert isinstance(err.__cause__, _READ_TIMEOUT[transport])
     assert classify_send_error(err).kind is OutcomeKind.AMBIGUOUS
 
 
-async def test_real_bot_pool_timeout_is_not_sent(bot_api_url: str) -> None:
-    async with _bot(bot_api_url, connection_pool_size=1, pool_timeout=0.2) as bot:
+async def test_real_bot_pool_timeout_is_not_sent(bot_api_url: str, transport: str) -> None:
+    async with _bot(bot_api_url, transport, connection_pool_size=1, pool_timeout=0.2) as bot:
         slow = asyncio.create_task(bot.send_message(_SLOW_CHAT, "occupies the only connection"))
         await asyncio.sleep(0.1)
         err = await _send_error(bot, 100)
         await slow
 
     assert isinstance(err, TimedOut)
-    assert isinstance(err.__cause__, httpx.PoolTimeout)
+    assert isinstance(err.__cause__, _POOL_TIMEOUT[transport])
     assert classify_send_error(err).kind is OutcomeKind.NOT_SENT
 
 
-async def test_real_bot_connection_refused_is_not_sent() -> None:
+async def test_real_bot_connection_refused_is_not_sent(transport: str) -> None:
     server = await asyncio.start_server(lambda r, w: None, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
     server.close()
     await server.wait_closed()  # the port is now closed: connecting is refused
 
-    bot = _bot(f"http://127.0.0.1:{port}")
+    bot = _bot(f"http://127.0.0.1:{port}", transport)
     err = await _send_error(bot, 100)
-    await bot.shutdown()
+    await bot.request.shutdown()
 
-    assert isinstance(err.__cause__, httpx.ConnectError)
+    assert isinstance(err.__cause__, _REFUSED[transport])
     assert classify_send_error(err).kind is OutcomeKind.NOT_SENT
+
+
+async def test_real_bot_uploads_a_file(bot_api_url: str, transport: str) -> None:
+    async with _bot(bot_api_url, transport) as bot:
+        message = await bot.send_document(100, b"digest body", filename="digest.txt")
+
+    assert message.caption == "digest.txt:text/plain:digest body"
+
+
+async def test_aiohttp_request_reopens_after_shutdown(bot_api_url: str) -> None:
+    request = AiohttpRequest(2)
+    url = f"{bot_api_url}/bot{TOKEN}/getMe"
+    first = await request.do_request(url, "POST")
+    await request.shutdown()
+    second = await request.do_request(url, "POST")
+    await request.shutdown()
+
+    assert first[0] == second[0] == 200
+    assert b'"username": "newsbot"' in second[1]
