@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable
+from typing import Any
 
 import aiohttp
 from telegram._utils.defaultvalue import DefaultValue
@@ -106,8 +107,9 @@ class AiohttpRequest(BaseRequest):
         timeout = self._timeout(read_timeout, write_timeout, connect_timeout)
         await self._take_connection(self._default("pool", pool_timeout))
         try:
+            body, headers = _body(request_data)
             async with self._session.request(
-                method, url, data=_body(request_data), timeout=timeout
+                method, url, data=body, headers=headers, timeout=timeout
             ) as response:
                 return response.status, await response.read()
         except aiohttp.ConnectionTimeoutError as err:
@@ -159,17 +161,24 @@ def _sum_or_none(values: Iterable[float | None]) -> float | None:
     return total
 
 
-def _body(request_data: RequestData | None) -> dict[str, str] | aiohttp.FormData | None:
-    """Form fields as PTB sends them with httpx; multipart when there are files to upload."""
+_JSON_HEADERS = {"Content-Type": "application/json"}
+
+
+def _body(request_data: RequestData | None) -> tuple[bytes | aiohttp.FormData | None, Any]:
+    """The request body and its headers: JSON, or multipart when there are files to upload.
+
+    JSON rather than the urlencoded form PTB sends with httpx: the Bot API takes
+    both, and percent-encoding a digest's text in Python was ~7 % of the
+    Sender's CPU, where ``json.dumps`` is C.
+    """
     if request_data is None:
-        return None
-    fields = request_data.json_parameters
+        return None, None
     files = request_data.multipart_data
     if not files:
-        return fields
-    form = aiohttp.FormData(fields)
+        return request_data.json_payload, _JSON_HEADERS
+    form = aiohttp.FormData(request_data.json_parameters)
     for name, upload in files.items():
         filename, content, *mimetype = upload
         content_type = mimetype[0] if mimetype else None
         form.add_field(name, content, filename=filename, content_type=content_type)
-    return form
+    return form, None

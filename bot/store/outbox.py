@@ -19,13 +19,26 @@ Statuses: pending -> leased -> sending -> sent | failed | unknown | pending.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import BigInteger, Row, and_, bindparam, case, func, literal, select, update
+from sqlalchemy import (
+    BigInteger,
+    Row,
+    and_,
+    bindparam,
+    case,
+    func,
+    literal,
+    null,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.clock import Clock, utcnow
@@ -161,9 +174,18 @@ class OutboxRepository:
         sent = sent or {}
         if not sending and not sent:
             return set(), set()
+        now = self._clock()
+        ours: set[int] = set()
+        recorded: set[int] = set()
         async with self._engine.begin() as conn:
-            recorded = await _record_sent(conn, owner, sent, self._clock())
-            ours = await _start_sending(conn, owner, sending)
+            for sent_chunk, sending_chunk in _progress_chunks(list(sent), list(sending)):
+                message_ids = {i: sent[i] for i in sent_chunk}
+                result = await conn.execute(
+                    _progress_statement(len(sent_chunk)),
+                    _progress_parameters(owner, now, message_ids, sending_chunk),
+                )
+                for delivery_id, status in result:
+                    (recorded if status == "sent" else ours).add(delivery_id)
         return ours, recorded
 
     async def mark_failed(self, delivery_id: int, owner: str, reason: str) -> bool:
@@ -262,64 +284,86 @@ class OutboxRepository:
         return bool(result.rowcount)
 
 
-def _owned_by_lease(status: str) -> Any:
-    """Rows ``:ids`` held by lease owner ``:owner`` in ``status``."""
-    return and_(
-        deliveries.c.id.in_(bindparam("ids", expanding=True)),
-        deliveries.c.lease_owner == bindparam("owner"),
-        deliveries.c.status == status,
+# At most this many 'sent' rows per progress statement: each needs its own CASE branch.
+SENT_PER_STATEMENT = 64
+
+
+def _progress_chunks(sent: list[int], sending: list[int]) -> list[tuple[list[int], list[int]]]:
+    """Pair slices of both id lists, one statement each (usually one in all)."""
+    steps = max(-(-len(sent) // SENT_PER_STATEMENT), -(-len(sending) // CHUNK), 1)
+    return [
+        (
+            sent[k * SENT_PER_STATEMENT : (k + 1) * SENT_PER_STATEMENT],
+            sending[k * CHUNK : (k + 1) * CHUNK],
+        )
+        for k in range(steps)
+    ]
+
+
+@functools.cache
+def _progress_statement(sent_count: int) -> Any:
+    """ONE UPDATE for a group commit: the owner's 'sending' rows in ``:sent_ids``
+    become 'sent' (with their message ids), its 'leased' rows in ``:sending_ids``
+    become 'sending'. RETURNING gives (id, new status).
+
+    Every CASE reads the row as it was before the update (standard SQL, in SQLite
+    and PostgreSQL alike), so ``was_sending`` tells the two kinds apart. Built
+    once per number of sent rows: the group commit runs it hundreds of times a
+    second, and a prebuilt statement skips SQLAlchemy's construction and
+    cache-key work (a third of the commit's CPU before).
+    """
+    c = deliveries.c
+    was_sending = c.status == "sending"
+
+    def for_sent(value: Any, otherwise: Any) -> Any:
+        return case((was_sending, value), else_=otherwise)
+
+    message_id = (
+        case(
+            *(
+                (c.id == bindparam(f"sent_id_{k}"), bindparam(f"message_id_{k}", type_=BigInteger))
+                for k in range(sent_count)
+            ),
+            else_=c.telegram_message_id,
+        )
+        if sent_count
+        else c.telegram_message_id
+    )
+    return (
+        update(deliveries)
+        .where(
+            c.lease_owner == bindparam("owner"),
+            or_(
+                and_(c.id.in_(bindparam("sent_ids", expanding=True)), was_sending),
+                and_(c.id.in_(bindparam("sending_ids", expanding=True)), c.status == "leased"),
+            ),
+        )
+        .values(
+            status=for_sent(literal("sent"), literal("sending")),
+            attempts=for_sent(c.attempts, c.attempts + 1),
+            telegram_message_id=message_id,
+            sent_at=for_sent(bindparam("now", type_=c.sent_at.type), c.sent_at),
+            lease_owner=for_sent(null(), c.lease_owner),
+            lease_expires_at=for_sent(null(), c.lease_expires_at),
+            error=for_sent(null(), c.error),
+        )
+        .returning(c.id, c.status)
     )
 
 
-# Built once: the group commit runs it hundreds of times a second, and a
-# prebuilt statement skips SQLAlchemy's per-call construction and cache-key work.
-_START_SENDING = (
-    update(deliveries)
-    .where(_owned_by_lease("leased"))
-    .values(status="sending", attempts=deliveries.c.attempts + 1)
-    .returning(deliveries.c.id)
-)
-
-
-async def _start_sending(
-    conn: AsyncConnection, owner: str, delivery_ids: Sequence[int]
-) -> set[int]:
-    ours: set[int] = set()
-    for start in range(0, len(delivery_ids), CHUNK):
-        chunk = list(delivery_ids[start : start + CHUNK])
-        result = await conn.execute(_START_SENDING, {"ids": chunk, "owner": owner})
-        ours.update(result.scalars())
-    return ours
-
-
-async def _record_sent(
-    conn: AsyncConnection, owner: str, message_ids: Mapping[int, int], now: datetime
-) -> set[int]:
-    """Mark the owner's 'sending' rows sent, each with its Telegram message id."""
-    ids = list(message_ids)
-    recorded: set[int] = set()
-    for start in range(0, len(ids), CHUNK):
-        chunk = ids[start : start + CHUNK]
-        # One statement for the chunk (each extra statement costs aiosqlite thread hops).
-        message_id = case(
-            {i: literal(message_ids[i], BigInteger) for i in chunk}, value=deliveries.c.id
-        )
-        stmt = (
-            update(deliveries)
-            .where(_owned_by_lease("sending"))
-            .values(
-                status="sent",
-                telegram_message_id=message_id,
-                sent_at=now,
-                lease_owner=None,
-                lease_expires_at=None,
-                error=None,
-            )
-            .returning(deliveries.c.id)
-        )
-        result = await conn.execute(stmt, {"ids": chunk, "owner": owner})
-        recorded.update(result.scalars())
-    return recorded
+def _progress_parameters(
+    owner: str, now: datetime, message_ids: Mapping[int, int], sending: Sequence[int]
+) -> dict[str, Any]:
+    parameters: dict[str, Any] = {
+        "owner": owner,
+        "now": now,
+        "sent_ids": list(message_ids),
+        "sending_ids": list(sending),
+    }
+    for k, (delivery_id, message_id) in enumerate(message_ids.items()):
+        parameters[f"sent_id_{k}"] = delivery_id
+        parameters[f"message_id_{k}"] = message_id
+    return parameters
 
 
 def body_hash(text: str) -> str:

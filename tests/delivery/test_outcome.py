@@ -277,14 +277,17 @@ _ANSWERS = {
     8: lambda: _error(502, "Bad Gateway"),
 }
 _DROP_CHAT, _SLOW_CHAT = 20, 21
+_CONTENT_TYPES: list[str] = []  # of every request with parameters, in arrival order
 
 
 async def _bot_api(request: web.Request) -> web.StreamResponse:
     method = request.match_info["method"]
     if method == "getMe":
         return web.json_response({"ok": True, "result": _ME})
-    form = await request.post()
-    chat_id = int(form["chat_id"])  # type: ignore[arg-type]
+    _CONTENT_TYPES.append(request.content_type)
+    is_json = request.content_type == "application/json"
+    form = await request.json() if is_json else await request.post()
+    chat_id = int(form["chat_id"])
     if method == "sendDocument":  # echo what arrived, so a test can check the upload
         upload = form["document"]
         assert isinstance(upload, web.FileField)
@@ -300,7 +303,7 @@ async def _bot_api(request: web.Request) -> web.StreamResponse:
     if chat_id in _ANSWERS:
         return _ANSWERS[chat_id]()
     message = {"message_id": 1, "date": 1_700_000_000, "chat": {"id": chat_id, "type": "private"}}
-    return web.json_response({"ok": True, "result": message})
+    return web.json_response({"ok": True, "result": {**message, "text": form.get("text")}})
 
 
 @pytest.fixture
@@ -428,6 +431,22 @@ async def test_real_bot_uploads_a_file(bot_api_url: str, transport: str) -> None
         message = await bot.send_document(100, b"digest body", filename="digest.txt")
 
     assert message.caption == "digest.txt:text/plain:digest body"
+
+
+@pytest.mark.parametrize(
+    ("transport", "content_type"),
+    [("httpx", "application/x-www-form-urlencoded"), ("aiohttp", "application/json")],
+)
+async def test_real_bot_sends_text_intact_as_form_or_json(
+    bot_api_url: str, transport: str, content_type: str
+) -> None:
+    text = 'A <b>digest</b> & "quotes", émoji 🗞 and\nnew lines'
+    _CONTENT_TYPES.clear()
+    async with _bot(bot_api_url, transport) as bot:
+        message = await bot.send_message(100, text, parse_mode="HTML")
+
+    assert (message.chat.id, message.text) == (100, text)  # the server got the text intact
+    assert [content_type] == _CONTENT_TYPES
 
 
 async def test_aiohttp_request_reopens_after_shutdown(bot_api_url: str) -> None:

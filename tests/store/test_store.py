@@ -355,6 +355,29 @@ async def test_mark_many_handles_more_rows_than_one_statement_chunk(store: Store
     assert await store.outbox.mark_sending_many(ids, "w1") == set(ids)
     assert await store.outbox.mark_sent_many({i: i + 1000 for i in ids}, "w1") == set(ids)
     assert await store.outbox.counts() == {"sent": 600}
+    stored = [p for c in chats for p in await store.outbox.for_chat(c)]
+    assert [p.telegram_message_id for p in stored] == [p.id + 1000 for p in stored]
+
+
+async def test_mark_progress_with_both_kinds_over_several_statements(store: Store) -> None:
+    chats = [await new_chat(store, n) for n in range(1, 151)]
+    await store.outbox.enqueue([request(c, "s1", ("x",)) for c in chats])
+    claimed = await store.outbox.claim("w1", now=NOW, lease_seconds=60, max_digests=150)
+    ids = [digest[0].id for digest in claimed]
+    first, second = ids[:100], ids[100:]
+    assert await store.outbox.mark_sending_many(first, "w1") == set(first)
+
+    sent = {i: 5 * i for i in first}  # 100 'sent' rows need two statements
+    assert await store.outbox.mark_progress("w1", sending=second, sent=sent) == (
+        set(second),
+        set(first),
+    )
+    stored = {p.id: p for c in chats for p in await store.outbox.for_chat(c)}
+    assert {i: (stored[i].status, stored[i].telegram_message_id) for i in first} == {
+        i: ("sent", 5 * i) for i in first
+    }
+    assert {(stored[i].status, stored[i].attempts) for i in second} == {("sending", 1)}
+    assert all(stored[i].sent_at is not None for i in first)
 
 
 async def test_due_chats_carry_their_times_words_and_topics(store: Store) -> None:
