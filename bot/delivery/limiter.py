@@ -13,8 +13,8 @@ Four limits hold at once (Bots FAQ, see docs field notes):
 * **Per group** (also): at most ``group_per_minute`` messages in any 61 s window
   (60 s plus a 1 s margin against clock skew between us and Telegram).
 * **Sliding window at the moment of sending**: at most ``floor(per_second)``
-  messages (30 at 30/s) in any 1.01 s window of *send* times, Telegram's own
-  rule plus 10 ms for the jitter between our send and its arrival. Even
+  messages (30 at 30/s) in any 1.02 s window of *send* times, Telegram's own
+  rule plus 20 ms for the jitter between our send and its arrival. Even
   spacing alone assumes every message leaves on time. When one leaves late (a
   slow commit, a busy event loop) it and the on-time ones after it crowd into
   one second, and Telegram, which counts arrivals, answers 429 to the 31st.
@@ -55,9 +55,10 @@ PAID_BROADCAST_PER_SECOND = 1000.0
 _OVERALL_HEADROOM = 0.98
 _GROUP_WINDOW_SECONDS = 60.0
 _GROUP_WINDOW_MARGIN_SECONDS = 1.0
-# The send window: Telegram's 1 s plus 10 ms for jitter between our send and its arrival.
+# The send window: Telegram's 1 s plus 20 ms for jitter between our send and its arrival
+# (10 ms let a 429 through in 2 of 3 benchmark runs on a slower, loaded 2-core machine).
 # Shorter than 30 spacings (1.0204 s): messages that leave on time are never held.
-_SEND_WINDOW_SECONDS = 1.01
+_SEND_WINDOW_SECONDS = 1.02
 # Added to every pause: Telegram rounds retry_after, our clock is not its clock.
 PAUSE_MARGIN_SECONDS = 0.1
 _EPSILON = 1e-9
