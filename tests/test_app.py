@@ -11,9 +11,11 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from telegram.request import HTTPXRequest
 
 from bot.app import running_bot
-from bot.settings import Settings, SourceConfig, TopicConfig
+from bot.delivery.telegram_http import AiohttpRequest
+from bot.settings import DeliverySettings, Settings, SourceConfig, TopicConfig
 from tests.fakes.news_site import FakeNewsSite, make_items
 from tests.fakes.telegram import FakeTelegram
 
@@ -49,6 +51,21 @@ async def test_run_answers_start_and_registers_commands(
     assert "World news" in str(reply.reply_markup)
     commands = {c["command"] for c in telegram.my_commands}
     assert {"start", "help", "subscribe", "digest", "schedule", "stop"} <= commands
+
+
+@pytest.mark.parametrize(
+    ("http_client", "request_class"), [("aiohttp", AiohttpRequest), ("httpx", HTTPXRequest)]
+)
+async def test_run_talks_to_telegram_through_the_chosen_http_client(
+    telegram: FakeTelegram, tmp_path: Path, http_client: str, request_class: type
+) -> None:
+    chat = telegram.private_chat(USER)
+    delivery = DeliverySettings(http_client=http_client)  # type: ignore[arg-type]
+    async with running_bot(make_settings(telegram, tmp_path, delivery=delivery)) as bot:
+        await telegram.send_text(chat, USER, "/help")
+        [reply, *_] = await telegram.wait_for_messages(chat)
+        assert isinstance(bot.application.bot.request, request_class)
+    assert "/subscribe" in reply.text
 
 
 async def test_whole_pipeline_feed_to_digest(telegram: FakeTelegram, tmp_path: Path) -> None:
