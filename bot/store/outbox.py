@@ -20,7 +20,6 @@ Statuses: pending -> leased -> sending -> sent | failed | unknown | pending.
 from __future__ import annotations
 
 import functools
-import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -42,11 +41,9 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.clock import Clock, utcnow
-from bot.store.dialect import insert_ignore
+from bot.store.digest_writes import CHUNK, write_digests
 from bot.store.models import Delivery, DigestKind
 from bot.store.schema import bodies, chats, deliveries, digests
-
-CHUNK = 500
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,17 +84,7 @@ class OutboxRepository:
         if not requests:
             return 0
         async with self._engine.begin() as conn:
-            with_parts = [r for r in requests if r.parts]
-            # Chats share rendered texts (the planner's caches): each text is hashed once.
-            texts = dict.fromkeys(p.text for r in with_parts for p in r.parts)
-            body_ids = await _store_bodies(conn, list(texts))
-            digest_ids = await _insert_digests(conn, with_parts, self._clock())
-            # Parts only for digests this call created: a digest written before
-            # (by another planner, maybe with other parts) is left as it is.
-            created = [r for r in with_parts if (r.chat_id, r.slot_key) in digest_ids]
-            await _insert_deliveries(conn, created, digest_ids, body_ids, self._clock())
-            await _move_cursors(conn, requests, self._clock())
-        return len(created)
+            return await write_digests(conn, requests, self._clock())
 
     async def claim(
         self, owner: str, *, now: datetime, lease_seconds: float, max_digests: int = 50
@@ -364,135 +351,6 @@ def _progress_parameters(
         parameters[f"sent_id_{k}"] = delivery_id
         parameters[f"message_id_{k}"] = message_id
     return parameters
-
-
-def body_hash(text: str) -> str:
-    """The key under which a rendered text is stored once."""
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
-async def _store_bodies(conn: AsyncConnection, texts: list[str]) -> dict[str, int]:
-    """Insert-or-ignore distinct ``texts``; returns text -> body id."""
-    by_hash = {body_hash(t): t for t in texts}
-    if not by_hash:
-        return {}
-    rows = [{"hash": h, "text": t} for h, t in by_hash.items()]
-    await conn.execute(insert_ignore(conn.dialect, bodies, ["hash"]), rows)
-    hashes = list(by_hash)
-    found: dict[str, int] = {}
-    for start in range(0, len(hashes), CHUNK):
-        stmt = select(bodies.c.hash, bodies.c.id).where(
-            bodies.c.hash.in_(hashes[start : start + CHUNK])
-        )
-        found.update({by_hash[h]: i for h, i in (await conn.execute(stmt)).all()})
-    return found
-
-
-async def _insert_digests(
-    conn: AsyncConnection, requests: Sequence[DigestRequest], now: datetime
-) -> dict[tuple[int, str], int]:
-    """Insert-or-ignore the digests; returns the ids of those newly created."""
-    if not requests:
-        return {}
-    rows = [
-        {
-            "chat_id": r.chat_id,
-            "kind": r.kind,
-            "slot_key": r.slot_key,
-            "part_count": len(r.parts),
-            "max_article_id": r.max_article_id,
-            "created_at": now,
-        }
-        for r in requests
-    ]
-    stmt = insert_ignore(conn.dialect, digests, ["chat_id", "slot_key"]).returning(
-        digests.c.chat_id, digests.c.slot_key, digests.c.id
-    )
-    result = await conn.execute(stmt, rows)
-    return {(chat_id, slot): digest_id for chat_id, slot, digest_id in result.all()}
-
-
-async def _insert_deliveries(
-    conn: AsyncConnection,
-    requests: Sequence[DigestRequest],
-    digest_ids: dict[tuple[int, str], int],
-    body_ids: dict[str, int],
-    now: datetime,
-) -> None:
-    rows = [
-        {
-            "digest_id": digest_ids[(r.chat_id, r.slot_key)],
-            "chat_id": r.chat_id,
-            "part_no": n,
-            "body_id": body_ids[p.text],
-            "disable_preview": p.disable_preview,
-        }
-        for r in requests
-        for n, p in enumerate(r.parts, start=1)
-    ]
-    if rows:
-        # Columns equal for every row are bound once, not converted row by row.
-        stmt = insert_ignore(conn.dialect, deliveries, ["digest_id", "part_no"]).values(
-            status="pending", attempts=0, next_attempt_at=now
-        )
-        await conn.execute(stmt, rows)
-
-
-# Below this many chats per distinct (cursor, next, last), one executemany is cheaper.
-_MIN_CHATS_PER_CURSOR_GROUP = 8
-
-
-async def _move_cursors(
-    conn: AsyncConnection, requests: Sequence[DigestRequest], now: datetime
-) -> None:
-    """Move each chat's cursor and schedule (never moving a cursor back).
-
-    Chats due together mostly share their new values, so they are updated by
-    group (``WHERE id IN (...)``): a few statements instead of one row per chat.
-    """
-    groups: dict[tuple[int, datetime | None, datetime | None], list[int]] = {}
-    for r in requests:
-        groups.setdefault((r.max_article_id, r.next_digest_at, r.last_digest_at), []).append(
-            r.chat_id
-        )
-    if len(groups) * _MIN_CHATS_PER_CURSOR_GROUP > len(requests):
-        one_by_one = _cursor_update(conn, chats.c.id == bindparam("cid"), now)
-        rows = [
-            {
-                "cid": r.chat_id,
-                "cursor": r.max_article_id,
-                "next_at": r.next_digest_at,
-                "last_at": r.last_digest_at,
-            }
-            for r in requests
-        ]
-        await conn.execute(one_by_one, rows)
-        return
-    by_group = _cursor_update(conn, chats.c.id.in_(bindparam("cid", expanding=True)), now)
-    for (c, n, last), chat_ids in groups.items():
-        for start in range(0, len(chat_ids), CHUNK):
-            params = {"cid": chat_ids[start : start + CHUNK], "cursor": c}
-            await conn.execute(by_group, params | {"next_at": n, "last_at": last})
-
-
-def _cursor_update(conn: AsyncConnection, where: Any, now: datetime) -> Any:
-    cursor = bindparam("cursor", type_=chats.c.cursor_article_id.type)
-    return (
-        update(chats)
-        .where(where)
-        .values(
-            cursor_article_id=func.max(chats.c.cursor_article_id, cursor)
-            if conn.dialect.name == "sqlite"
-            else func.greatest(chats.c.cursor_article_id, cursor),
-            next_digest_at=func.coalesce(
-                bindparam("next_at", type_=chats.c.next_digest_at.type), chats.c.next_digest_at
-            ),
-            last_digest_at=func.coalesce(
-                bindparam("last_at", type_=chats.c.last_digest_at.type), chats.c.last_digest_at
-            ),
-            updated_at=now,
-        )
-    )
 
 
 def _delivery_select() -> Any:
