@@ -12,7 +12,9 @@ from telegram.ext import ContextTypes
 from bot.chat import texts
 from bot.chat.access import admins_only
 from bot.chat.context import command_text, ensure_chat, local_time, next_slot, reply, services_from
-from bot.chat.parsing import ChatInputError, ScheduleChoice, parse_schedule, parse_timezone
+from bot.chat.parsing import ChatInputError
+from bot.chat.schedule_parsing import ScheduleChoice, parse_schedule
+from bot.chat.timezones import parse_timezone
 from bot.services import Services
 from bot.store.models import Chat
 

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from bot.chat.parsing import ScheduleChoice
+    from bot.chat.schedule_parsing import ScheduleChoice
     from bot.store.models import ChatMode
 
 ECHO_MAX_CHARS = 60

@@ -22,24 +22,23 @@ candidate query per batch for the union of the batch's topics, and one
 transaction per batch. Chats with the same topics, filters, cursor, time zone
 and slot get the same digest, so results are cached and shared between chats:
 two bounded LRUs, plans by (topics, filters, cursor, since) and texts by (plan,
-zone, slot), plus schedules by (next time, times, zone). The caches are fresh
-for each call, because results depend on the articles stored at that moment.
-The outbox stores each distinct text once.
+zone, slot), plus schedules by (next time, times, zone); see ``plan_cache``.
+The caches are fresh for each call, because results depend on the articles
+stored at that moment. The outbox stores each distinct text once.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
-from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import Generic, TypeVar
 from zoneinfo import ZoneInfo
 
 from bot.clock import Clock
 from bot.digest.models import DigestPlan, TopicRef
+from bot.digest.plan_cache import CallCaches, CandidatePool, PlanKey, Rendered, RenderKey
 from bot.digest.render import render_digest
 from bot.digest.schedule import coalesce_missed, slot_key
 from bot.digest.select import plan_digest
@@ -49,12 +48,9 @@ from bot.store.models import Article, Chat
 from bot.store.outbox import DigestRequest, Part
 
 log = logging.getLogger(__name__)
-K = TypeVar("K")
-V = TypeVar("V")
 
 BATCH_SIZE = 2_000
 CANDIDATE_LIMIT = 5_000
-CACHE_SIZE = 8_192
 # A chat's first digest (and the welcome) reaches this far back.
 FIRST_DIGEST_LOOKBACK = timedelta(hours=24)
 # Later digests look back to the last digest minus this margin: an article whose
@@ -67,87 +63,6 @@ DIGEST_TITLE = "Your news digest"
 WELCOME_TITLE = "Top stories of the last 24 hours"
 
 
-@dataclass(frozen=True, slots=True)
-class _Rendered:
-    """A planned and rendered digest, shareable between chats."""
-
-    parts: tuple[Part, ...]
-    story_count: int
-    max_article_id: int
-
-
-@dataclass(frozen=True, slots=True)
-class _PlanKey:
-    """Everything a chat's story choice depends on (given the call's articles)."""
-
-    topics: frozenset[str]
-    include_words: tuple[str, ...]
-    exclude_words: tuple[str, ...]
-    cursor: int
-    since: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class _RenderKey:
-    """Everything a chat's digest text depends on; equal keys give equal digests."""
-
-    plan: _PlanKey
-    timezone: str
-    at: datetime | None
-    title: str | None
-
-
-class _LRU(Generic[K, V]):
-    """A small bounded least-recently-used map, with hit and miss counters."""
-
-    def __init__(self, max_size: int = CACHE_SIZE) -> None:
-        self._max_size = max_size
-        self._items: OrderedDict[K, V] = OrderedDict()
-        self.hits = 0
-        self.misses = 0
-
-    def get(self, key: K) -> V | None:
-        found = self._items.get(key)
-        if found is None:
-            self.misses += 1
-            return None
-        self.hits += 1
-        self._items.move_to_end(key)
-        return found
-
-    def put(self, key: K, value: V) -> None:
-        self._items[key] = value
-        if len(self._items) > self._max_size:
-            self._items.popitem(last=False)
-
-
-@dataclass(slots=True)
-class _CallCaches:
-    """Memos of one planning call: results depend on the articles stored at that moment."""
-
-    plans: _LRU[_PlanKey, DigestPlan] = field(default_factory=_LRU)
-    renders: _LRU[_RenderKey, _Rendered] = field(default_factory=_LRU)
-    slots: dict[tuple[datetime, tuple[str, ...], str], tuple[datetime, datetime] | None] = field(
-        default_factory=dict
-    )
-
-
-class _CandidatePool:
-    """The candidate articles of one batch, filtered per ``since`` on demand (and memoised)."""
-
-    def __init__(self, articles: Sequence[Article]) -> None:
-        self._articles = tuple(articles)
-        self._by_since: dict[datetime, tuple[Article, ...]] = {}
-
-    def since(self, moment: datetime) -> tuple[Article, ...]:
-        """The candidates fetched at or after ``moment``."""
-        found = self._by_since.get(moment)
-        if found is None:
-            found = tuple(a for a in self._articles if a.fetched_at >= moment)
-            self._by_since[moment] = found
-        return found
-
-
 class DigestPlanner:
     """Turns due chats and fresh stories into outbox digests (scheduled, instant, manual)."""
 
@@ -156,7 +71,7 @@ class DigestPlanner:
         self._settings = settings
         self._clock = clock
         self._catalogue = tuple(TopicRef(t.id, t.name) for t in settings.topics)
-        self._caches = _CallCaches()
+        self._caches = CallCaches()
         self.batch_size = BATCH_SIZE
 
     async def plan_due(self) -> int:
@@ -165,7 +80,7 @@ class DigestPlanner:
         Digests with no new story are not written (but the chat's schedule moves).
         """
         now = self._clock()
-        self._caches = _CallCaches()
+        self._caches = CallCaches()
         written = 0
         seen: set[int] = set()
         while True:
@@ -186,7 +101,7 @@ class DigestPlanner:
             return 0
         now = self._clock()
         slot = f"poll:{max(new_article_ids)}"
-        self._caches = _CallCaches()
+        self._caches = CallCaches()
         chats = await self._store.chats.instant()
         written = 0
         for start in range(0, len(chats), self.batch_size):
@@ -266,7 +181,7 @@ class DigestPlanner:
     def _scheduled_request(
         self,
         chat: Chat,
-        pool: _CandidatePool,
+        pool: CandidatePool,
         deliver_at: datetime,
         following: datetime,
         now: datetime,
@@ -296,7 +211,7 @@ class DigestPlanner:
     # ---- instant ---------------------------------------------------------------------
 
     def _instant_request(
-        self, chat: Chat, pool: _CandidatePool, slot: str, now: datetime
+        self, chat: Chat, pool: CandidatePool, slot: str, now: datetime
     ) -> DigestRequest | None:
         rendered = self._cached_render(chat, pool, now, at=None, title=None)
         if not rendered.parts and rendered.max_article_id <= chat.cursor_article_id:
@@ -313,18 +228,18 @@ class DigestPlanner:
 
     # ---- selection and rendering ------------------------------------------------------
 
-    async def _candidates(self, chats: Sequence[Chat], now: datetime) -> _CandidatePool:
+    async def _candidates(self, chats: Sequence[Chat], now: datetime) -> CandidatePool:
         """One query for the whole batch: the union of topics, the lowest cursor and since."""
         topics = sorted({topic for chat in chats for topic in chat.topics})
         if not topics:
-            return _CandidatePool(())
+            return CandidatePool(())
         articles = await self._store.articles.candidates(
             topics,
             after_cluster_id=min(chat.cursor_article_id for chat in chats),
             since=min(self._since(chat, now) for chat in chats),
             limit=CANDIDATE_LIMIT,
         )
-        return _CandidatePool(articles)
+        return CandidatePool(articles)
 
     @staticmethod
     def _since(chat: Chat, now: datetime) -> datetime:
@@ -335,27 +250,27 @@ class DigestPlanner:
     def _cached_render(
         self,
         chat: Chat,
-        pool: _CandidatePool,
+        pool: CandidatePool,
         now: datetime,
         *,
         at: datetime | None,
         title: str | None,
-    ) -> _Rendered:
-        plan_key = _PlanKey(
+    ) -> Rendered:
+        plan_key = PlanKey(
             topics=frozenset(chat.topics),
             include_words=chat.include_words,
             exclude_words=chat.exclude_words,
             cursor=chat.cursor_article_id,
             since=self._since(chat, now),
         )
-        key = _RenderKey(plan_key, chat.timezone, at, title)
+        key = RenderKey(plan_key, chat.timezone, at, title)
         found = self._caches.renders.get(key)
         if found is None:
             found = self._render_plan(chat, self._cached_plan(chat, pool, plan_key), at, title)
             self._caches.renders.put(key, found)
         return found
 
-    def _cached_plan(self, chat: Chat, pool: _CandidatePool, key: _PlanKey) -> DigestPlan:
+    def _cached_plan(self, chat: Chat, pool: CandidatePool, key: PlanKey) -> DigestPlan:
         found = self._caches.plans.get(key)
         if found is None:
             found = self._plan(chat, pool.since(key.since), key.cursor)
@@ -379,12 +294,12 @@ class DigestPlanner:
         *,
         at: datetime | None,
         title: str | None,
-    ) -> _Rendered:
+    ) -> Rendered:
         return self._render_plan(chat, self._plan(chat, articles, cursor), at, title)
 
     def _render_plan(
         self, chat: Chat, plan: DigestPlan, at: datetime | None, title: str | None
-    ) -> _Rendered:
+    ) -> Rendered:
         parts = render_digest(
             plan,
             tz=chat.timezone,
@@ -392,7 +307,7 @@ class DigestPlanner:
             link_preview=self._settings.delivery.link_preview,
             at=at,
         )
-        return _Rendered(
+        return Rendered(
             parts=tuple(Part(p.text, p.disable_preview) for p in parts),
             story_count=plan.story_count,
             max_article_id=plan.max_article_id,

@@ -15,8 +15,9 @@ from bot.chat.context import chat_key_of
 from bot.chat.digest import MAX_SEARCH_WORDS, search_words
 from bot.chat.filters import merged_filters
 from bot.chat.migration import migration_ids
-from bot.chat.parsing import ChatInputError, FilterChoice, ScheduleChoice
+from bot.chat.parsing import ChatInputError, FilterChoice
 from bot.chat.schedule import apply_schedule, apply_timezone
+from bot.chat.schedule_parsing import ScheduleChoice
 from bot.chat.subscriptions import in_catalogue_order, subscribe_text, unsubscribe_text
 from bot.digest.planner import DigestPlanner
 from bot.services import Services

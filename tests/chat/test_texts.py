@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.chat import texts
-from bot.chat.parsing import ScheduleChoice
+from bot.chat.schedule_parsing import ScheduleChoice
 
 EVIL = "<b>bold</b> & <a href='x'>"
 OUR_TAGS = re.compile(r"</?b>")
