@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import replace
+from dataclasses import fields, replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -11,8 +11,9 @@ from sqlalchemy import inspect
 
 from bot.store import Store, open_store
 from bot.store.articles import ArticleInput
+from bot.store.chats import _CHAT_COLUMNS
 from bot.store.migrate import current_revision
-from bot.store.models import ChatKey
+from bot.store.models import Chat, ChatKey
 from bot.store.outbox import DigestRequest, Part
 
 NOW = datetime(2026, 11, 27, 8, 0, tzinfo=UTC)
@@ -417,3 +418,44 @@ async def test_enqueue_moves_many_chats_by_group_and_never_moves_a_cursor_back(
         assert chat is not None
         assert (chat.cursor_article_id, chat.next_digest_at) == (9, later)
         assert [p.text for p in await store.outbox.for_chat(chat_id)] == ["a", "b"]
+
+
+def test_chat_columns_are_the_chat_fields_in_order() -> None:
+    """chat_from_row unpacks rows by position: the selected columns must match Chat's fields."""
+    assert [c.name for c in _CHAT_COLUMNS] == [f.name for f in fields(Chat) if f.name != "topics"]
+
+
+async def test_a_loaded_chat_has_every_field_in_its_place(store: Store) -> None:
+    chat_id = await new_chat(store, 77, thread_id=5)
+    await store.chats.update(
+        chat_id,
+        mode="scheduled",
+        is_paused=False,
+        digest_times=("06:15",),
+        include_words=("rain",),
+        exclude_words=("sport",),
+        next_digest_at=NOW - timedelta(minutes=1),
+        last_digest_at=NOW - timedelta(days=1),
+    )
+    await store.chats.add_topics(chat_id, ["world"])
+
+    [chat] = [c for c in await store.chats.due(NOW) if c.id == chat_id]
+
+    assert (chat.telegram_id, chat.thread_id, chat.kind, chat.title) == (77, 5, "private", "Alice")
+    assert (chat.timezone, chat.mode, chat.is_paused, chat.is_active) == (
+        "Asia/Kolkata",
+        "scheduled",
+        False,
+        True,
+    )
+    assert (chat.digest_times, chat.include_words, chat.exclude_words, chat.topics) == (
+        ("06:15",),
+        ("rain",),
+        ("sport",),
+        ("world",),
+    )
+    assert (chat.next_digest_at, chat.last_digest_at) == (
+        NOW - timedelta(minutes=1),
+        NOW - timedelta(days=1),
+    )
+    assert chat.cursor_article_id == 0 and chat.created_at == NOW
