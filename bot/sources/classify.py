@@ -13,10 +13,11 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote
 
 from bot.settings import TopicConfig
 from bot.sources.models import ArticleDraft
+from bot.sources.urls import url_path
 
 _CATEGORY_SPLIT_RE = re.compile(r"\s*[/>|»›:]\s*")  # "News > World", "news/world"
 _NON_WORD_RE = re.compile(r"[\W_]+")
@@ -94,7 +95,7 @@ def _labels(draft: ArticleDraft) -> set[str]:
 def _path_sections(url: str) -> list[str]:
     """Directory parts of the URL path: "/world/2018/nov/15/story.html" -> world, 2018, nov, 15."""
     try:
-        path = urlsplit(url).path
+        path = url_path(url)
     except ValueError:
         return []
     parts = [unquote(part) for part in path.split("/") if part]

@@ -211,8 +211,8 @@ def _is_capitalised(word: str) -> bool:
 def _is_acronym(word: str) -> bool:
     if len(word) > 6:
         return False  # most words: no need to look at the letters
-    letters = [c for c in word if c.isalpha()]
-    return len(letters) >= 2 and all(c.isupper() for c in letters) and len(word) <= 6
+    letters = list(filter(str.isalpha, word))
+    return len(letters) >= 2 and all(map(str.isupper, letters))
 
 
 def _is_titlecase(tokens: list[str]) -> bool:
@@ -333,6 +333,8 @@ def _fuzzy_matches(names: frozenset[str], others: frozenset[str]) -> int:
 
     A fuzzy match needs both names 4+ letters long with the same first four.
     """
+    if not names:
+        return 0  # every name shared exactly: the common case between same stories
     keys = {other[:4] for other in others if len(other) >= 4}
     count = 0
     for name in names:

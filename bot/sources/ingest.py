@@ -20,7 +20,7 @@ from collections import Counter, defaultdict
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta, tzinfo
-from itertools import combinations
+from itertools import chain, combinations
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -36,7 +36,7 @@ from bot.sources.cluster import (
 )
 from bot.sources.dates import clamp_future
 from bot.sources.feeds import parse_feed
-from bot.sources.fetcher import Fetcher
+from bot.sources.fetcher import Fetcher, decoded_body
 from bot.sources.models import ArticleDraft
 from bot.sources.pages import extract_page
 from bot.sources.plaintext import parse_article_file
@@ -174,18 +174,36 @@ def prepare_feed_rows(
     return rows
 
 
+def prepare_fetched_rows(
+    body: bytes,
+    *,
+    content_encoding: str | None,
+    max_bytes: int,
+    url: str,
+    content_type: str | None,
+    fetched_at: datetime,
+    profile: SourceProfile,
+) -> list[ItemRow]:
+    """:func:`prepare_feed_rows` of a body fetched with ``decode=False``: decoded
+    here (in the parse process) under the size cap, then parsed.
+    """
+    decoded = decoded_body(body, content_encoding, url=url, max_bytes=max_bytes)
+    return prepare_feed_rows(
+        decoded, url=url, content_type=content_type, fetched_at=fetched_at, profile=profile
+    )
+
+
 def feed_items(rows: Iterable[ItemRow]) -> FeedItems:
     """The store's inputs and the parsed signatures from :func:`prepare_feed_rows`'s rows."""
     inputs = []
     signatures: dict[str, StorySignature] = {}
-    for fields, names, shingles in rows:
-        date = fields[_DATE_FIELD]
+    for (url, headline, summary, date, topics, guid, signature), names, shingles in rows:
+        # The fields unpacked by name: no tuple rebuilt for the date (this runs in
+        # the event-loop process, 40,000 times a cold benchmark cycle).
         if isinstance(date, int):
-            published_at = _EPOCH + timedelta(microseconds=date)
-            fields = (*fields[:_DATE_FIELD], published_at, *fields[_DATE_FIELD + 1 :])
-        item = ArticleInput(*fields)
-        inputs.append(item)
-        signatures[item.signature] = StorySignature(frozenset(names), frozenset(shingles))
+            date = _EPOCH + timedelta(microseconds=date)
+        inputs.append(ArticleInput(url, headline, summary, date, topics, guid, signature))
+        signatures[signature] = StorySignature(frozenset(names), frozenset(shingles))
     return FeedItems(tuple(inputs), signatures)
 
 
@@ -285,14 +303,6 @@ def merge_page(feed_draft: ArticleDraft, page: ArticleDraft) -> ArticleDraft:
 # --- story grouping --------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class _Entry:
-    article_id: int
-    cluster_id: int
-    source_id: int
-    signature: StorySignature
-
-
 class StoryGrouper:
     """Puts new articles into the story cluster of an earlier article from another source.
 
@@ -304,13 +314,17 @@ class StoryGrouper:
 
     def __init__(self, recent: Iterable[RecentSignature] = (), *, since: datetime | None = None):
         self._since = since
-        self._entries: list[_Entry] = []
+        # The remembered articles, by index, as parallel lists rather than one object
+        # each: 40,000 fewer objects for every full garbage collection to walk.
+        self._clusters: list[int] = []
+        self._sources: list[int] = []
+        self._signatures: list[StorySignature] = []
         self._postings: defaultdict[tuple[str, str], list[int]] = defaultdict(list)
         self._lock = threading.Lock()
         for row in sorted(recent, key=lambda r: r.article_id):
             parsed = _read_signature(row.signature)
             if parsed is not None:
-                self._add(_Entry(row.article_id, row.cluster_id, row.source_id, parsed))
+                self._add(row.cluster_id, row.source_id, parsed)
 
     @classmethod
     async def load(cls, articles: ArticleRepository, now: datetime) -> StoryGrouper:
@@ -320,7 +334,7 @@ class StoryGrouper:
         return await asyncio.to_thread(lambda: cls(recent, since=since))
 
     def __len__(self) -> int:
-        return len(self._entries)
+        return len(self._signatures)
 
     def assign(
         self,
@@ -347,8 +361,7 @@ class StoryGrouper:
                 cluster_id = self._match(parsed, source_id, pairs)
                 if cluster_id is not None:
                     clusters[item.article_id] = cluster_id
-                entry = _Entry(item.article_id, cluster_id or item.article_id, source_id, parsed)
-                self._add(entry, pairs)
+                self._add(cluster_id or item.article_id, source_id, parsed, pairs)
         return clusters
 
     def _groupable(
@@ -361,29 +374,39 @@ class StoryGrouper:
         text = item.input.signature
         return known.get(text) or _read_signature(text)
 
-    def _add(self, entry: _Entry, pairs: list[tuple[str, str]] | None = None) -> None:
-        index = len(self._entries)
-        self._entries.append(entry)
-        for pair in _name_pairs(entry.signature) if pairs is None else pairs:
+    def _add(
+        self,
+        cluster_id: int,
+        source_id: int,
+        parsed: StorySignature,
+        pairs: list[tuple[str, str]] | None = None,
+    ) -> None:
+        index = len(self._signatures)
+        self._clusters.append(cluster_id)
+        self._sources.append(source_id)
+        self._signatures.append(parsed)
+        for pair in _name_pairs(parsed) if pairs is None else pairs:
             self._postings[pair].append(index)
 
     def _match(
         self, parsed: StorySignature, source_id: int, pairs: list[tuple[str, str]]
     ) -> int | None:
-        shared: Counter[int] = Counter()
-        for pair in pairs:
-            postings = self._postings.get(pair)
-            if postings:
-                shared.update(postings[-POSTING_SCAN:])
+        # One Counter over every pair's recent postings: Counter.update per pair
+        # paid its (abc) Mapping check once a pair.
+        postings = self._postings
+        shared = Counter(
+            chain.from_iterable(
+                postings[pair][-POSTING_SCAN:] for pair in pairs if pair in postings
+            )
+        )
         # Most shared name pairs first, then the most recent (indexes are unique: no ties).
         ranked = sorted(zip(shared.values(), shared.keys(), strict=True), reverse=True)
         compared = 0
         for _, index in ranked:
-            entry = self._entries[index]
-            if entry.source_id == source_id:
+            if self._sources[index] == source_id:
                 continue
-            if is_same_story(parsed, entry.signature):
-                return entry.cluster_id
+            if is_same_story(parsed, self._signatures[index]):
+                return self._clusters[index]
             compared += 1
             if compared >= MAX_COMPARISONS:
                 break

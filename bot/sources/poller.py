@@ -18,17 +18,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import multiprocessing
-import os
 import random
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures import Executor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import suppress
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from functools import cache, partial
+from functools import partial
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 from zoneinfo import ZoneInfo
@@ -49,8 +47,15 @@ from bot.sources.ingest import (
     fetch_pages,
     prepare,
     prepare_feed,
-    prepare_feed_rows,
+    prepare_fetched_rows,
     prepare_folder,
+)
+from bot.sources.parse_pool import (
+    PARSE_BATCH,
+    PARSE_TASKS_PER_PROCESS,
+    ParseBatcher,
+    default_parse_processes,
+    shared_parse_pool,
 )
 from bot.store import Store
 from bot.store.articles import SourceItems, StoredItem
@@ -65,7 +70,6 @@ PAGE_CONCURRENCY = 4  # article pages fetched at once for one source
 GROUPER_RELOAD = timedelta(hours=1)  # re-read recent signatures: drops expired ones
 MAX_REASON_CHARS = 300
 BATCH_SOURCES = 64  # feeds stored in one transaction at most
-MAX_PARSE_PROCESSES = 4  # the default parse pool: one process a CPU, at most this many
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,25 +141,6 @@ def fetch_limits(fetch: FetchSettings) -> FetchLimits:
     )
 
 
-def default_parse_processes() -> int:
-    """Parse processes used when the Poller is given none: one a CPU (at most
-    MAX_PARSE_PROCESSES) when there is more than one CPU, else 0 (a worker thread).
-    """
-    cpus = os.cpu_count() or 1
-    return min(cpus, MAX_PARSE_PROCESSES) if cpus > 1 else 0
-
-
-@cache
-def shared_parse_pool(processes: int) -> ProcessPoolExecutor:
-    """The process's one pool of ``processes`` parse workers, started on first use.
-
-    Workers come from a fork server, never from a fork of this (threaded)
-    process; concurrent.futures shuts them down when the interpreter exits.
-    """
-    context = multiprocessing.get_context("forkserver")
-    return ProcessPoolExecutor(processes, mp_context=context)
-
-
 def source_address(config: SourceConfig) -> str:
     """The address stored for a source: its URL, its folder, or its first page."""
     return config.url or config.path or (config.pages[0] if config.pages else "")
@@ -198,6 +183,7 @@ class Poller:
             default_parse_processes() if parse_processes is None else parse_processes
         )
         self._slots = asyncio.Semaphore(self._concurrency)  # sources fetching or parsing
+        self._batcher: ParseBatcher | None = None  # for the process pool in use
         self._writes: asyncio.Queue[_Write] | None = None  # the batch writer's, during a cycle
         self._cycle_lock = asyncio.Lock()
         self._grouper = _GrouperCache()
@@ -300,12 +286,16 @@ class Poller:
         if config.fetch_pages or self._writes is None:
             return await self._poll_feed_alone(source, config)
         async with self._slots:  # the slot covers network and parsing, not the queue
-            fetched = await self._fetch_feed(source)
+            # A gzip body stays gzipped until the parse process (docs/performance.md).
+            fetched = await self._fetch_feed(source, decode=False)
             fetched_at = self._clock()
             items = None
             if fetched.status != "not_modified":
                 args = self._feed_args(source, config, fetched, fetched_at)
-                items = feed_items(await self._off_loop(partial(prepare_feed_rows, **args)))
+                args.update(
+                    content_encoding=fetched.content_encoding, max_bytes=self._fetcher.max_bytes
+                )
+                items = feed_items(await self._off_loop(partial(prepare_fetched_rows, **args)))
         success = self._success(source, config, fetched, _redirect_of(source, fetched))
         done = asyncio.get_running_loop().create_future()
         await self._writes.put(_Write(source, config, items, fetched_at, success, done))
@@ -328,9 +318,9 @@ class Poller:
         await self._record_success(source, config, fetched, _redirect_of(source, fetched))
         return outcome
 
-    async def _fetch_feed(self, source: Source) -> FetchResult:
+    async def _fetch_feed(self, source: Source, *, decode: bool = True) -> FetchResult:
         return await self._fetcher.fetch(
-            source.url, etag=source.etag, last_modified=source.last_modified
+            source.url, etag=source.etag, last_modified=source.last_modified, decode=decode
         )
 
     def _feed_args(
@@ -378,8 +368,13 @@ class Poller:
             executor = shared_parse_pool(self._parse_processes)
         if executor is None:
             return await asyncio.to_thread(work)
+        if self._batcher is None or self._batcher.executor is not executor:
+            processes = self._parse_processes or default_parse_processes() or 1
+            self._batcher = ParseBatcher(
+                executor, in_flight=PARSE_TASKS_PER_PROCESS * processes, max_batch=PARSE_BATCH
+            )
         try:
-            return await asyncio.get_running_loop().run_in_executor(executor, work)
+            return await self._batcher.run(work)
         except BrokenProcessPool:
             # A worker died (killed, or crashed on this body: never retried in-process).
             # The next source gets a fresh shared pool.

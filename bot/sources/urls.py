@@ -120,10 +120,25 @@ def _canonical_of(raw: str) -> str:
     return urlunsplit((scheme, netloc, path, query, ""))
 
 
+def url_path(url: str) -> str:
+    """``urlsplit(url).path`` (raising ValueError as it does); a URL in canonical form
+    (_CANONICAL_RE: its path runs to the end) is not split.
+    """
+    match = _CANONICAL_RE.fullmatch(url)
+    return match["path"] if match is not None else urlsplit(url).path
+
+
 def is_http_url(value: str | None) -> bool:
     """True when ``value`` is an absolute http(s) URL with a host."""
     if not value:
         return False
+    if _CANONICAL_RE.fullmatch(value):
+        return True  # a lower-case http(s) scheme and a host, nothing urlsplit strips
+    return _is_http_url_split(value)
+
+
+def _is_http_url_split(value: str) -> bool:
+    """:func:`is_http_url` by ``urlsplit``: the general path."""
     try:
         parts = urlsplit(value.strip())
     except ValueError:

@@ -14,12 +14,19 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import chain
 from typing import Any
 
-from sqlalchemy import Row, and_, bindparam, delete, func, or_, select, update
+from sqlalchemy import Row, and_, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from bot.store.dialect import insert_ignore, order_article_inserts
+from bot.store.dialect import (
+    MAX_BIND_PARAMS,
+    datetime_binder,
+    order_article_inserts,
+    placeholders,
+    row_placeholders,
+)
 from bot.store.models import Article
 from bot.store.schema import article_topics, articles, sources
 
@@ -103,14 +110,10 @@ class ArticleRepository:
         """Move articles into the given clusters (article id -> cluster id)."""
         if not clusters:
             return
-        stmt = (
-            update(articles)
-            .where(articles.c.id == bindparam("aid"))
-            .values(cluster_id=bindparam("cid"))
-        )
-        rows = [{"aid": a, "cid": c} for a, c in clusters.items()]
         async with self._engine.begin() as conn:
-            await conn.execute(stmt, rows)
+            cluster, article = row_placeholders(conn.dialect, 2)
+            sql = f"UPDATE articles SET cluster_id = {cluster} WHERE id = {article}"
+            await conn.exec_driver_sql(sql, [(c, a) for a, c in clusters.items()])
 
     async def recent_signatures(self, since: datetime) -> list[RecentSignature]:
         """Signatures of articles published since ``since`` (for story grouping)."""
@@ -243,27 +246,30 @@ async def _store_round(conn: AsyncConnection, entries: Sequence[_Entry]) -> list
     return [result + new for result, new in zip(results, inserted, strict=True)]
 
 
+_EXISTING_COLUMNS = "id, url, guid, source_id, headline, summary"
+
+
 async def _existing(conn: AsyncConnection, entries: Sequence[_Entry]) -> _Existing:
     """Stored rows by ("url", 0, url) and by ("guid", source id, guid)."""
     urls = [i.url for _, items in entries for i in items]
     guids = list({i.guid for _, items in entries for i in items if i.guid})
     source_ids = list({batch.source_id for batch, _ in entries})
     found: _Existing = {}
-    cols = select(
-        articles.c.id,
-        articles.c.url,
-        articles.c.guid,
-        articles.c.source_id,
-        articles.c.headline,
-        articles.c.summary,
-        articles.c.published_at,
-    )
+    dialect = conn.dialect
     for chunk in _chunks(urls):
-        for row in (await conn.execute(cols.where(articles.c.url.in_(chunk)))).all():
+        marks = placeholders(dialect, 1, len(chunk))
+        sql = f"SELECT {_EXISTING_COLUMNS} FROM articles WHERE url IN {marks}"
+        for row in (await conn.exec_driver_sql(sql, tuple(chunk))).all():
             found[("url", 0, row.url)] = row
     for chunk in _chunks(guids):
-        where = and_(articles.c.source_id.in_(source_ids), articles.c.guid.in_(chunk))
-        for row in (await conn.execute(cols.where(where))).all():
+        marks = row_placeholders(dialect, len(source_ids) + len(chunk))
+        in_sources = ", ".join(marks[: len(source_ids)])
+        in_guids = ", ".join(marks[len(source_ids) :])
+        sql = (
+            f"SELECT {_EXISTING_COLUMNS} FROM articles "
+            f"WHERE source_id IN ({in_sources}) AND guid IN ({in_guids})"
+        )
+        for row in (await conn.exec_driver_sql(sql, (*source_ids, *chunk))).all():
             found[("guid", row.source_id, row.guid)] = row
     return found
 
@@ -274,9 +280,9 @@ def _match(existing: _Existing, source_id: int, item: ArticleInput) -> Row[Any] 
     return existing.get(("url", 0, item.url))
 
 
-def _chunks(values: Sequence[Any]) -> Iterator[Sequence[Any]]:
-    for start in range(0, len(values), CHUNK):
-        yield values[start : start + CHUNK]
+def _chunks(values: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
 
 
 async def _refresh(conn: AsyncConnection, row: Row[Any], item: ArticleInput) -> StoredItem:
@@ -292,58 +298,82 @@ async def _refresh(conn: AsyncConnection, row: Row[Any], item: ArticleInput) -> 
     return StoredItem(row.id, "updated", item)
 
 
+# The hot inserts go as driver SQL with tuples (see bot.store.dialect): SQLAlchemy's
+# per-row parameter processing cost more than SQLite's own work here.
+_ARTICLE_COLUMNS = (
+    "source_id",
+    "guid",
+    "url",
+    "headline",
+    "summary",
+    "signature",
+    "published_at",
+    "fetched_at",
+)
+_INSERT_ROWS = MAX_BIND_PARAMS // len(_ARTICLE_COLUMNS)
+
+
 async def _insert(conn: AsyncConnection, entries: Sequence[_Entry]) -> list[list[StoredItem]]:
-    """Insert every source's new items with one statement each for rows, ids and topics."""
-    rows = [_row(batch.source_id, i, batch.fetched_at) for batch, items in entries for i in items]
-    if not rows:
+    """Insert every source's new items: a few statements for rows and ids, clusters, topics."""
+    if not any(items for _, items in entries):
         return [[] for _ in entries]
     # Another source may have stored the same URL meanwhile: ignore, don't fail.
-    await conn.execute(insert_ignore(conn.dialect, articles), rows)
-    ids = await _ids_by_url(conn, [i.url for _, items in entries for i in items])
+    ids = await _insert_rows(conn, entries)
     stored = [
         [StoredItem(ids[key], "new", i) for i in items if (key := (batch.source_id, i.url)) in ids]
         for batch, items in entries
     ]
+    dialect = conn.dialect
     article_ids = [s.article_id for items in stored for s in items]
     for chunk in _chunks(article_ids):
-        await conn.execute(
-            update(articles)
-            .where(articles.c.id.in_(chunk), articles.c.cluster_id.is_(None))
-            .values(cluster_id=articles.c.id)
-        )
-    topic_rows = [
-        {"article_id": s.article_id, "topic_id": t}
-        for items in stored
-        for s in items
-        for t in s.input.topics
-    ]
+        marks = placeholders(dialect, 1, len(chunk))
+        sql = f"UPDATE articles SET cluster_id = id WHERE id IN {marks} AND cluster_id IS NULL"
+        await conn.exec_driver_sql(sql, tuple(chunk))
+    topic_rows = [(s.article_id, t) for items in stored for s in items for t in s.input.topics]
     if topic_rows:
-        await conn.execute(insert_ignore(conn.dialect, article_topics), topic_rows)
+        marks = placeholders(dialect, 1, 2)
+        sql = (
+            f"INSERT INTO article_topics (article_id, topic_id) VALUES {marks} "
+            "ON CONFLICT DO NOTHING"
+        )
+        await conn.exec_driver_sql(sql, topic_rows)
     return stored
 
 
-async def _ids_by_url(conn: AsyncConnection, urls: list[str]) -> dict[tuple[int, str], int]:
-    """Article ids by (source id, URL): a URL stored by another source is not ours."""
-    found: dict[tuple[int, str], int] = {}
-    for chunk in _chunks(urls):
-        stmt = select(articles.c.source_id, articles.c.url, articles.c.id).where(
-            articles.c.url.in_(chunk)
+async def _insert_rows(
+    conn: AsyncConnection, entries: Sequence[_Entry]
+) -> dict[tuple[int, str], int]:
+    """INSERT ... ON CONFLICT DO NOTHING RETURNING: ids of the rows inserted, by (source
+    id, URL). A URL another source stored meanwhile is skipped, so it is not ours.
+    """
+    as_datetime = datetime_binder(conn.dialect)
+    rows: list[tuple[Any, ...]] = []
+    for batch, items in entries:
+        source_id, fetched_at = batch.source_id, as_datetime(batch.fetched_at)
+        rows.extend(
+            (
+                source_id,
+                i.guid,
+                i.url,
+                i.headline,
+                i.summary,
+                i.signature,
+                as_datetime(i.published_at),
+                fetched_at,
+            )
+            for i in items
         )
-        found.update({(sid, url): aid for sid, url, aid in (await conn.execute(stmt)).all()})
-    return found
-
-
-def _row(source_id: int, item: ArticleInput, fetched_at: datetime) -> dict[str, Any]:
-    return {
-        "source_id": source_id,
-        "guid": item.guid,
-        "url": item.url,
-        "headline": item.headline,
-        "summary": item.summary,
-        "signature": item.signature,
-        "published_at": item.published_at,
-        "fetched_at": fetched_at,
-    }
+    columns = ", ".join(_ARTICLE_COLUMNS)
+    ids: dict[tuple[int, str], int] = {}
+    for chunk in _chunks(rows, _INSERT_ROWS):
+        marks = placeholders(conn.dialect, len(chunk), len(_ARTICLE_COLUMNS))
+        sql = (
+            f"INSERT INTO articles ({columns}) VALUES {marks} "
+            "ON CONFLICT DO NOTHING RETURNING id, source_id, url"
+        )
+        result = await conn.exec_driver_sql(sql, tuple(chain.from_iterable(chunk)))
+        ids.update({(source_id, url): article_id for article_id, source_id, url in result.all()})
+    return ids
 
 
 def _article_select() -> Any:

@@ -12,11 +12,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, bindparam, delete, select, update
+from sqlalchemy import Row, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.clock import Clock, utcnow
-from bot.store.dialect import insert_ignore
+from bot.store.dialect import datetime_binder, insert_ignore, row_placeholders
 from bot.store.models import Source
 from bot.store.schema import sources
 
@@ -115,32 +115,30 @@ class SourceRepository:
         if not successes:
             return
         now = self._clock()
-        stmt = (
-            update(sources)
-            .where(sources.c.id == bindparam("b_id"))
-            .values(
-                etag=bindparam("b_etag"),
-                last_modified=bindparam("b_last_modified"),
-                next_poll_at=bindparam("b_next_poll_at"),
-                redirect_url=bindparam("b_redirect_url"),
-                error_count=0,
-                last_error=None,
-                last_success_at=now,
-                last_polled_at=now,
-            )
-        )
-        rows = [
-            {
-                "b_id": s.source_id,
-                "b_etag": s.etag,
-                "b_last_modified": s.last_modified,
-                "b_next_poll_at": s.next_poll_at,
-                "b_redirect_url": s.redirect_url,
-            }
-            for s in successes
-        ]
         async with self._engine.begin() as conn:
-            await conn.execute(stmt, rows)
+            # Driver SQL with tuples: SQLAlchemy's per-row parameter processing was
+            # most of the cost of this executemany (1,000 rows a cycle).
+            as_datetime = datetime_binder(conn.dialect)
+            marks = row_placeholders(conn.dialect, 7)
+            sql = (
+                "UPDATE sources SET etag = {}, last_modified = {}, next_poll_at = {}, "
+                "redirect_url = {}, error_count = 0, last_error = NULL, "
+                "last_success_at = {}, last_polled_at = {} WHERE id = {}"
+            ).format(*marks)
+            stamp = as_datetime(now)
+            rows = [
+                (
+                    s.etag,
+                    s.last_modified,
+                    as_datetime(s.next_poll_at),
+                    s.redirect_url,
+                    stamp,
+                    stamp,
+                    s.source_id,
+                )
+                for s in successes
+            ]
+            await conn.exec_driver_sql(sql, rows)
 
     async def record_failure(self, source_id: int, *, error: str, next_poll_at: datetime) -> None:
         """A fetch or parse failed: count it, keep the reason, back off."""
