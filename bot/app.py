@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import os
 import random
@@ -183,9 +184,22 @@ async def running_bot(settings: Settings, *, clock: Clock = utcnow) -> AsyncIter
         await newsbot.close()
 
 
+def freeze_startup_heap() -> None:
+    """Take everything built at startup out of the garbage collector's rounds.
+
+    Modules, classes, the settings and the PTB application live as long as the
+    process, yet every full collection walks them again: in the 100,000-chat
+    fan-out that was most of the ~1 s spent in GC. ``gc.freeze()`` is CPython's
+    tool for long-lived startup objects; they are kept, as they would be anyway.
+    """
+    gc.collect()
+    gc.freeze()
+
+
 async def run_until_stopped(settings: Settings) -> None:
     """``newsbot run``: run until Ctrl-C or SIGTERM, then stop cleanly."""
     async with running_bot(settings) as newsbot:
+        freeze_startup_heap()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, newsbot.stop_event.set)
