@@ -18,7 +18,7 @@ from sqlalchemy import Row, Text, and_, cast, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.clock import Clock, utcnow
-from bot.store.dialect import insert_ignore
+from bot.store.dialect import MAX_BIND_PARAMS, insert_ignore, row_placeholders
 from bot.store.models import Chat, ChatKey
 from bot.store.schema import chats, subscriptions
 
@@ -239,15 +239,18 @@ async def _load(
 
 
 async def _topics_for(conn: AsyncConnection, chat_ids: list[int]) -> dict[int, tuple[str, ...]]:
+    """Each chat's topics, in subscription order. Driver SQL: the rows need no conversion,
+    and SQLAlchemy's statement and result work was most of this for 100,000 chats."""
     found: dict[int, list[str]] = {}
-    for start in range(0, len(chat_ids), 500):
-        chunk = chat_ids[start : start + 500]
-        stmt = (
-            select(subscriptions.c.chat_id, subscriptions.c.topic_id)
-            .where(subscriptions.c.chat_id.in_(chunk))
-            .order_by(subscriptions.c.created_at, subscriptions.c.topic_id)
+    per_statement = MAX_BIND_PARAMS // 2
+    for start in range(0, len(chat_ids), per_statement):
+        chunk = chat_ids[start : start + per_statement]
+        marks = ", ".join(row_placeholders(conn.dialect, len(chunk)))
+        sql = (
+            f"SELECT chat_id, topic_id FROM subscriptions WHERE chat_id IN ({marks})"
+            " ORDER BY created_at, topic_id"
         )
-        for chat_id, topic in (await conn.execute(stmt)).all():
+        for chat_id, topic in await conn.exec_driver_sql(sql, tuple(chunk)):
             found.setdefault(chat_id, []).append(topic)
     return {k: tuple(v) for k, v in found.items()}
 
