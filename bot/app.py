@@ -31,7 +31,7 @@ from bot.delivery.sender import Sender
 from bot.delivery.telegram_http import AiohttpRequest
 from bot.digest.planner import DigestPlanner
 from bot.services import SERVICES_KEY, Services
-from bot.settings import Settings
+from bot.settings import HttpClient, Settings
 from bot.sources.fetcher import Fetcher
 from bot.sources.poller import Poller, fetch_limits
 from bot.store import Store, open_store
@@ -134,7 +134,7 @@ def build_application(
     return builder.request(telegram_request(delivery.concurrency, delivery.http_client)).build()
 
 
-def telegram_request(concurrency: int, client: str = "aiohttp") -> BaseRequest:
+def telegram_request(concurrency: int, client: HttpClient = "aiohttp") -> BaseRequest:
     """The Bot API's HTTP client, with a pool for ``concurrency`` senders plus room for replies.
 
     aiohttp by default (:mod:`bot.delivery.telegram_http`). With httpx, the

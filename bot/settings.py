@@ -110,6 +110,9 @@ class FetchSettings(BaseModel):
     max_backoff_seconds: int = Field(default=6 * 3600, gt=0)
 
 
+HttpClient = Literal["aiohttp", "httpx"]
+
+
 class DeliverySettings(BaseModel):
     """Telegram sending limits and outbox behaviour."""
 
@@ -123,7 +126,7 @@ class DeliverySettings(BaseModel):
     concurrency: int = Field(default=16, gt=0)
     # The Bot API client's HTTP library: aiohttp costs about a third of httpx's CPU per
     # message (docs/performance.md); httpx is PTB's default, kept as a fallback.
-    http_client: Literal["aiohttp", "httpx"] = "aiohttp"
+    http_client: HttpClient = "aiohttp"
 
 
 class Settings(BaseSettings):

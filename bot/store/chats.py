@@ -18,7 +18,7 @@ from sqlalchemy import Row, Text, and_, cast, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.clock import Clock, utcnow
-from bot.store.dialect import MAX_BIND_PARAMS, insert_ignore, row_placeholders
+from bot.store.dialect import MAX_BIND_PARAMS, insert_ignore, placeholders
 from bot.store.models import Chat, ChatKey
 from bot.store.schema import chats, subscriptions
 
@@ -245,9 +245,9 @@ async def _topics_for(conn: AsyncConnection, chat_ids: list[int]) -> dict[int, t
     per_statement = MAX_BIND_PARAMS // 2
     for start in range(0, len(chat_ids), per_statement):
         chunk = chat_ids[start : start + per_statement]
-        marks = ", ".join(row_placeholders(conn.dialect, len(chunk)))
+        marks = placeholders(conn.dialect, 1, len(chunk))  # "(?, ?, ...)"
         sql = (
-            f"SELECT chat_id, topic_id FROM subscriptions WHERE chat_id IN ({marks})"
+            f"SELECT chat_id, topic_id FROM subscriptions WHERE chat_id IN {marks}"
             " ORDER BY created_at, topic_id"
         )
         for chat_id, topic in await conn.exec_driver_sql(sql, tuple(chunk)):
@@ -257,33 +257,11 @@ async def _topics_for(conn: AsyncConnection, chat_ids: list[int]) -> dict[int, t
 
 def chat_from_row(row: Row[Any], topics: tuple[str, ...]) -> Chat:
     """Build a Chat value from a row of ``_CHAT_COLUMNS`` (JSON lists as text) and its topics."""
-    # Unpacked by position (the columns are the Chat fields in order, less topics):
-    # ~100,000 rows per fan-out, and 17 lookups by name were most of this function.
-    (
-        chat_id,
-        telegram_id,
-        thread_id,
-        kind,
-        title,
-        timezone,
-        digest_times,
-        mode,
-        is_paused,
-        is_active,
-        include_words,
-        exclude_words,
-        next_digest_at,
-        last_digest_at,
-        cursor_article_id,
-        created_at,
-    ) = row
+    # By position (the columns are Chat's fields in order, less topics; a test pins
+    # it): a fan-out builds 100,000 chats, and lookups by name were most of the cost.
+    digest_times, mode, is_paused, is_active, include_words, exclude_words = row[6:12]
     return Chat(
-        chat_id,
-        telegram_id,
-        thread_id,
-        kind,
-        title,
-        timezone,
+        *row[:6],
         _json_list(digest_times),
         mode,
         is_paused,
@@ -291,8 +269,5 @@ def chat_from_row(row: Row[Any], topics: tuple[str, ...]) -> Chat:
         _json_list(include_words),
         _json_list(exclude_words),
         topics,
-        next_digest_at,
-        last_digest_at,
-        cursor_article_id,
-        created_at,
+        *row[12:],
     )
