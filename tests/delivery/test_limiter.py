@@ -477,8 +477,8 @@ def test_ordinary_lateness_does_not_slow_the_rate_down() -> None:
     assert rate >= 0.97 * 30
 
 
-def test_work_between_slot_and_send_never_puts_31_sends_into_one_second() -> None:
-    """The Sender commits between its slot and its send; one commit takes 60 ms."""
+def sends_with_one_slow_commit() -> list[float]:
+    """300 sends like the Sender's: slot, commit, send; the 10th commit takes 60 ms."""
     order = itertools.count(1)
 
     async def main() -> list[float]:
@@ -495,8 +495,20 @@ def test_work_between_slot_and_send_never_puts_31_sends_into_one_second() -> Non
         await asyncio.gather(*(send(chat_id) for chat_id in range(300)))
         return sent
 
-    sent = run_virtual(main)
+    return run_virtual(main)
+
+
+def test_work_between_slot_and_send_never_puts_31_sends_into_one_second() -> None:
+    """The Sender commits between its slot and its send; one commit takes 60 ms."""
+    sent = sends_with_one_slow_commit()
 
     assert max_in_window(sent, 1.009) <= 30
     rate = (len(sent) - 1) / (max(sent) - min(sent))
     assert rate >= 0.97 * 30
+
+
+def test_sends_keep_20_ms_of_margin_for_jitter_before_telegram() -> None:
+    """Any 31 sends span at least 1.02 s: a send that reaches Telegram up to 20 ms
+    later than the others (a loaded machine, the network) still finds no 31 in
+    Telegram's second."""
+    assert max_in_window(sends_with_one_slow_commit(), 1.019) <= 30
