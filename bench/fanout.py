@@ -29,7 +29,7 @@ from typing import Any
 
 from sqlalchemy import func, insert, select
 
-from bot.app import freeze_startup_heap
+from bot.app import tune_garbage_collector
 from bot.digest.planner import DigestPlanner
 from bot.digest.select import tokenize
 from bot.settings import DeliverySettings, Settings, TopicConfig
@@ -130,7 +130,7 @@ async def plan_once(database_url: str) -> dict[str, Any]:
     try:
         planner = DigestPlanner(store, bench_settings(), lambda: datetime.now(UTC))
         tokenize("warm up")  # compiles the word pattern once per process (~0.8 s), see docs
-        freeze_startup_heap()  # as `newsbot run` does once it has started
+        tune_garbage_collector()  # as `newsbot run` does once it has started
         started = time.perf_counter()
         await planner.plan_due()
         seconds = time.perf_counter() - started

@@ -35,13 +35,14 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
-from contextlib import asynccontextmanager
+from contextlib import aclosing, asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
 
+from bot.app import tune_garbage_collector
 from bot.settings import FetchSettings, Settings, SourceConfig, TopicConfig
 from bot.sources.fetcher import Fetcher
 from bot.sources.parse_pool import default_parse_processes
@@ -240,10 +241,11 @@ async def one_repeat(
     async with fresh_database(options.database_url) as url:
         store = await open_store(url, clock=clock)
         try:
-            async with Fetcher.make_client(limits) as client:
+            fetcher = Fetcher.create(limits, settings.fetch.http_client)
+            async with aclosing(fetcher):
                 poller = Poller(
                     store,
-                    Fetcher(client, limits),
+                    fetcher,
                     settings,
                     clock,
                     random.Random(0),
@@ -435,6 +437,7 @@ async def run(options: argparse.Namespace) -> None:
           f"parsing in {parsing}")  # fmt: skip
     executor = ProcessPoolExecutor(options.workers) if options.workers else None
     async with fake_site(options.feeds, options.items) as site:
+        tune_garbage_collector()  # as `newsbot ingest` and `newsbot run` do
         colds, warms = [], []
         for index in range(options.repeat):
             profiler = thread_cpu_profiler() if options.profile and index == 0 else None

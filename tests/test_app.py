@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from telegram.request import HTTPXRequest
 
-from bot.app import freeze_startup_heap, running_bot
+from bot.app import GC_YOUNG_THRESHOLD, running_bot, tune_garbage_collector
 from bot.delivery.telegram_http import AiohttpRequest
 from bot.settings import DeliverySettings, Settings, SourceConfig, TopicConfig
 from tests.fakes.news_site import FakeNewsSite, make_items
@@ -134,10 +134,14 @@ async def test_newsbot_run_process_stops_cleanly_on_sigterm(tmp_path: Path) -> N
         handle.stop()
 
 
-def test_freeze_startup_heap_keeps_startup_objects_out_of_collections() -> None:
+def test_tuned_collector_skips_startup_objects_and_collects_less_often() -> None:
+    thresholds = gc.get_threshold()
     try:
-        freeze_startup_heap()
+        tune_garbage_collector()
         frozen = gc.get_freeze_count()
+        tuned = gc.get_threshold()
     finally:
         gc.unfreeze()  # other tests run in this process
+        gc.set_threshold(*thresholds)
     assert frozen > 1000  # modules, classes and functions imported at startup
+    assert tuned == (GC_YOUNG_THRESHOLD, *thresholds[1:])

@@ -32,11 +32,11 @@ async def site() -> AsyncIterator[FakeNewsSite]:
         yield running
 
 
-@pytest.fixture
-async def fetcher() -> AsyncIterator[Fetcher]:
-    client = Fetcher.make_client(LIMITS)
-    yield Fetcher(client, LIMITS)
-    await client.aclose()
+@pytest.fixture(params=["aiohttp", "httpx"])
+async def fetcher(request: pytest.FixtureRequest) -> AsyncIterator[Fetcher]:
+    fetcher = Fetcher.create(LIMITS, request.param)
+    yield fetcher
+    await fetcher.aclose()
 
 
 def httpx_decoded(body: bytes) -> bytes:

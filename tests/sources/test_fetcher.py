@@ -6,8 +6,10 @@ import asyncio
 import socket
 import time
 from collections.abc import AsyncIterator, Callable
+from contextlib import aclosing
 from datetime import UTC, datetime
 
+import aiohttp
 import httpx
 import pytest
 from aiohttp import web
@@ -19,7 +21,9 @@ from bot.errors import (
     FetchTimeout,
     HTTPStatusError,
 )
-from bot.sources.fetcher import Fetcher, FetchLimits, ShardedTransport
+from bot.settings import HttpClient
+from bot.sources.fetcher import Fetcher, FetchLimits
+from bot.sources.http_httpx import HttpxBackend, ShardedTransport
 from tests.fakes.news_site import FakeNewsSite, FeedItem, make_items
 
 FEED = "/world/rss.xml"
@@ -35,18 +39,22 @@ async def site() -> AsyncIterator[FakeNewsSite]:
         yield running
 
 
+@pytest.fixture(params=["aiohttp", "httpx"])
+def http_client(request: pytest.FixtureRequest) -> HttpClient:
+    return request.param
+
+
 @pytest.fixture
-async def make_fetcher() -> AsyncIterator[MakeFetcher]:
-    clients: list[httpx.AsyncClient] = []
+async def make_fetcher(http_client: HttpClient) -> AsyncIterator[MakeFetcher]:
+    fetchers: list[Fetcher] = []
 
     def build(limits: FetchLimits) -> Fetcher:
-        client = Fetcher.make_client(limits)
-        clients.append(client)
-        return Fetcher(client, limits)
+        fetchers.append(Fetcher.create(limits, http_client))
+        return fetchers[-1]
 
     yield build
-    for client in clients:
-        await client.aclose()
+    for fetcher in fetchers:
+        await fetcher.aclose()
 
 
 @pytest.fixture
@@ -202,14 +210,30 @@ async def test_permanent_then_temporary_records_only_the_permanent_hop(
     assert result.permanent_redirect == site.url("/moved.xml")
 
 
-async def test_redirect_loop_raises_fetch_error(site: FakeNewsSite, fetcher: Fetcher):
+async def test_redirect_loop_raises_fetch_error(
+    site: FakeNewsSite, fetcher: Fetcher, http_client: HttpClient
+):
     site.redirect("/a.xml", "/b.xml")
     site.redirect("/b.xml", "/a.xml")
 
     with pytest.raises(FetchError) as caught:
         await fetcher.fetch(site.url("/a.xml"))
 
-    assert isinstance(caught.value.__cause__, httpx.TooManyRedirects)
+    assert type(caught.value) is FetchError
+    cause = {"aiohttp": aiohttp.TooManyRedirects, "httpx": httpx.TooManyRedirects}[http_client]
+    assert isinstance(caught.value.__cause__, cause)
+
+
+async def test_five_redirects_are_followed_and_a_sixth_is_not(site: FakeNewsSite, fetcher: Fetcher):
+    for hop in range(6):
+        site.redirect(f"/hop{hop}.xml", f"/hop{hop + 1}.xml" if hop < 5 else FEED)
+
+    result = await fetcher.fetch(site.url("/hop1.xml"))  # hop1 -> ... -> hop5 -> the feed
+
+    assert result.body == site.body(FEED)
+    assert result.permanent_redirect == site.url(FEED)
+    with pytest.raises(FetchError, match="TooManyRedirects"):
+        await fetcher.fetch(site.url("/hop0.xml"))
 
 
 async def test_garbage_body_is_returned_for_the_parser_to_judge(
@@ -237,7 +261,18 @@ async def test_user_agent_is_sent(site: FakeNewsSite, fetcher: Fetcher):
     assert site.last_request_headers(FEED)["User-Agent"] == FAST_LIMITS.user_agent
 
 
-async def test_closed_port_raises_fetch_connection_error(fetcher: Fetcher):
+async def test_feed_types_and_only_gzip_and_deflate_are_accepted(
+    site: FakeNewsSite, fetcher: Fetcher
+):
+    await fetcher.fetch(site.url(FEED))
+
+    headers = site.last_request_headers(FEED)
+    assert headers["Accept-Encoding"] == "gzip, deflate"
+    assert headers["Accept"].startswith("application/rss+xml, application/atom+xml, ")
+    assert "Cookie" not in headers
+
+
+async def test_closed_port_raises_fetch_connection_error(fetcher: Fetcher, http_client: HttpClient):
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         free_port = probe.getsockname()[1]
@@ -245,12 +280,18 @@ async def test_closed_port_raises_fetch_connection_error(fetcher: Fetcher):
     with pytest.raises(FetchConnectionError) as caught:
         await fetcher.fetch(f"http://127.0.0.1:{free_port}/feed.xml")
 
-    assert isinstance(caught.value.__cause__, httpx.ConnectError)
+    cause = {"aiohttp": aiohttp.ClientConnectorError, "httpx": httpx.ConnectError}[http_client]
+    assert isinstance(caught.value.__cause__, cause)
 
 
-async def test_url_without_scheme_raises_fetch_error(fetcher: Fetcher):
-    with pytest.raises(FetchError):
-        await fetcher.fetch("example.invalid/feed.xml")
+@pytest.mark.parametrize(
+    "url", ["example.invalid/feed.xml", "ftp://example.invalid/feed.xml", "http://[::1/feed.xml"]
+)
+async def test_url_without_http_scheme_or_host_raises_fetch_error(fetcher: Fetcher, url: str):
+    with pytest.raises(FetchError) as caught:
+        await fetcher.fetch(url)
+
+    assert type(caught.value) is FetchError
 
 
 async def test_requests_to_one_host_are_capped(site: FakeNewsSite, make_fetcher: MakeFetcher):
@@ -283,8 +324,8 @@ async def test_sharded_pools_keep_the_overall_cap_and_settle_every_response(
 ) -> None:
     limits = FetchLimits(timeout_seconds=0.5, max_connections=8, max_per_host=8)
     transport = ShardedTransport(limits.max_connections, per_pool=3)
-    async with Fetcher.make_client(limits, transport) as client:
-        fetcher = Fetcher(client, limits)
+    fetcher = Fetcher(HttpxBackend(limits, transport), limits)
+    async with aclosing(fetcher):
         site.delay(FEED, 0.1)
         results = await asyncio.gather(*(fetcher.fetch(site.url(FEED)) for _ in range(24)))
         assert site.peak_in_flight == 8
@@ -339,10 +380,22 @@ async def test_each_host_keeps_reusing_its_pools_connection(
     url, clients = port_counting_server
     other_host_url = url.replace("127.0.0.1", "localhost")
     limits = FetchLimits(timeout_seconds=5.0, max_connections=2, max_per_host=1)
-    async with Fetcher.make_client(limits, ShardedTransport(2, per_pool=1)) as client:
-        fetcher = Fetcher(client, limits)
+    fetcher = Fetcher(HttpxBackend(limits, ShardedTransport(2, per_pool=1)), limits)
+    async with aclosing(fetcher):
         for _ in range(5):  # two hosts taking turns: each stays on its own pool of one
             assert (await fetcher.fetch(url)).body == b"<rss/>"
             assert (await fetcher.fetch(other_host_url)).body == b"<rss/>"
 
     assert len(clients) == 2
+
+
+async def test_one_host_fetched_in_turn_keeps_one_connection(
+    port_counting_server: tuple[str, set[tuple[str, int]]], make_fetcher: MakeFetcher
+) -> None:
+    url, clients = port_counting_server
+    fetcher = make_fetcher(FetchLimits(timeout_seconds=5.0, max_connections=4, max_per_host=4))
+
+    for _ in range(5):
+        assert (await fetcher.fetch(url)).body == b"<rss/>"
+
+    assert len(clients) == 1

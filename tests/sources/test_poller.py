@@ -7,7 +7,7 @@ import random
 import shutil
 from collections.abc import AsyncIterator, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
-from contextlib import asynccontextmanager
+from contextlib import aclosing, asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -85,9 +85,8 @@ def feed(name: str, url: str, **extra: Any) -> SourceConfig:
 async def running_poller(
     store: Store, settings: Settings, clock: FakeClock, parse_executor: Executor | None = None
 ) -> AsyncIterator[Poller]:
-    limits = fetch_limits(settings.fetch)
-    async with Fetcher.make_client(limits) as client:
-        fetcher = Fetcher(client, limits)
+    fetcher = Fetcher.create(fetch_limits(settings.fetch), settings.fetch.http_client)
+    async with aclosing(fetcher):
         rng = random.Random(0)
         yield Poller(store, fetcher, settings, clock, rng, parse_executor=parse_executor)
 
