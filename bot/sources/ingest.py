@@ -17,7 +17,7 @@ import asyncio
 import logging
 import threading
 from collections import Counter, defaultdict
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta, tzinfo
 from itertools import chain, combinations
@@ -70,27 +70,16 @@ class Prepared:
     input: ArticleInput
 
 
-# One item as a parse process sends it back: the ArticleInput's fields in order
-# (a UTC date as microseconds since the epoch), then its signature's names and
-# shingles as tuples. Unpickling frozen dataclasses runs a Python __setstate__
-# per object, and frozensets and aware datetimes are rebuilt through reduce
+# One item as a parse process sends it back: the ArticleInput's fields in order,
+# a UTC date as microseconds since the epoch. Unpickling frozen dataclasses runs
+# a Python __setstate__ per object and aware datetimes are rebuilt through reduce
 # calls; tuples of str and int are read in C, ~4x faster (docs/performance.md).
-ItemRow = tuple[tuple[Any, ...], tuple[str, ...], tuple[int, ...]]
+# The story signature travels as its text only: the grouper reads its names
+# cheaply and its shingles only when it needs them (StorySignature.from_text).
+ItemRow = tuple[Any, ...]
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
 _DATE_FIELD = 3  # ArticleInput.published_at
-
-
-@dataclass(frozen=True, slots=True)
-class FeedItems:
-    """A feed's items as the store and the story grouper need them.
-
-    ``signatures`` maps each input's signature text to the parsed signature
-    computed with it, so the grouper does not read the text back.
-    """
-
-    inputs: tuple[ArticleInput, ...]
-    signatures: dict[str, StorySignature]
 
 
 # --- conversion -------------------------------------------------------------------
@@ -163,14 +152,13 @@ def prepare_feed_rows(
     rows: list[ItemRow] = []
     matchers = topic_matchers(profile.topic_catalogue)
     for draft in parsed.items:
-        names, shingles = signature_parts(draft.headline, draft.lead or draft.summary)
-        text = signature_text(names, shingles)
+        text = signature_text(*signature_parts(draft.headline, draft.lead or draft.summary))
         fields = _input_fields(draft, text, fetched_at, profile, matchers)
         published_at: datetime = fields[_DATE_FIELD]
         if published_at.tzinfo is UTC:
             date = (published_at - _EPOCH) // _MICROSECOND
             fields = (*fields[:_DATE_FIELD], date, *fields[_DATE_FIELD + 1 :])
-        rows.append((fields, tuple(names), tuple(shingles)))
+        rows.append(fields)
     return rows
 
 
@@ -193,18 +181,16 @@ def prepare_fetched_rows(
     )
 
 
-def feed_items(rows: Iterable[ItemRow]) -> FeedItems:
-    """The store's inputs and the parsed signatures from :func:`prepare_feed_rows`'s rows."""
+def feed_items(rows: Iterable[ItemRow]) -> tuple[ArticleInput, ...]:
+    """The store's inputs from :func:`prepare_feed_rows`'s rows."""
     inputs = []
-    signatures: dict[str, StorySignature] = {}
-    for (url, headline, summary, date, topics, guid, signature), names, shingles in rows:
+    for url, headline, summary, date, topics, guid, signature in rows:
         # The fields unpacked by name: no tuple rebuilt for the date (this runs in
         # the event-loop process, 40,000 times a cold benchmark cycle).
         if isinstance(date, int):
             date = _EPOCH + timedelta(microseconds=date)
         inputs.append(ArticleInput(url, headline, summary, date, topics, guid, signature))
-        signatures[signature] = StorySignature(frozenset(names), frozenset(shingles))
-    return FeedItems(tuple(inputs), signatures)
+    return tuple(inputs)
 
 
 def prepare_folder(folder: Path, *, fetched_at: datetime, profile: SourceProfile) -> list[Prepared]:
@@ -341,20 +327,16 @@ class StoryGrouper:
         new_items: Sequence[StoredItem],
         *,
         source_id: int,
-        parsed_signatures: Mapping[str, StorySignature] | None = None,
     ) -> dict[int, int]:
         """Article id -> cluster id for new items that tell an already-known story.
 
         Only items with status "new" are grouped; every grouped or not item is
         remembered so later sources in the cycle can join its story.
-        ``parsed_signatures`` (signature text -> signature) spares reading the
-        texts back when the caller has them parsed already.
         """
         clusters: dict[int, int] = {}
-        known = parsed_signatures or {}
         with self._lock:
             for item in new_items:
-                parsed = self._groupable(item, known)
+                parsed = self._groupable(item)
                 if parsed is None:
                     continue
                 pairs = _name_pairs(parsed)
@@ -364,15 +346,12 @@ class StoryGrouper:
                 self._add(cluster_id or item.article_id, source_id, parsed, pairs)
         return clusters
 
-    def _groupable(
-        self, item: StoredItem, known: Mapping[str, StorySignature]
-    ) -> StorySignature | None:
+    def _groupable(self, item: StoredItem) -> StorySignature | None:
         if item.status != "new":
             return None
         if self._since is not None and item.input.published_at < self._since:
             return None  # old news: outside the window of every recent story
-        text = item.input.signature
-        return known.get(text) or _read_signature(text)
+        return _read_signature(item.input.signature)
 
     def _add(
         self,
@@ -391,18 +370,8 @@ class StoryGrouper:
     def _match(
         self, parsed: StorySignature, source_id: int, pairs: list[tuple[str, str]]
     ) -> int | None:
-        # One Counter over every pair's recent postings: Counter.update per pair
-        # paid its (abc) Mapping check once a pair.
-        postings = self._postings
-        shared = Counter(
-            chain.from_iterable(
-                postings[pair][-POSTING_SCAN:] for pair in pairs if pair in postings
-            )
-        )
-        # Most shared name pairs first, then the most recent (indexes are unique: no ties).
-        ranked = sorted(zip(shared.values(), shared.keys(), strict=True), reverse=True)
         compared = 0
-        for _, index in ranked:
+        for index in self._ranked_candidates(pairs):
             if self._sources[index] == source_id:
                 continue
             if is_same_story(parsed, self._signatures[index]):
@@ -411,6 +380,21 @@ class StoryGrouper:
             if compared >= MAX_COMPARISONS:
                 break
         return None
+
+    def _ranked_candidates(self, pairs: list[tuple[str, str]]) -> Iterable[int]:
+        """Recent articles sharing a name pair: most shared pairs first, then the most
+        recent (indexes are unique: no ties).
+        """
+        postings = self._postings
+        found = [postings[pair][-POSTING_SCAN:] for pair in pairs if pair in postings]
+        if len(found) == 1:
+            # One pair (two names: the common case): every count is 1, so the
+            # order is by recency alone, and a posting list is in index order.
+            return reversed(found[0])
+        shared = Counter(chain.from_iterable(found))  # counted in C
+        return [
+            index for _, index in sorted(zip(shared.values(), shared, strict=True), reverse=True)
+        ]
 
 
 def _name_key(name: str) -> str:

@@ -35,10 +35,8 @@ from bot.clock import Clock
 from bot.errors import ConfigError, SourceError
 from bot.settings import FetchSettings, Settings, SourceConfig
 from bot.sources.backoff import next_poll_after_failure, next_poll_after_success
-from bot.sources.cluster import StorySignature
 from bot.sources.fetcher import Fetcher, FetchLimits, FetchResult
 from bot.sources.ingest import (
-    FeedItems,
     Prepared,
     SourceProfile,
     StoryGrouper,
@@ -58,7 +56,7 @@ from bot.sources.parse_pool import (
     shared_parse_pool,
 )
 from bot.store import Store
-from bot.store.articles import SourceItems, StoredItem
+from bot.store.articles import ArticleInput, SourceItems, StoredItem
 from bot.store.models import Source
 from bot.store.sources import FetchSuccess
 
@@ -117,7 +115,7 @@ class _Write:
 
     source: Source
     config: SourceConfig
-    items: FeedItems | None
+    items: tuple[ArticleInput, ...] | None
     fetched_at: datetime
     success: FetchSuccess
     done: asyncio.Future[_Outcome]
@@ -401,10 +399,7 @@ class Poller:
     async def _write_batch(self, batch: list[_Write]) -> None:
         """Store, group and record a batch; every write's future gets its outcome or error."""
         with_items = [w for w in batch if w.items is not None]
-        inputs = [
-            SourceItems(w.source.id, w.items.inputs if w.items else (), w.fetched_at)
-            for w in with_items
-        ]
+        inputs = [SourceItems(w.source.id, w.items or (), w.fetched_at) for w in with_items]
         try:
             stored = await self._store.articles.store_many(inputs)
         except Exception as err:  # one source's data, or the database: find out which
@@ -438,9 +433,9 @@ class Poller:
             outcome = _not_modified(write.source)
         else:
             source, items = write.source, write.items
-            stored = await self._store.articles.store(source.id, items.inputs, write.fetched_at)
+            stored = await self._store.articles.store(source.id, items, write.fetched_at)
             new_items = [s for s in stored if s.status == "new"]
-            await self._group(source, new_items, items.signatures)
+            await self._group(source, new_items)
             outcome = _outcome_of(source, stored, new_items)
         await self._store.sources.record_success_many([write.success])
         return outcome
@@ -455,10 +450,7 @@ class Poller:
             clusters: dict[int, int] = {}
             for write, items in zip(writes, new_items, strict=True):
                 if items:
-                    parsed = write.items.signatures if write.items else None
-                    clusters.update(
-                        grouper.assign(items, source_id=write.source.id, parsed_signatures=parsed)
-                    )
+                    clusters.update(grouper.assign(items, source_id=write.source.id))
             return clusters
 
         clusters = await asyncio.to_thread(assign_all)
@@ -505,12 +497,11 @@ class Poller:
         self,
         source: Source,
         new_items: list[StoredItem],
-        parsed: dict[str, StorySignature] | None = None,
     ) -> None:
         if not new_items:
             return
         grouper = await self._current_grouper()
-        assign = partial(grouper.assign, source_id=source.id, parsed_signatures=parsed)
+        assign = partial(grouper.assign, source_id=source.id)
         clusters = await asyncio.to_thread(assign, new_items)
         await self._store.articles.set_clusters(clusters)
 

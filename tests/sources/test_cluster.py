@@ -146,7 +146,26 @@ def test_signature_round_trips_through_text() -> None:
     assert len(text) < 500
 
 
-@pytest.mark.parametrize("junk", ["", "x", "s1|a b", "s2|a|000000", "s1|a|00000", "s1|a|zzzzzz"])
+def test_signature_read_from_text_has_the_same_names_shingles_and_hash() -> None:
+    a = signature("Russia and Japan agree", "Shinzo Abe and Vladimir Putin met in Singapore.")
+    read = StorySignature.from_text(a.to_text())
+    assert read.names == a.names
+    assert read.shingles == a.shingles  # decoded on first use
+    assert read.shingles is read.shingles  # once
+    assert hash(read) == hash(a)
+    assert {read: 1}[a] == 1
+
+
+def test_shingles_decode_every_24_bit_value() -> None:
+    values = frozenset({0, 1, 0xABCDEF, 0xFFFFFF, 0x800000, 0x00FF00})
+    text = StorySignature(frozenset({"x"}), values).to_text()
+    assert StorySignature.from_text(text).shingles == values
+
+
+@pytest.mark.parametrize(
+    "junk",
+    ["", "x", "s1|a b", "s2|a|000000", "s1|a|00000", "s1|a|zzzzzz", "s1|a|0000 0", "s1|a|+00000"],
+)
 def test_from_text_rejects_junk(junk: str) -> None:
     with pytest.raises(ValueError):
         StorySignature.from_text(junk)

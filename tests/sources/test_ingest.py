@@ -224,7 +224,7 @@ FIXTURE_FEEDS = Path(__file__).resolve().parents[2] / ".." / "shared" / "fixture
 
 
 @pytest.mark.parametrize("path", sorted(FIXTURE_FEEDS.glob("*.*")), ids=lambda p: p.name)
-def test_feed_rows_give_prepare_feeds_inputs_and_signatures(path: Path) -> None:
+def test_feed_rows_give_prepare_feeds_inputs(path: Path) -> None:
     body = path.read_bytes()
     args = {"url": "https://news.example.org/rss", "content_type": None}
     prepared = prepare_feed(body, fetched_at=FETCHED_AT, profile=PROFILE, **args)
@@ -232,10 +232,8 @@ def test_feed_rows_give_prepare_feeds_inputs_and_signatures(path: Path) -> None:
     rows = prepare_feed_rows(body, fetched_at=FETCHED_AT, profile=PROFILE, **args)
     items = feed_items(pickle.loads(pickle.dumps(rows)))  # as a parse process sends them
 
-    assert items.inputs == tuple(p.input for p in prepared)
-    assert all(i.published_at.tzinfo is UTC for i in items.inputs)
-    for item in items.inputs:
-        assert items.signatures[item.signature] == StorySignature.from_text(item.signature)
+    assert items == tuple(p.input for p in prepared)
+    assert all(i.published_at.tzinfo is UTC for i in items)
 
 
 def test_feed_rows_keep_a_date_that_is_not_utc() -> None:
@@ -250,16 +248,5 @@ def test_feed_rows_keep_a_date_that_is_not_utc() -> None:
 
     items = feed_items(prepare_feed_rows(body, profile=PROFILE, **args))
 
-    assert items.inputs[0].published_at == tokyo
-    assert items.inputs[0].published_at.tzinfo is tokyo.tzinfo
-
-
-def test_grouper_uses_parsed_signatures_it_is_given() -> None:
-    pair = pairs("same_story.json")[0]
-    a, b = stored(1, pair["a"]), stored(2, pair["b"])
-    parsed = {s.input.signature: StorySignature.from_text(s.input.signature) for s in (a, b)}
-    grouper = StoryGrouper()
-    assert grouper.assign([a], source_id=1, parsed_signatures=parsed) == {}
-    assert grouper.assign([b], source_id=2, parsed_signatures=parsed) == {2: 1}
-    # A signature not in the mapping is read from its text, as without one.
-    assert grouper.assign([stored(3, pair["b"])], source_id=3, parsed_signatures={}) == {3: 1}
+    assert items[0].published_at == tokyo
+    assert items[0].published_at.tzinfo is tokyo.tzinfo
