@@ -33,7 +33,14 @@ MAX_SHINGLES = 64
 _FORMAT_VERSION = "s1"
 
 _ACRONYM_DOTS_RE = re.compile(r"\b(?:[A-Za-z]\.){2,}")
+# Every acronym "U.S." has a dot right before a letter; this pattern starts with a
+# literal, which the regex engine scans for at C speed (the one above is tried at
+# every position): leads without it skip the substitution.
+_DOT_LETTER_RE = re.compile(r"\.[A-Za-z]")
 _TOKEN_RE = re.compile(r"[^\W_][\w'’&]*(?:-[^\W_][\w'’&]*)*")
+# The same tokens for ASCII text, where \w means the same with or without re.ASCII;
+# the ASCII classes are a table lookup, the Unicode ones several calls a character.
+_ASCII_TOKEN_RE = re.compile(r"[^\W_][\w'&]*(?:-[^\W_][\w'&]*)*", re.ASCII)
 _POSSESSIVE_RE = re.compile(r"['’]s?$")
 _HEX_RE = re.compile(r"[0-9A-Fa-f]*")
 _UINT_BYTES = array.array("I").itemsize
@@ -168,10 +175,8 @@ def signature(headline: str, text: str) -> StorySignature:
 
 def signature_parts(headline: str, text: str) -> tuple[list[str], list[int]]:
     """:func:`signature`'s names and shingles, each sorted (see :func:`signature_text`)."""
-    headline_tokens = _tokens(
-        _ACRONYM_DOTS_RE.sub(_undot, headline) if "." in headline else headline
-    )
-    lead = _ACRONYM_DOTS_RE.sub(_undot, remove_dateline(text.strip())[:LEAD_CHARS])
+    headline_tokens = _tokens(_undot_acronyms(headline))
+    lead = _undot_acronyms(remove_dateline(text.strip())[:LEAD_CHARS])
     lead_sentences = [_tokens(s) for s in split_sentences(lead)]
     sentences = [headline_tokens, *lead_sentences]
     names = _proper_nouns(sentences, headline_is_titlecase=_is_titlecase(headline_tokens))
@@ -236,9 +241,13 @@ def _undot(match: re.Match[str]) -> str:
     return match.group().replace(".", "")  # "U.S." -> "US", so it is one acronym token
 
 
+def _undot_acronyms(text: str) -> str:
+    return _ACRONYM_DOTS_RE.sub(_undot, text) if _DOT_LETTER_RE.search(text) else text
+
+
 def _tokens(sentence: str) -> list[str]:
     """Word tokens; hyphenated words split into parts ("Notre-Dame" -> Notre, Dame)."""
-    tokens = _TOKEN_RE.findall(sentence)
+    tokens = (_ASCII_TOKEN_RE if sentence.isascii() else _TOKEN_RE).findall(sentence)
     if "-" not in sentence and "'" not in sentence and "’" not in sentence:
         return tokens  # nothing to split or cut: the common case
     words = []

@@ -16,7 +16,16 @@ import pytest
 from bot.settings import TopicConfig
 from bot.sources import dates
 from bot.sources.classify import classify, classify_with, topic_matchers
-from bot.sources.cluster import signature, signature_parts, signature_text
+from bot.sources.cluster import (
+    _ACRONYM_DOTS_RE,
+    _ASCII_TOKEN_RE,
+    _TOKEN_RE,
+    _undot,
+    _undot_acronyms,
+    signature,
+    signature_parts,
+    signature_text,
+)
 from bot.sources.feeds import _URI_FIXER_RE, _base_for, _fix_uri
 from bot.sources.models import ArticleDraft
 from bot.sources.text import clean_headline, split_sentences
@@ -134,6 +143,26 @@ def test_signature_parts_are_the_signature_sorted() -> None:
     story = signature(headline, lead)
     assert names == sorted(story.names) and shingles == sorted(story.shingles)
     assert signature_text(names, shingles) == story.to_text()
+
+
+_TOKEN_PARTS = ("U.S.", "e.g.", "A.B", "x.Y", "3.5", ". ", "Notre-Dame", "-", "'", "'s", "&", "_",
+                "Putin", "abe", " ", "\t", "!", "?", "…", "é", "’", "ß", "İ", "9")  # fmt: skip
+
+
+def _random_texts(count: int, ascii_only: bool) -> list[str]:
+    rng = random.Random(11)
+    parts = [p for p in _TOKEN_PARTS if p.isascii()] if ascii_only else list(_TOKEN_PARTS)
+    return ["".join(rng.choice(parts) for _ in range(rng.randint(0, 30))) for _ in range(count)]
+
+
+def test_ascii_tokens_are_the_unicode_patterns_tokens() -> None:
+    for text in _random_texts(5_000, ascii_only=True):
+        assert _ASCII_TOKEN_RE.findall(text) == _TOKEN_RE.findall(text)
+
+
+def test_acronyms_are_undotted_only_where_the_general_pattern_finds_one() -> None:
+    for text in _random_texts(5_000, ascii_only=False):
+        assert _undot_acronyms(text) == _ACRONYM_DOTS_RE.sub(_undot, text)
 
 
 def test_topic_matchers_classify_like_classify() -> None:
