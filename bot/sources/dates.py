@@ -71,6 +71,11 @@ _RFC822_RE = re.compile(
     r"(?P<H>\d{2}):(?P<M>\d{2})(?::(?P<S>\d{2}))? "
     r"(?:(?P<sign>[+-])(?P<oh>\d{2})(?P<om>\d{2})|(?P<utc>GMT|UTC|UT|Z))"
 )
+# The commonest of those, "Tue, 14 May 2024 08:16:00 +0000" (or "GMT") exactly: its
+# fields are read by slicing, and it is UTC already (see _parse_rfc822_utc).
+_RFC822_UTC_RE = re.compile(
+    r"[A-Z][a-z]{2}, [0-9]{2} [A-Z][a-z]{2} [12][0-9]{3} [0-9]{2}:[0-9]{2}:[0-9]{2} (?:\+0000|GMT)"
+)
 _CONNECTOR_RE = re.compile(r"\s+(?:de|del|di|of)\s+", re.IGNORECASE)
 _OFFSET_RE = re.compile(r"^(?P<name>[A-Za-z]{0,5})(?P<sign>[+-])(?P<h>\d{1,2}):?(?P<m>\d{2})?$")
 
@@ -135,6 +140,26 @@ def _parse_rfc822_common(text: str) -> datetime | None:
         return datetime(
             int(match["y"]), month, int(match["d"]), int(match["H"]), int(match["M"]),
             int(match["S"] or 0), tzinfo=_fixed_zone(offset),
+        )  # fmt: skip
+    except ValueError:
+        return None
+
+
+def _parse_rfc822_utc(raw: str) -> datetime | None:
+    """parse_date's answer for a date of exactly the _RFC822_UTC_RE shape, without its
+    general steps. None for any other text, and for the dates those steps reject (an
+    impossible day, a year out of range): parse_date then reads them the general way.
+    """
+    if _RFC822_UTC_RE.fullmatch(raw) is None:
+        return None
+    month = _MONTHS.get(raw[8:11].lower())
+    year = int(raw[12:16])
+    if month is None or not _MIN_YEAR <= year <= _MAX_YEAR:
+        return None
+    try:
+        return datetime(
+            year, month, int(raw[5:7]), int(raw[17:19]), int(raw[20:22]), int(raw[23:25]),
+            tzinfo=UTC,
         )  # fmt: skip
     except ValueError:
         return None
@@ -218,6 +243,9 @@ def parse_date(raw: str | None, *, default_tz: tzinfo = UTC) -> datetime | None:
     """
     if not raw or not isinstance(raw, str):
         return None
+    common = _parse_rfc822_utc(raw)
+    if common is not None:
+        return common
     text = " ".join(raw.split())
     if not text:
         return None

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from functools import lru_cache
 from itertools import islice
-from typing import Any
+from typing import Any, NamedTuple
 
 import feedparser
 from lxml import etree
@@ -27,7 +27,7 @@ from bot.errors import ParseError
 from bot.sources.dates import clamp_future, parse_date
 from bot.sources.models import ArticleDraft, ParsedFeed
 from bot.sources.text import clean_headline, clean_text, make_summary
-from bot.sources.urls import canonical_url, is_http_url
+from bot.sources.urls import canonical_url, is_canonical_url, is_http_url
 
 LEAD_CHARS = 600
 HEADLINE_FROM_SUMMARY_CHARS = 120
@@ -40,9 +40,12 @@ _PORT = r"(?::(?:[0-9]{1,4}|[0-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2
 _PLAIN_ABSOLUTE_RE = re.compile(rf"https?://[A-Za-z0-9.-]+{_PORT}(?:[/?][^\s;\[\]\\]*)?")
 
 
-@dataclass(frozen=True, slots=True)
-class _RawItem:
-    """One feed item's fields as the feed gave them, before cleaning."""
+class _RawItem(NamedTuple):
+    """One feed item's fields as the feed gave them, before cleaning.
+
+    A named tuple: the lxml reader makes one for every item, and a tuple is made
+    several times faster than a frozen dataclass.
+    """
 
     title: str
     links: tuple[str, ...]
@@ -131,6 +134,9 @@ def _first_link(raw: _RawItem, feed_url: str) -> str | None:
     that is an absolute URL; made canonical. A guid like "id-1" is never a link.
     """
     for candidate in raw.links:
+        # A canonical link without ";" is one urljoin leaves alone (_base_for): itself.
+        if ";" not in candidate and is_canonical_url(candidate):
+            return candidate
         if candidate.strip():
             absolute = canonical_url(candidate, base=_base_for(candidate, feed_url))
             if is_http_url(absolute):
@@ -150,7 +156,11 @@ def _base_for(link: str, feed_url: str) -> str | None:
     return None if _PLAIN_ABSOLUTE_RE.fullmatch(link) else feed_url
 
 
-def _clean_categories(raw: Iterable[str]) -> tuple[str, ...]:
+@lru_cache(maxsize=1024)
+def _clean_categories(raw: tuple[str, ...]) -> tuple[str, ...]:
+    """The cleaned terms, each once whatever its case. Cached: a feed's items repeat a
+    few sections ("World", "Politics"), and so does the next poll of the feed.
+    """
     by_key: dict[str, str] = {}
     for term in raw:
         cleaned = clean_headline(term)
@@ -161,13 +171,19 @@ def _clean_categories(raw: Iterable[str]) -> tuple[str, ...]:
 
 def _is_empty_or_headline(summary: str, headline: str) -> bool:
     """True when the summary adds nothing to the headline (so the page is worth fetching)."""
-    headline_words = _WORDS_RE.findall(headline.casefold())
+    folded_headline = headline.casefold()
+    folded_summary = summary.casefold()
+    first_headline_word = _WORDS_RE.search(folded_headline)
+    first_summary_word = _WORDS_RE.search(folded_summary)
+    if first_summary_word is None:
+        return True
+    if first_headline_word is not None and first_headline_word[0] != first_summary_word[0]:
+        return False  # the usual answer, read from the first words: neither starts the other
+    headline_words = _WORDS_RE.findall(folded_headline)
     # A summary more than 3 words longer than the headline is never "empty": only
     # that many of its words are read.
-    words = _WORDS_RE.finditer(summary.casefold())
+    words = _WORDS_RE.finditer(folded_summary)
     summary_words = [match.group() for match in islice(words, len(headline_words) + 4)]
-    if not summary_words:
-        return True
     if summary_words == headline_words[: len(summary_words)]:
         return True  # the summary is the headline, or a cut-off copy of it
     extra = len(summary_words) - len(headline_words)
@@ -299,6 +315,8 @@ _ALLOWED_ATTRIBUTES: dict[str, frozenset[str]] = {
     "category": frozenset({"domain"}),
 }
 _NO_ATTRIBUTES: frozenset[str] = frozenset()
+# What the item reader does with an element (see _element_rule).
+_SKIP, _REJECT, _CATEGORY, _VALUE = "skip", "reject", "category", "value"
 _XML_PI_ENCODING_RE = re.compile(rb"^<\?.*encoding=['\"](.*?)['\"].*\?>")  # feedparser's
 _BOMS = (b"\xef\xbb\xbf", b"\xfe\xff", b"\xff\xfe", b"\x00\x00\xfe\xff")
 _BASE_ATTRIBUTE_RE = re.compile(rb"[\s:]base\s*=")
@@ -323,7 +341,9 @@ def _read_rss_fast(body: bytes, content_type: str | None) -> tuple[str, list[_Ra
     encoding = _feedparser_encoding(body, content_type)
     if encoding is None or b"<!DOCTYPE" in body[:1024] or b"<!ENTITY" in body:
         return None
-    if _BASE_ATTRIBUTE_RE.search(body):  # feedparser would resolve links against it
+    # feedparser would resolve links against an xml:base. The regex is tried at every
+    # byte (it starts with a class): look for its literal first, ten times faster.
+    if b"base" in body and _BASE_ATTRIBUTE_RE.search(body):
         return None
     try:
         root = etree.fromstring(body, _XML_PARSER)
@@ -398,25 +418,36 @@ def _raw_from_element(item: Any, repair: bool) -> _RawItem:
     values: dict[str, str] = {}
     categories: list[str] = []
     guid_is_link = False
-    for element in item.iterdescendants():
-        key = _feedparser_key(element.tag, element.prefix)
-        if key in _IGNORED_KEYS or (key not in _FEEDPARSER_KEYS and key not in _CUSTOM_KEYS):
-            if key in _UNSAFE_UNKNOWN_KEYS:
-                raise _NotFast
+    # Only the item's children carry values. A modelled element with children of its
+    # own, or one found deeper down (_check_skipped), sends the feed to feedparser.
+    for element in item:
+        key, rule, allowed = _element_rule(element.tag, element.prefix)
+        if rule == _SKIP:
+            if len(element):
+                _check_skipped(element)
             continue
-        if element.getparent() is not item or key not in _MODELLED_KEYS:
+        if rule == _REJECT or len(element):
             raise _NotFast
-        value = _value(element, key, repair)
-        if key == "category":
+        attributes = element.attrib
+        if attributes and not allowed.issuperset(attributes):
+            raise _NotFast
+        value = _element_text(element, key, repair)
+        if rule == _CATEGORY:
             categories.append(value)
         elif key in values:
             raise _NotFast  # feedparser's rules for repeats are not modelled
         else:
             values[key] = value
-            guid_is_link = guid_is_link or (
-                key == "guid" and element.get("isPermaLink", "true") == "true"
-            )
+            if key == "guid":
+                guid_is_link = element.get("isPermaLink", "true") == "true"
     return _raw_from_values(values, categories, guid_is_link)
+
+
+def _check_skipped(element: Any) -> None:
+    """Inside an element the reader skips, only elements it would skip may appear."""
+    for descendant in element.iterdescendants():
+        if _element_rule(descendant.tag, descendant.prefix)[1] != _SKIP:
+            raise _NotFast
 
 
 def _raw_from_values(values: dict[str, str], categories: list[str], guid_is_link: bool) -> _RawItem:
@@ -429,6 +460,8 @@ def _raw_from_values(values: dict[str, str], categories: list[str], guid_is_link
     content = values.get("content_encoded", "")
     # feedparser copies content:encoded to the summary only when there is no <description>
     description = values.get("description", content)
+    if "pcategory" in values:
+        categories = [*categories, values["pcategory"]]
     return _RawItem(
         title=values.get("title", ""),
         links=(link,) if link else (),
@@ -436,11 +469,24 @@ def _raw_from_values(values: dict[str, str], categories: list[str], guid_is_link
         date=values.get("pubdate") or values.get("dc_date") or "",
         description=description,
         body=content or values.get("story", ""),
-        categories=tuple(c for c in (*categories, values.get("pcategory", "")) if c.strip()),
+        categories=tuple([term for term in categories if term.strip()]),
     )
 
 
 @lru_cache(maxsize=1024)
+def _element_rule(tag: str, prefix: str | None) -> tuple[str, str, frozenset[str]]:
+    """An element's feedparser key, what the item reader does with it (_SKIP, _REJECT,
+    _CATEGORY or _VALUE) and the attributes it may have.
+    """
+    key = _feedparser_key(tag, prefix)
+    allowed = _ALLOWED_ATTRIBUTES.get(key, _NO_ATTRIBUTES)
+    if key in _IGNORED_KEYS or (key not in _FEEDPARSER_KEYS and key not in _CUSTOM_KEYS):
+        return key, _REJECT if key in _UNSAFE_UNKNOWN_KEYS else _SKIP, allowed
+    if key not in _MODELLED_KEYS:
+        return key, _REJECT, allowed
+    return key, _CATEGORY if key == "category" else _VALUE, allowed
+
+
 def _feedparser_key(tag: str, prefix: str | None) -> str:
     """The name feedparser knows an element by: "title", "dc_date", "content_encoded"."""
     if not tag.startswith("{"):
@@ -458,6 +504,8 @@ def _fix_uri(value: str) -> str:
     """``_URI_FIXER_RE.sub(r"\\1\\3", value)`` without the template: drop the slashes
     after the first "://" (the pattern is anchored, so it matches once at most).
     """
+    if ":///" not in value:
+        return value  # nothing to drop: no slash follows a "://"
     match = _URI_FIXER_RE.match(value)
     if match is None or not match.group(2):
         return value
@@ -471,15 +519,30 @@ def _value(element: Any, key: str, repair: bool) -> str:
     attributes = element.attrib
     if attributes and set(attributes) - _ALLOWED_ATTRIBUTES.get(key, _NO_ATTRIBUTES):
         raise _NotFast
-    value = (element.text or "").strip()
+    return _element_text(element, key, repair)
+
+
+def _element_text(element: Any, key: str, repair: bool) -> str:
+    """An element's text, stripped and repaired as feedparser does (see _repaired)."""
+    text = element.text
+    value = text.strip() if text else ""
+    if key == "link" or not value.isascii():  # else nothing below changes it
+        return _repaired(value, key, repair)
+    return value
+
+
+def _repaired(value: str, key: str, repair: bool) -> str:
+    """feedparser's URI fix (links), mojibake and cp1252 repairs (non-ASCII text) and
+    "&amp;" fix (links).
+    """
     if key == "link":
         value = _fix_uri(value)
-    if not value.isascii():  # the repairs below change only non-ASCII text
+    if not value.isascii():
         if repair:
             with suppress(UnicodeEncodeError, UnicodeDecodeError):  # feedparser's mojibake repair
                 value = value.encode("iso-8859-1").decode("utf-8")
         value = value.translate(_CP1252)
-    if key == "link":
+    if key == "link" and "&" in value:
         value = _LINK_ENTITY_RE.sub(r"&\g<1>", value.replace("&amp;", "&"))
     return value
 

@@ -37,12 +37,28 @@ _PLAIN_TAG_RE = re.compile(
     r"""|/(?P<end>[A-Za-z][A-Za-z0-9]*)\s*)>"""
 )
 _PARAGRAPH_BREAK_RE = re.compile(r"\n\s*\n")
+# What a tag leaves in the text: a line break, a paragraph break, nothing (""), or
+# None for the start or end of a region html.parser must skip (scripts, captions).
+_START_TAG_BREAKS: dict[str, str | None] = {
+    "br": "\n",
+    **dict.fromkeys(_BLOCK_TAGS, "\n\n"),
+    **dict.fromkeys(_SKIP_TAGS, None),
+}
+_END_TAG_BREAKS: dict[str, str | None] = {
+    **dict.fromkeys(_BLOCK_TAGS, "\n\n"),
+    **dict.fromkeys(_SKIP_TAGS, None),
+}
 
 
 def _squash(text: str) -> str:
     """``_WS_RE.sub(" ", text).strip()``, several times faster: str.split, str.strip and
     the regex's ``\\s`` all take the same characters for whitespace (str.isspace).
     """
+    # Most texts are squashed already, and checking is cheaper than splitting. Every
+    # str.isspace character but the space is unprintable (checked over all of Unicode),
+    # so the only whitespace a printable text can have is spaces.
+    if text.isprintable() and "  " not in text and text[:1] != " " and text[-1:] != " ":
+        return text
     return " ".join(text.split())
 
 
@@ -82,6 +98,9 @@ class _TextCollector(HTMLParser):
 
 def _tidy_paragraphs(raw: str) -> str:
     """Strip each line, drop empty lines/paragraphs, join paragraphs with a blank line."""
+    core = raw.strip()
+    if "\n" not in core:
+        return _squash(core)  # one line (the common description): no breaks to find
     paragraphs = []
     for block in _PARAGRAPH_BREAK_RE.split(raw):
         lines = [_squash(line) for line in block.split("\n")]
@@ -92,48 +111,49 @@ def _tidy_paragraphs(raw: str) -> str:
 
 
 def _render_html(markup: str) -> str:
-    parts = _plain_markup_parts(markup)
-    if parts is None:
+    raw = _plain_markup_text(markup)
+    if raw is None:
         collector = _TextCollector()
         collector.feed(markup)
         collector.close()
-        parts = collector.parts
-    return _tidy_paragraphs("".join(parts))
+        raw = "".join(collector.parts)
+    return _tidy_paragraphs(raw)
 
 
-def _plain_markup_parts(markup: str) -> list[str] | None:
-    """What _TextCollector collects from ``markup``, by one regex pass; None unless every
-    "<" opens a well-formed tag and no tag opens a skipped region (html.parser's job).
+def _plain_markup_text(markup: str) -> str | None:
+    """What _TextCollector collects from ``markup``, joined, by one regex split; None
+    unless every "<" opens a well-formed tag and no tag opens a skipped region
+    (html.parser's job). Runs of whitespace in the text are left as they are, but
+    newlines become spaces: _tidy_paragraphs, which reads the result, then gives
+    what it gives for the collector's text (whose runs are single spaces).
     """
-    parts: list[str] = []
-    position = 0
-    for match in _PLAIN_TAG_RE.finditer(markup):
-        if not _add_text(parts, markup[position : match.start()]):
+    pieces = _PLAIN_TAG_RE.split(markup)  # text, start tag name, end tag name, text, ...
+    out: list[str] = []
+    for index in range(0, len(pieces) - 1, 3):
+        if not _add_text(out, pieces[index]):
             return None
-        position = match.end()
-        name = match.group("name")
-        if name is not None:
-            name = name.lower()
-            if name in _SKIP_TAGS:
-                return None
-            if name == "br":
-                parts.append("\n")
-            elif name in _BLOCK_TAGS:
-                parts.append("\n\n")
-        elif match.group("end").lower() in _BLOCK_TAGS:
-            parts.append("\n\n")
-        elif match.group("end").lower() in _SKIP_TAGS:
+        start = pieces[index + 1]
+        if start is not None:
+            brk = _START_TAG_BREAKS.get(start.lower(), "")
+        else:
+            brk = _END_TAG_BREAKS.get(pieces[index + 2].lower(), "")
+        if brk is None:
             return None
-    return parts if _add_text(parts, markup[position:]) else None
+        out.append(brk)
+    return "".join(out) if _add_text(out, pieces[-1]) else None
 
 
-def _add_text(parts: list[str], text: str) -> bool:
-    """Append text between tags as html.parser hands it over; False for a stray "<"."""
+def _add_text(out: list[str], text: str) -> bool:
+    """Append text between tags, entities decoded; False for a stray "<"."""
     if "<" in text:
         return False
-    if text:
-        parts.append(_WS_RE.sub(" ", html.unescape(text) if "&" in text else text))
+    out.append((html.unescape(text) if "&" in text else text).replace("\n", " "))
     return True
+
+
+def _drop_invisible(text: str) -> str:
+    """Text without zero-width spaces, BOMs and soft hyphens (never in ASCII text)."""
+    return text if text.isascii() else _INVISIBLE_RE.sub("", text)
 
 
 def _decode_leftover_entities(text: str) -> str:
@@ -154,7 +174,7 @@ def html_to_text(markup: str) -> str:
     """
     if not markup:
         return ""
-    markup = _INVISIBLE_RE.sub("", markup)
+    markup = _drop_invisible(markup)
     if "<" not in markup and "&" not in markup:
         return _tidy_paragraphs(markup)
     if not _TAG_RE.search(markup):
@@ -171,7 +191,7 @@ def clean_headline(raw: str) -> str:
     """Headline as one line of plain text: no HTML, entities decoded, whitespace collapsed."""
     if not raw:
         return ""
-    text = _INVISIBLE_RE.sub("", raw)
+    text = _drop_invisible(raw)
     if "<" not in text and "&" not in text:
         return _squash(text)  # no tag to strip, no entity to decode: the loop would stop
     for _ in range(3):
@@ -311,7 +331,7 @@ def remove_dateline(text: str) -> str:
         return text
     place = match.group("place")
     has_agency = bool(match.group("agency"))
-    is_caps = place.upper() == place and sum(c.isalpha() for c in place) >= 2
+    is_caps = place.upper() == place and sum(map(str.isalpha, place)) >= 2
     if not (is_caps or has_agency):
         return text
     if match.group("sep") == "-" and not (has_agency or match.group("date")) and " " not in place:

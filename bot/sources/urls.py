@@ -77,7 +77,7 @@ def _netloc(scheme: str, host: str, port: int | None, userinfo: str) -> str:
     return f"{userinfo}@{host}" if userinfo else host
 
 
-def _is_canonical(url: str) -> bool:
+def is_canonical_url(url: str) -> bool:
     """True when ``url`` is already in canonical form (see _CANONICAL_RE)."""
     match = _CANONICAL_RE.fullmatch(url)
     if match is None or "amp" in match["path"].lower():
@@ -98,7 +98,7 @@ def canonical_url(url: str, base: str | None = None) -> str:
     raw = url.strip()
     if base:
         raw = urljoin(base.strip(), raw)
-    elif _is_canonical(raw):
+    elif is_canonical_url(raw):
         return raw
     return _canonical_of(raw)
 
