@@ -357,10 +357,7 @@ _INITIALS_RE = re.compile(r"(?:[A-Za-z]\.)+[A-Za-z]")
 
 def _is_abbreviation(text: str, dot_index: int) -> bool:
     """True when the "." at dot_index ends an abbreviation ("Mr.", "U.S.", "J.")."""
-    start = dot_index
-    while start > 0 and not text[start - 1].isspace() and text[start - 1] not in "(\"'“‘":
-        start -= 1
-    token = text[start:dot_index]
+    token = _token_before(text, dot_index)
     if not token:
         return False
     if token.lower() in _ABBREVIATIONS:
@@ -368,6 +365,18 @@ def _is_abbreviation(text: str, dot_index: int) -> bool:
     if len(token) == 1 and token.isupper():  # an initial: "John F. Kennedy"
         return True
     return bool(_INITIALS_RE.fullmatch(token))  # U.S, e.g, a.m
+
+
+def _token_before(text: str, end: int) -> str:
+    """The run of characters before ``end`` back to whitespace or an opening quote."""
+    # Most such runs are a plain word after a space: no need to look at each character.
+    word = text[text.rfind(" ", 0, end) + 1 : end]
+    if word.isalnum():
+        return word
+    start = end
+    while start > 0 and not text[start - 1].isspace() and text[start - 1] not in "(\"'“‘":
+        start -= 1
+    return text[start:end]
 
 
 def split_sentences(text: str) -> list[str]:

@@ -28,7 +28,7 @@ from bot.sources.cluster import (
 )
 from bot.sources.feeds import _URI_FIXER_RE, _base_for, _fix_uri
 from bot.sources.models import ArticleDraft
-from bot.sources.text import clean_headline, split_sentences
+from bot.sources.text import _token_before, clean_headline, split_sentences
 from bot.sources.urls import _canonical_of, canonical_url
 
 # --- canonical URLs -------------------------------------------------------------
@@ -163,6 +163,19 @@ def test_ascii_tokens_are_the_unicode_patterns_tokens() -> None:
 def test_acronyms_are_undotted_only_where_the_general_pattern_finds_one() -> None:
     for text in _random_texts(5_000, ascii_only=False):
         assert _undot_acronyms(text) == _ACRONYM_DOTS_RE.sub(_undot, text)
+
+
+def _token_before_by_walking(text: str, end: int) -> str:
+    start = end
+    while start > 0 and not text[start - 1].isspace() and text[start - 1] not in "(\"'“‘":
+        start -= 1
+    return text[start:end]
+
+
+def test_token_before_a_dot_is_the_run_back_to_a_space_or_quote() -> None:
+    for text in [*_random_texts(3_000, ascii_only=False), "Mr. Abe", "(J. Doe", "“U.S. x", ""]:
+        for end in range(len(text) + 1):
+            assert _token_before(text, end) == _token_before_by_walking(text, end)
 
 
 def test_topic_matchers_classify_like_classify() -> None:
