@@ -253,6 +253,7 @@ async def one_repeat(
                     parse_processes=options.workers,
                 )
                 await poller.sync_sources()
+                await poller.start_parsers()  # as `newsbot run` does at start
                 cold = await profiled(profiler, options.profile == "cold", poller, site.pid)
                 clock.now += timedelta(seconds=1)
                 warm = await profiled(profiler, options.profile == "warm", poller, site.pid)

@@ -67,6 +67,7 @@ class NewsBot:
     async def start(self) -> None:
         """Start polling Telegram, the ticks and the sender (application initialised)."""
         await self.poller.sync_sources()
+        await self.poller.start_parsers()
         await set_bot_commands(self.application.bot)
         jobs = self.application.job_queue
         assert jobs is not None, "python-telegram-bot[job-queue] is required"

@@ -57,10 +57,14 @@ def classify_with(
     """:func:`classify` with the topics' matchers computed beforehand."""
     found = set(source_topics)
     labels = _labels(draft)
-    text = f"{draft.headline}\n{draft.summary}"
+    text = None  # built only for a topic with keywords (most have none)
     for topic in matchers:
-        if not labels.isdisjoint(topic.keys) or _has_keyword(text, topic.keywords):
+        if not labels.isdisjoint(topic.keys):
             found.add(topic.id)
+        elif topic.keywords:
+            text = text or f"{draft.headline}\n{draft.summary}"
+            if _has_keyword(text, topic.keywords):
+                found.add(topic.id)
     return tuple(sorted(found))
 
 
@@ -81,25 +85,32 @@ def _topic_keys(topic: TopicConfig) -> set[str]:
     return keys
 
 
-def _labels(draft: ArticleDraft) -> set[str]:
+def _labels(draft: ArticleDraft) -> frozenset[str]:
     """Normalised category names (and their parts) and URL path sections of the item."""
+    try:
+        path = url_path(draft.url)
+    except ValueError:
+        path = ""
+    # Both parts are cached: a feed's items share a few categories and path folders.
+    return _category_labels(draft.categories) | _folder_labels(path.rpartition("/")[0])
+
+
+@lru_cache(maxsize=1024)
+def _category_labels(categories: tuple[str, ...]) -> frozenset[str]:
     labels = set()
-    for category in draft.categories:
+    for category in categories:
         labels.add(normalise_label(category))
         labels.update(normalise_label(part) for part in _CATEGORY_SPLIT_RE.split(category))
-    labels.update(normalise_label(section) for section in _path_sections(draft.url))
     labels.discard("")
-    return labels
+    return frozenset(labels)
 
 
-def _path_sections(url: str) -> list[str]:
-    """Directory parts of the URL path: "/world/2018/nov/15/story.html" -> world, 2018, nov, 15."""
-    try:
-        path = url_path(url)
-    except ValueError:
-        return []
-    parts = [unquote(part) for part in path.split("/") if part]
-    return parts[:-1] if parts and not path.endswith("/") else parts
+@lru_cache(maxsize=1024)
+def _folder_labels(folder: str) -> frozenset[str]:
+    """Normalised sections of a URL path's folder: "/world/2018/nov/15" -> world, 2018, ..."""
+    labels = {normalise_label(unquote(part)) for part in folder.split("/") if part}
+    labels.discard("")
+    return frozenset(labels)
 
 
 def _has_keyword(text: str, keywords: Iterable[str]) -> bool:

@@ -54,6 +54,7 @@ from bot.sources.parse_pool import (
     ParseBatcher,
     default_parse_processes,
     shared_parse_pool,
+    start_workers,
 )
 from bot.store import Store
 from bot.store.articles import ArticleInput, SourceItems, StoredItem
@@ -186,6 +187,11 @@ class Poller:
         self._cycle_lock = asyncio.Lock()
         self._grouper = _GrouperCache()
         self._is_synced = False
+
+    async def start_parsers(self) -> None:
+        """Start the parse processes now, so that the first cycle does not wait for them."""
+        if self._parse_executor is None and self._parse_processes > 0:
+            await start_workers(shared_parse_pool(self._parse_processes), self._parse_processes)
 
     async def sync_sources(self) -> list[Source]:
         """Make the sources table match the settings; new sources are due at once."""

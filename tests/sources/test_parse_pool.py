@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import multiprocessing
 import pickle
+import subprocess
+import sys
 import threading
 from collections.abc import Callable
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
@@ -12,7 +15,11 @@ from typing import Any
 
 import pytest
 
-from bot.sources.parse_pool import ParseBatcher, run_parse_jobs
+from bot.sources.parse_pool import (
+    ParseBatcher,
+    run_parse_jobs,
+    start_workers,
+)
 
 
 class _Unpicklable(Exception):
@@ -144,3 +151,30 @@ async def test_a_task_the_pool_cancels_cancels_its_jobs():
 
     with pytest.raises(asyncio.CancelledError):
         await batcher.run(partial(int, "1"))
+
+
+async def test_start_workers_starts_every_process_before_any_job():
+    pool = ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("forkserver"))
+    try:
+        await start_workers(pool, 2)
+        started = {p.pid for p in pool._processes.values()}  # the pool's own record
+        assert len(started) == 2
+        assert all(p.is_alive() for p in pool._processes.values())
+    finally:
+        pool.shutdown()
+
+
+def test_shared_pool_workers_come_with_the_parsing_modules_loaded():
+    # A fresh interpreter: the fork server must not have started before the pool.
+    check = (
+        "import functools, sys\n"
+        "from bot.sources.parse_pool import PRELOADED_MODULES, shared_parse_pool\n"
+        "assert not set(PRELOADED_MODULES) & set(sys.modules)\n"
+        "query = f'set({list(PRELOADED_MODULES)!r}) <= set(__import__(\"sys\").modules)'\n"
+        "print(shared_parse_pool(1).submit(functools.partial(eval, query)).result(60))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", check], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "True"
