@@ -189,9 +189,18 @@ class Poller:
         self._is_synced = False
 
     async def start_parsers(self) -> None:
-        """Start the parse processes now, so that the first cycle does not wait for them."""
-        if self._parse_executor is None and self._parse_processes > 0:
+        """Start the parse processes now, so that the first cycle does not wait for them.
+
+        A pool that cannot start is logged, not raised: the bot still starts, and each
+        feed's parse then fails (and is retried) as it would have anyway.
+        """
+        if self._parse_executor is not None or self._parse_processes == 0:
+            return
+        try:
             await start_workers(shared_parse_pool(self._parse_processes), self._parse_processes)
+        except Exception as err:  # e.g. no fork server here: parsing reports it per source
+            log.warning("parse processes did not start: %s", err)
+            shared_parse_pool.cache_clear()
 
     async def sync_sources(self) -> list[Source]:
         """Make the sources table match the settings; new sources are due at once."""

@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import json
+import logging
 import random
 import shutil
 from collections.abc import AsyncIterator, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
 from contextlib import aclosing, asynccontextmanager
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from bot.settings import FetchSettings, Settings, SourceConfig, TopicConfig
+from bot.sources import poller as poller_module
 from bot.sources.fetcher import Fetcher
 from bot.sources.poller import CycleReport, Poller, SourceResult, fetch_limits
 from bot.sources.report import cycle_table, health_table, progress_line
@@ -499,3 +502,24 @@ async def test_report_tables_render(store: Store, site: FakeNewsSite, clock: Fak
     assert "HTTP 500" in text
     assert "2 sources" in text and "1 failed" in text
     assert "just now" in text and "in 5 min" in text
+
+
+# --- parse processes -------------------------------------------------------------------
+
+
+async def test_a_pool_that_cannot_start_is_logged_and_the_bot_goes_on(
+    store: Store,
+    clock: FakeClock,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    broken = ProcessPoolExecutor(1)
+    broken.shutdown()  # submitting to it raises, as a pool that cannot start would
+    monkeypatch.setattr(poller_module, "shared_parse_pool", cache(lambda processes: broken))
+    settings = make_settings([])
+    fetcher = Fetcher.create(fetch_limits(settings.fetch), settings.fetch.http_client)
+    async with aclosing(fetcher):
+        poller = Poller(store, fetcher, settings, clock, random.Random(0), parse_processes=1)
+        with caplog.at_level(logging.WARNING, logger=poller_module.__name__):
+            await poller.start_parsers()
+    assert "parse processes did not start" in caplog.text
