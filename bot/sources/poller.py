@@ -416,15 +416,16 @@ class Poller:
         with_items = [w for w in batch if w.items is not None]
         inputs = [SourceItems(w.source.id, w.items or (), w.fetched_at) for w in with_items]
         try:
-            stored = await self._store.articles.store_many(inputs)
+            group = None
+            if with_items:
+                group = partial(_group_in_thread, await self._current_grouper())
+            stored = await self._store.articles.store_many(inputs, group=group)
         except Exception as err:  # one source's data, or the database: find out which
             log.warning("storing a batch of %d sources failed (%s); one by one", len(batch), err)
             for write in batch:
                 await self._settle_alone(write)
             return
         try:
-            new_items = [[s for s in items if s.status == "new"] for items in stored]
-            await self._group_many(with_items, new_items)
             await self._store.sources.record_success_many([w.success for w in batch])
         except Exception as err:  # the articles are stored; each source records the failure
             for write in batch:
@@ -454,22 +455,6 @@ class Poller:
             outcome = _outcome_of(source, stored, new_items)
         await self._store.sources.record_success_many([write.success])
         return outcome
-
-    async def _group_many(self, writes: list[_Write], new_items: list[list[StoredItem]]) -> None:
-        """Group the new items of several sources, in order, with one thread hop and one write."""
-        if not any(new_items):
-            return
-        grouper = await self._current_grouper()
-
-        def assign_all() -> dict[int, int]:
-            clusters: dict[int, int] = {}
-            for write, items in zip(writes, new_items, strict=True):
-                if items:
-                    clusters.update(grouper.assign(items, source_id=write.source.id))
-            return clusters
-
-        clusters = await asyncio.to_thread(assign_all)
-        await self._store.articles.set_clusters(clusters)
 
     # --- storing and grouping ------------------------------------------------------
 
@@ -614,6 +599,20 @@ def _counts(name: str, stored: Sequence[StoredItem]) -> SourceResult:
     unchanged = len(stored) - new - updated
     status: SourceStatus = "new" if new else "updated" if updated else "unchanged"
     return SourceResult(name, status, new=new, updated=updated, unchanged=unchanged)
+
+
+async def _group_in_thread(
+    grouper: StoryGrouper, sources: Sequence[tuple[int, Sequence[StoredItem]]]
+) -> dict[int, int]:
+    """store_many's ``group``: each source's new items, in order, off the event loop."""
+
+    def assign_all() -> dict[int, int]:
+        clusters: dict[int, int] = {}
+        for source_id, items in sources:
+            clusters.update(grouper.assign(items, source_id=source_id))
+        return clusters
+
+    return await asyncio.to_thread(assign_all)
 
 
 def _outcome_of(

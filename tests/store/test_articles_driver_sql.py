@@ -5,7 +5,7 @@ PostgreSQL: they must write and return exactly what the SQLAlchemy statements di
 from __future__ import annotations
 
 import random
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -14,7 +14,7 @@ from sqlalchemy.dialects.postgresql import asyncpg
 from sqlalchemy.dialects.sqlite import aiosqlite
 
 from bot.store import Store, open_store
-from bot.store.articles import ArticleInput, SourceItems, _insert
+from bot.store.articles import ArticleInput, SourceItems, StoredItem, _insert
 from bot.store.dialect import datetime_binder, placeholders, row_placeholders
 from bot.store.schema import article_topics, articles, sources
 from bot.store.sources import FetchSuccess
@@ -117,11 +117,41 @@ async def test_a_url_another_source_stored_meanwhile_is_not_returned_as_ours(sto
     # _insert is what store_many runs after finding no existing row: here the
     # other source's row appeared in between (ON CONFLICT DO NOTHING + RETURNING).
     async with store.engine.begin() as conn:
-        [stored] = await _insert(conn, [(SourceItems(first.id, [], NOW), [item(1), item(2)])])
+        [stored] = await _insert(conn, [(SourceItems(first.id, [], NOW), [item(1), item(2)])], None)
 
     assert [s.input.url for s in stored] == [item(2).url]
     assert stored[0].article_id != theirs.article_id
     assert await store.articles.count() == 2
+
+
+async def test_grouped_new_items_are_stored_in_their_story_in_the_same_transaction(
+    store: Store,
+):
+    first, second = await store.sources.sync(
+        [("A", "https://a.example/rss", "feed"), ("B", "https://b.example/rss", "feed")]
+    )
+    [[known]] = await store.articles.store_many([SourceItems(first.id, [item(1)], NOW)])
+    seen: list[tuple[int, list[str]]] = []
+
+    async def group(sources: Sequence[tuple[int, Sequence[StoredItem]]]) -> Mapping[int, int]:
+        seen.extend((source_id, [s.input.url for s in items]) for source_id, items in sources)
+        new = {s.input.url: s.article_id for _, items in sources for s in items}
+        return {new[item(3, host="b.example").url]: known.article_id}  # item 1's story
+
+    batches = [
+        SourceItems(first.id, [item(1), item(2)], NOW),
+        SourceItems(second.id, [item(3, host="b.example")], NOW),
+    ]
+    [ours, _] = await store.articles.store_many(batches, group=group)
+
+    # Only new items are offered, each source's in order, with their ids.
+    assert seen == [(first.id, [item(2).url]), (second.id, [item(3, host="b.example").url])]
+    clusters = {
+        a.url: a.cluster_id
+        for a in await store.articles.recent(["world"], since=NOW - timedelta(days=1))
+    }
+    assert clusters[item(2).url] == ours[1].article_id  # its own story
+    assert clusters[item(3, host="b.example").url] == known.article_id
 
 
 async def test_existing_items_are_found_by_url_and_by_guid(store: Store):
