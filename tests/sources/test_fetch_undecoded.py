@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from bot.errors import BodyTooLarge, FetchError
-from bot.settings import TopicConfig
+from bot.settings import HttpClient, TopicConfig
 from bot.sources.fetcher import Fetcher, FetchLimits, decoded_body
 from bot.sources.ingest import SourceProfile, prepare_feed_rows, prepare_fetched_rows
 from tests.fakes.news_site import FakeNewsSite, make_items
@@ -32,9 +32,9 @@ async def site() -> AsyncIterator[FakeNewsSite]:
         yield running
 
 
-@pytest.fixture(params=["aiohttp", "httpx"])
-async def fetcher(request: pytest.FixtureRequest) -> AsyncIterator[Fetcher]:
-    fetcher = Fetcher.create(LIMITS, request.param)
+@pytest.fixture
+async def fetcher(http_client: HttpClient) -> AsyncIterator[Fetcher]:
+    fetcher = Fetcher.create(LIMITS, http_client)
     yield fetcher
     await fetcher.aclose()
 

@@ -39,11 +39,6 @@ async def site() -> AsyncIterator[FakeNewsSite]:
         yield running
 
 
-@pytest.fixture(params=["aiohttp", "httpx"])
-def http_client(request: pytest.FixtureRequest) -> HttpClient:
-    return request.param
-
-
 @pytest.fixture
 async def make_fetcher(http_client: HttpClient) -> AsyncIterator[MakeFetcher]:
     fetchers: list[Fetcher] = []

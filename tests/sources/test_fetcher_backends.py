@@ -74,11 +74,6 @@ async def server() -> AsyncIterator[RawServer]:
         yield raw
 
 
-@pytest.fixture(params=["aiohttp", "httpx"])
-def http_client(request: pytest.FixtureRequest) -> HttpClient:
-    return request.param
-
-
 @pytest.fixture
 async def fetcher(http_client: HttpClient) -> AsyncIterator[Fetcher]:
     fetcher = Fetcher.create(LIMITS, http_client)
