@@ -28,7 +28,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from functools import partial
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from bot.clock import Clock
@@ -48,6 +48,16 @@ from bot.sources.ingest import (
     prepare_fetched_rows,
     prepare_folder,
 )
+from bot.sources.outcomes import (
+    CycleReport,
+    Outcome,
+    ProgressCallback,
+    SourceResult,
+    as_outcome,
+    not_modified,
+    outcome_of,
+    short_reason,
+)
 from bot.sources.parse_pool import (
     PARSE_BATCH,
     PARSE_TASKS_PER_PROCESS,
@@ -64,50 +74,9 @@ from bot.store.sources import FetchSuccess
 log = logging.getLogger(__name__)
 _Parsed = TypeVar("_Parsed")
 
-SourceStatus = Literal["new", "updated", "unchanged", "not_modified", "failed"]
 PAGE_CONCURRENCY = 4  # article pages fetched at once for one source
 GROUPER_RELOAD = timedelta(hours=1)  # re-read recent signatures: drops expired ones
-MAX_REASON_CHARS = 300
 BATCH_SOURCES = 64  # feeds stored in one transaction at most
-
-
-@dataclass(frozen=True, slots=True)
-class SourceResult:
-    """What polling one source gave. ``unchanged`` counts stored items seen again."""
-
-    name: str
-    status: SourceStatus
-    new: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    error: str | None = None
-    seconds: float = 0.0
-
-
-@dataclass(frozen=True, slots=True)
-class CycleReport:
-    """One polling cycle. ``new_article_ids`` feed the instant digests."""
-
-    results: tuple[SourceResult, ...] = ()
-    new_article_ids: tuple[int, ...] = ()
-
-    @property
-    def failed(self) -> tuple[SourceResult, ...]:
-        """The sources that failed in this cycle."""
-        return tuple(r for r in self.results if r.status == "failed")
-
-    def result(self, name: str) -> SourceResult | None:
-        """The result of the source with this name, or None if it was not polled."""
-        return next((r for r in self.results if r.name == name), None)
-
-
-ProgressCallback = Callable[[SourceResult], None]
-
-
-@dataclass(frozen=True, slots=True)
-class _Outcome:
-    result: SourceResult
-    new_ids: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,7 +88,7 @@ class _Write:
     items: tuple[ArticleInput, ...] | None
     fetched_at: datetime
     success: FetchSuccess
-    done: asyncio.Future[_Outcome]
+    done: asyncio.Future[Outcome]
 
 
 @dataclass(slots=True)
@@ -248,7 +217,7 @@ class Poller:
     ) -> CycleReport:
         async with self._cycle_lock:
 
-            async def polled(source: Source) -> _Outcome:
+            async def polled(source: Source) -> Outcome:
                 outcome = await self._poll_and_record(source)
                 if progress is not None:
                     progress(outcome.result)
@@ -264,22 +233,22 @@ class Poller:
                 writer.cancel()
                 with suppress(asyncio.CancelledError):
                     await writer
-        outcomes = [_as_outcome(s, o) for s, o in zip(sources, gathered, strict=True)]
+        outcomes = [as_outcome(s, o) for s, o in zip(sources, gathered, strict=True)]
         return CycleReport(
             results=tuple(o.result for o in outcomes),
             new_article_ids=tuple(sorted(i for o in outcomes for i in o.new_ids)),
         )
 
-    async def _poll_and_record(self, source: Source) -> _Outcome:
+    async def _poll_and_record(self, source: Source) -> Outcome:
         started = time.monotonic()
         try:
             outcome = await self._poll(source)
         except Exception as err:  # every failure is the source's, never the cycle's
             return await self._record_failure(source, err, started)
         seconds = time.monotonic() - started
-        return _Outcome(replace(outcome.result, seconds=seconds), outcome.new_ids)
+        return Outcome(replace(outcome.result, seconds=seconds), outcome.new_ids)
 
-    async def _poll(self, source: Source) -> _Outcome:
+    async def _poll(self, source: Source) -> Outcome:
         config = self._config_of(source)
         if config.kind == "folder":
             return await self._poll_folder(source, config)
@@ -295,7 +264,7 @@ class Poller:
 
     # --- kinds -------------------------------------------------------------------------
 
-    async def _poll_feed(self, source: Source, config: SourceConfig) -> _Outcome:
+    async def _poll_feed(self, source: Source, config: SourceConfig) -> Outcome:
         if config.fetch_pages or self._writes is None:
             return await self._poll_feed_alone(source, config)
         async with self._slots:  # the slot covers network and parsing, not the queue
@@ -314,7 +283,7 @@ class Poller:
         await self._writes.put(_Write(source, config, items, fetched_at, success, done))
         return await done
 
-    async def _poll_feed_alone(self, source: Source, config: SourceConfig) -> _Outcome:
+    async def _poll_feed_alone(self, source: Source, config: SourceConfig) -> Outcome:
         """A feed whose new items may need their pages: stored on its own, drafts at hand."""
         async with self._slots:
             fetched = await self._fetch_feed(source)
@@ -324,7 +293,7 @@ class Poller:
                 args = self._feed_args(source, config, fetched, fetched_at)
                 prepared = await self._off_loop(partial(prepare_feed, **args))
         outcome = (
-            _not_modified(source)
+            not_modified(source)
             if prepared is None
             else await self._store_items(source, config, prepared, fetched_at)
         )
@@ -348,7 +317,7 @@ class Poller:
             "profile": self._profile(config),
         }
 
-    async def _poll_folder(self, source: Source, config: SourceConfig) -> _Outcome:
+    async def _poll_folder(self, source: Source, config: SourceConfig) -> Outcome:
         fetched_at = self._clock()
         profile = self._profile(config)
         async with self._slots:
@@ -359,7 +328,7 @@ class Poller:
         await self._record_success(source, config, None, None)
         return outcome
 
-    async def _poll_pages(self, source: Source, config: SourceConfig) -> _Outcome:
+    async def _poll_pages(self, source: Source, config: SourceConfig) -> Outcome:
         profile = self._profile(config)
         async with self._slots:
             drafts = await fetch_pages(
@@ -432,9 +401,9 @@ class Poller:
                 write.done.set_exception(err)
             return
         pairs = zip(with_items, stored, strict=True)
-        outcomes = {id(w): _outcome_of(w.source, items) for w, items in pairs}
+        outcomes = {id(w): outcome_of(w.source, items) for w, items in pairs}
         for write in batch:
-            write.done.set_result(outcomes.get(id(write)) or _not_modified(write.source))
+            write.done.set_result(outcomes.get(id(write)) or not_modified(write.source))
 
     async def _settle_alone(self, write: _Write) -> None:
         """Write one source of a failed batch on its own; its future gets the result."""
@@ -443,16 +412,16 @@ class Poller:
         except Exception as err:  # this source's failure: its task records it
             write.done.set_exception(err)
 
-    async def _write_one(self, write: _Write) -> _Outcome:
+    async def _write_one(self, write: _Write) -> Outcome:
         """One source's write on its own: store, group, record the fetch."""
         if write.items is None:
-            outcome = _not_modified(write.source)
+            outcome = not_modified(write.source)
         else:
             source, items = write.source, write.items
             stored = await self._store.articles.store(source.id, items, write.fetched_at)
             new_items = [s for s in stored if s.status == "new"]
             await self._group(source, new_items)
-            outcome = _outcome_of(source, stored, new_items)
+            outcome = outcome_of(source, stored, new_items)
         await self._store.sources.record_success_many([write.success])
         return outcome
 
@@ -460,14 +429,14 @@ class Poller:
 
     async def _store_items(
         self, source: Source, config: SourceConfig, prepared: list[Prepared], fetched_at: datetime
-    ) -> _Outcome:
+    ) -> Outcome:
         inputs = [p.input for p in prepared]
         stored = await self._store.articles.store(source.id, inputs, fetched_at)
         new_items = [s for s in stored if s.status == "new"]
         if config.fetch_pages:
             new_items = await self._complete_from_pages(source, config, prepared, new_items)
         await self._group(source, new_items)
-        return _outcome_of(source, stored, new_items)
+        return outcome_of(source, stored, new_items)
 
     async def _complete_from_pages(
         self,
@@ -545,7 +514,7 @@ class Poller:
             redirect_url=redirect,
         )
 
-    async def _record_failure(self, source: Source, err: Exception, started: float) -> _Outcome:
+    async def _record_failure(self, source: Source, err: Exception, started: float) -> Outcome:
         reason = short_reason(err)
         error_count = source.error_count + 1
         if isinstance(err, SourceError | ConfigError):
@@ -561,7 +530,7 @@ class Poller:
         next_poll_at = self._clock() + timedelta(seconds=delay)
         await self._store.sources.record_failure(source.id, error=reason, next_poll_at=next_poll_at)
         seconds = time.monotonic() - started
-        return _Outcome(SourceResult(source.name, "failed", error=reason, seconds=seconds))
+        return Outcome(SourceResult(source.name, "failed", error=reason, seconds=seconds))
 
     def _interval(self, config: SourceConfig | None) -> float:
         own = config.poll_interval_seconds if config else None
@@ -576,14 +545,6 @@ class Poller:
         )
 
 
-def short_reason(err: BaseException) -> str:
-    """One line for ``sources.last_error``: our errors say it themselves, others name the type."""
-    text = " ".join(str(err).split())
-    if not isinstance(err, SourceError | ConfigError):
-        text = f"{type(err).__name__}: {text}" if text else type(err).__name__
-    return text[:MAX_REASON_CHARS] or type(err).__name__
-
-
 def _redirect_of(source: Source, fetched: FetchResult) -> str | None:
     moved_to = fetched.permanent_redirect
     if moved_to is None or moved_to == source.url:
@@ -591,14 +552,6 @@ def _redirect_of(source: Source, fetched: FetchResult) -> str | None:
     # Never switch silently: a hijacked or parked domain also "moves permanently".
     log.warning("source %s moved permanently to %s; update its url", source.name, moved_to)
     return moved_to
-
-
-def _counts(name: str, stored: Sequence[StoredItem]) -> SourceResult:
-    new = sum(1 for s in stored if s.status == "new")
-    updated = sum(1 for s in stored if s.status == "updated")
-    unchanged = len(stored) - new - updated
-    status: SourceStatus = "new" if new else "updated" if updated else "unchanged"
-    return SourceResult(name, status, new=new, updated=updated, unchanged=unchanged)
 
 
 async def _group_in_thread(
@@ -613,26 +566,6 @@ async def _group_in_thread(
         return clusters
 
     return await asyncio.to_thread(assign_all)
-
-
-def _outcome_of(
-    source: Source, stored: Sequence[StoredItem], new_items: Sequence[StoredItem] | None = None
-) -> _Outcome:
-    """The outcome of storing a source's items: counts, and the ids of the new ones."""
-    new = [s for s in stored if s.status == "new"] if new_items is None else new_items
-    return _Outcome(_counts(source.name, stored), tuple(s.article_id for s in new))
-
-
-def _not_modified(source: Source) -> _Outcome:
-    return _Outcome(SourceResult(source.name, "not_modified"))
-
-
-def _as_outcome(source: Source, gathered: _Outcome | BaseException) -> _Outcome:
-    """A task that failed even to record its failure (database down?) still gets a row."""
-    if isinstance(gathered, _Outcome):
-        return gathered
-    log.error("source %s: outcome not recorded: %s", source.name, gathered)
-    return _Outcome(SourceResult(source.name, "failed", error=short_reason(gathered)))
 
 
 __all__ = [

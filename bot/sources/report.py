@@ -12,7 +12,7 @@ from datetime import datetime
 from rich.table import Table
 from rich.text import Text
 
-from bot.sources.poller import CycleReport, SourceResult
+from bot.sources.outcomes import CycleReport, SourceResult
 from bot.store.models import Source
 
 _STATUS_STYLE = {
