@@ -30,7 +30,6 @@ from bot.sources.classify import TopicMatcher, classify_with, topic_matchers
 from bot.sources.cluster import (
     StorySignature,
     is_same_story,
-    signature_of,
     signature_parts,
     signature_text,
 )
@@ -87,9 +86,14 @@ _DATE_FIELD = 3  # ArticleInput.published_at
 
 def to_input(draft: ArticleDraft, *, fetched_at: datetime, profile: SourceProfile) -> ArticleInput:
     """The store's input for one draft: final date, topics and story signature."""
-    text = signature_of(draft).to_text()
+    text = _signature_text_of(draft)
     matchers = topic_matchers(profile.topic_catalogue)
     return ArticleInput(*_input_fields(draft, text, fetched_at, profile, matchers))
+
+
+def _signature_text_of(draft: ArticleDraft) -> str:
+    """``signature_of(draft).to_text()`` without building and re-sorting the sets."""
+    return signature_text(*signature_parts(draft.headline, draft.lead or draft.summary))
 
 
 def _input_fields(
@@ -152,7 +156,7 @@ def prepare_feed_rows(
     rows: list[ItemRow] = []
     matchers = topic_matchers(profile.topic_catalogue)
     for draft in parsed.items:
-        text = signature_text(*signature_parts(draft.headline, draft.lead or draft.summary))
+        text = _signature_text_of(draft)
         fields = _input_fields(draft, text, fetched_at, profile, matchers)
         published_at: datetime = fields[_DATE_FIELD]
         if published_at.tzinfo is UTC:

@@ -11,7 +11,6 @@ import asyncio
 import multiprocessing
 import os
 import pickle
-import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
 from functools import cache, partial
@@ -51,17 +50,10 @@ def shared_parse_pool(processes: int) -> ProcessPoolExecutor:
 async def start_workers(executor: Executor, processes: int) -> None:
     """Have the pool start its ``processes`` workers now, not on the first parse job."""
     loop = asyncio.get_running_loop()
-    # Each task holds its worker a moment, so the pool starts another for the next.
-    started = [loop.run_in_executor(executor, _worker_ready) for _ in range(processes)]
-    await asyncio.gather(*started)
+    # concurrent.futures starts a worker for each task submitted while none is idle.
+    await asyncio.gather(*(loop.run_in_executor(executor, os.getpid) for _ in range(processes)))
 
 
-def _worker_ready() -> int:
-    time.sleep(_READY_PAUSE_SECONDS)
-    return os.getpid()
-
-
-_READY_PAUSE_SECONDS = 0.05
 _JobOutcome = tuple[bool, Any]  # (True, result) or (False, exception)
 
 

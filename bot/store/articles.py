@@ -119,9 +119,7 @@ class ArticleRepository:
         if not clusters:
             return
         async with self._engine.begin() as conn:
-            cluster, article = row_placeholders(conn.dialect, 2)
-            sql = f"UPDATE articles SET cluster_id = {cluster} WHERE id = {article}"
-            await conn.exec_driver_sql(sql, [(c, a) for a, c in clusters.items()])
+            await _move_to_clusters(conn, clusters)
 
     async def recent_signatures(self, since: datetime) -> list[RecentSignature]:
         """Signatures of articles published since ``since`` (for story grouping)."""
@@ -360,14 +358,19 @@ async def _set_clusters(
 ) -> None:
     """New articles join the story they were grouped into, or start their own."""
     if joined:
-        cluster, article = row_placeholders(conn.dialect, 2)
-        sql = f"UPDATE articles SET cluster_id = {cluster} WHERE id = {article}"
-        await conn.exec_driver_sql(sql, [(c, a) for a, c in joined.items()])
+        await _move_to_clusters(conn, joined)
     own = [article_id for article_id in article_ids if article_id not in joined]
     for chunk in _chunks(own):
         marks = placeholders(conn.dialect, 1, len(chunk))
         sql = f"UPDATE articles SET cluster_id = id WHERE id IN {marks} AND cluster_id IS NULL"
         await conn.exec_driver_sql(sql, tuple(chunk))
+
+
+async def _move_to_clusters(conn: AsyncConnection, clusters: Mapping[int, int]) -> None:
+    """Article id -> cluster id, one prebuilt UPDATE for all."""
+    cluster, article = row_placeholders(conn.dialect, 2)
+    sql = f"UPDATE articles SET cluster_id = {cluster} WHERE id = {article}"
+    await conn.exec_driver_sql(sql, [(c, a) for a, c in clusters.items()])
 
 
 async def _insert_rows(
