@@ -25,6 +25,7 @@ from bot.store.dialect import (
     datetime_binder,
     order_article_inserts,
     placeholders,
+    reserve_article_ids,
     row_placeholders,
 )
 from bot.store.models import Article
@@ -311,6 +312,7 @@ async def _refresh(conn: AsyncConnection, row: Row[Any], item: ArticleInput) -> 
 # The hot inserts go as driver SQL with tuples (see bot.store.dialect): SQLAlchemy's
 # per-row parameter processing cost more than SQLite's own work here.
 _ARTICLE_COLUMNS = (
+    "id",
     "source_id",
     "guid",
     "url",
@@ -319,6 +321,7 @@ _ARTICLE_COLUMNS = (
     "signature",
     "published_at",
     "fetched_at",
+    "cluster_id",
 )
 _INSERT_ROWS = MAX_BIND_PARAMS // len(_ARTICLE_COLUMNS)
 
@@ -326,44 +329,91 @@ _INSERT_ROWS = MAX_BIND_PARAMS // len(_ARTICLE_COLUMNS)
 async def _insert(
     conn: AsyncConnection, entries: Sequence[_Entry], group: GroupNew | None
 ) -> list[list[StoredItem]]:
-    """Insert every source's new items: a few statements for rows and ids, topics, clusters."""
+    """Insert every source's new items, each row written once with its story cluster.
+
+    The ids are reserved first, so ``group`` sees the new items with their ids
+    before anything is written, and a row goes in with its cluster (the story it
+    joined, or its own id): no second write of 40,000 rows a cold cycle.
+    """
     if not any(items for _, items in entries):
         return [[] for _ in entries]
-    # Another source may have stored the same URL meanwhile: ignore, don't fail.
-    ids = await _insert_rows(conn, entries)
-    stored = [
-        [StoredItem(ids[key], "new", i) for i in items if (key := (batch.source_id, i.url)) in ids]
-        for batch, items in entries
-    ]
-    dialect = conn.dialect
-    topic_rows = [(s.article_id, t) for items in stored for s in items for t in s.input.topics]
-    if topic_rows:
-        marks = placeholders(dialect, 1, 2)
-        sql = (
-            f"INSERT INTO article_topics (article_id, topic_id) VALUES {marks} "
-            "ON CONFLICT DO NOTHING"
-        )
-        await conn.exec_driver_sql(sql, topic_rows)
+    planned = await _with_reserved_ids(conn, entries)
     joined: Mapping[int, int] = {}
     if group is not None:
         joined = await group(
-            [(batch.source_id, items) for (batch, _), items in zip(entries, stored, strict=True)]
+            [(batch.source_id, items) for (batch, _), items in zip(entries, planned, strict=True)]
         )
-    await _set_clusters(conn, [s.article_id for items in stored for s in items], joined)
+    inserted = await _insert_rows(conn, entries, planned, joined)
+    stored = [[s for s in items if s.article_id in inserted] for items in planned]
+    if len(inserted) < sum(map(len, planned)):
+        await _leave_skipped_stories(conn, planned, inserted, joined)
+    await _insert_topics(conn, stored)
     return stored
 
 
-async def _set_clusters(
-    conn: AsyncConnection, article_ids: Sequence[int], joined: Mapping[int, int]
+async def _with_reserved_ids(
+    conn: AsyncConnection, entries: Sequence[_Entry]
+) -> list[list[StoredItem]]:
+    """Each source's new items as "new" StoredItems, with ids reserved in item order."""
+    ids = iter(await reserve_article_ids(conn, sum(len(items) for _, items in entries)))
+    return [[StoredItem(next(ids), "new", i) for i in items] for _, items in entries]
+
+
+async def _insert_rows(
+    conn: AsyncConnection,
+    entries: Sequence[_Entry],
+    planned: Sequence[Sequence[StoredItem]],
+    joined: Mapping[int, int],
+) -> set[int]:
+    """INSERT ... ON CONFLICT DO NOTHING RETURNING id: the ids of the rows written. A URL
+    another writer stored meanwhile is skipped, so it is not ours.
+    """
+    as_datetime = datetime_binder(conn.dialect)
+    rows: list[tuple[Any, ...]] = []
+    for (batch, _), items in zip(entries, planned, strict=True):
+        source_id, fetched_at = batch.source_id, as_datetime(batch.fetched_at)
+        for stored in items:
+            article_id, i = stored.article_id, stored.input
+            cluster_id = joined.get(article_id, article_id)
+            published_at = as_datetime(i.published_at)
+            rows.append(
+                (
+                    *(article_id, source_id, i.guid, i.url, i.headline, i.summary),
+                    *(i.signature, published_at, fetched_at, cluster_id),
+                )
+            )
+    columns = ", ".join(_ARTICLE_COLUMNS)
+    inserted: set[int] = set()
+    for chunk in _chunks(rows, _INSERT_ROWS):
+        marks = placeholders(conn.dialect, len(chunk), len(_ARTICLE_COLUMNS))
+        sql = f"INSERT INTO articles ({columns}) VALUES {marks} ON CONFLICT DO NOTHING RETURNING id"
+        result = await conn.exec_driver_sql(sql, tuple(chain.from_iterable(chunk)))
+        inserted.update(row[0] for row in result.all())
+    return inserted
+
+
+async def _leave_skipped_stories(
+    conn: AsyncConnection,
+    planned: Sequence[Sequence[StoredItem]],
+    inserted: set[int],
+    joined: Mapping[int, int],
 ) -> None:
-    """New articles join the story they were grouped into, or start their own."""
-    if joined:
-        await _move_to_clusters(conn, joined)
-    own = [article_id for article_id in article_ids if article_id not in joined]
-    for chunk in _chunks(own):
+    """Rows that joined the story of a row that was skipped start their own instead."""
+    skipped = {s.article_id for items in planned for s in items} - inserted
+    orphans = [a for a, cluster in joined.items() if cluster in skipped and a in inserted]
+    for chunk in _chunks(orphans):
         marks = placeholders(conn.dialect, 1, len(chunk))
-        sql = f"UPDATE articles SET cluster_id = id WHERE id IN {marks} AND cluster_id IS NULL"
+        sql = f"UPDATE articles SET cluster_id = id WHERE id IN {marks}"
         await conn.exec_driver_sql(sql, tuple(chunk))
+
+
+async def _insert_topics(conn: AsyncConnection, stored: Sequence[Sequence[StoredItem]]) -> None:
+    topic_rows = [(s.article_id, t) for items in stored for s in items for t in s.input.topics]
+    if not topic_rows:
+        return
+    marks = placeholders(conn.dialect, 1, 2)
+    sql = f"INSERT INTO article_topics (article_id, topic_id) VALUES {marks} ON CONFLICT DO NOTHING"
+    await conn.exec_driver_sql(sql, topic_rows)
 
 
 async def _move_to_clusters(conn: AsyncConnection, clusters: Mapping[int, int]) -> None:
@@ -371,42 +421,6 @@ async def _move_to_clusters(conn: AsyncConnection, clusters: Mapping[int, int]) 
     cluster, article = row_placeholders(conn.dialect, 2)
     sql = f"UPDATE articles SET cluster_id = {cluster} WHERE id = {article}"
     await conn.exec_driver_sql(sql, [(c, a) for a, c in clusters.items()])
-
-
-async def _insert_rows(
-    conn: AsyncConnection, entries: Sequence[_Entry]
-) -> dict[tuple[int, str], int]:
-    """INSERT ... ON CONFLICT DO NOTHING RETURNING: ids of the rows inserted, by (source
-    id, URL). A URL another source stored meanwhile is skipped, so it is not ours.
-    """
-    as_datetime = datetime_binder(conn.dialect)
-    rows: list[tuple[Any, ...]] = []
-    for batch, items in entries:
-        source_id, fetched_at = batch.source_id, as_datetime(batch.fetched_at)
-        rows.extend(
-            (
-                source_id,
-                i.guid,
-                i.url,
-                i.headline,
-                i.summary,
-                i.signature,
-                as_datetime(i.published_at),
-                fetched_at,
-            )
-            for i in items
-        )
-    columns = ", ".join(_ARTICLE_COLUMNS)
-    ids: dict[tuple[int, str], int] = {}
-    for chunk in _chunks(rows, _INSERT_ROWS):
-        marks = placeholders(conn.dialect, len(chunk), len(_ARTICLE_COLUMNS))
-        sql = (
-            f"INSERT INTO articles ({columns}) VALUES {marks} "
-            "ON CONFLICT DO NOTHING RETURNING id, source_id, url"
-        )
-        result = await conn.exec_driver_sql(sql, tuple(chain.from_iterable(chunk)))
-        ids.update({(source_id, url): article_id for article_id, source_id, url in result.all()})
-    return ids
 
 
 def _article_select() -> Any:

@@ -52,6 +52,24 @@ async def order_article_inserts(conn: AsyncConnection) -> None:
         await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ARTICLE_INSERT_LOCK})
 
 
+async def reserve_article_ids(conn: AsyncConnection, count: int) -> list[int]:
+    """``count`` new article ids, ascending, above every id stored so far.
+
+    Called inside the article-writing transaction (after :func:`order_article_inserts`),
+    so the ids are the ones the database would have given the rows: on SQLite the
+    next rowids (``BEGIN IMMEDIATE`` holds the only writer), on PostgreSQL the
+    next values of the id sequence. Knowing ids before the INSERT lets a new row
+    be written with its story cluster in the same statement.
+    """
+    if count <= 0:
+        return []
+    if conn.dialect.name == "postgresql":
+        sql = "SELECT nextval(pg_get_serial_sequence('articles', 'id')) FROM generate_series(1, $1)"
+        return sorted(row[0] for row in (await conn.exec_driver_sql(sql, (count,))).all())
+    highest = (await conn.exec_driver_sql("SELECT max(id) FROM articles")).scalar() or 0
+    return list(range(highest + 1, highest + 1 + count))
+
+
 # --- driver SQL for the ingest cycle's hot statements ----------------------------------
 # SQLAlchemy's per-row parameter processing (construct_params, bind processors,
 # one dict a row) cost more than the database itself in the 1,000-feed ingest
