@@ -326,6 +326,11 @@ def remove_dateline(text: str) -> str:
     "LONDON — ", "Berlin (dpa) - ". The place must be in capitals unless an agency
     tag follows it, so ordinary sentences are left alone.
     """
+    if ":" not in text and "-" not in text and "—" not in text and "–" not in text:
+        # No separator, no dateline: four scans in C instead of the pattern's
+        # backtracking over the first words (~4 us a lead; the story signature reads
+        # every lead again after clean_text took its dateline off).
+        return text
     match = _DATELINE_RE.match(text)
     if not match:
         return text
