@@ -8,6 +8,7 @@ come from a fork server; a job's own error comes back as that job's error.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import multiprocessing
 import os
 import pickle
@@ -25,6 +26,11 @@ PARSE_BATCH = 8  # feeds in one pool task at most (only while the pool is busy)
 # fork of it, ready to parse, instead of importing lxml, feedparser, trafilatura and
 # the store on its first job (~1.5 CPU s a worker, paid inside the first cycle).
 PRELOADED_MODULES = ("bot.sources.ingest",)
+# Parse workers run at a lower CPU priority than the process that starts them. On a
+# busy machine the event loop (the batch writer, chat replies, delivery) then gets
+# the CPU it asks for and parsing takes the rest: the writer no longer falls behind
+# and leaves a backlog to drain after the last parse (docs/performance.md, round 6).
+PARSE_NICENESS = 10
 
 
 def default_parse_processes() -> int:
@@ -44,7 +50,13 @@ def shared_parse_pool(processes: int) -> ProcessPoolExecutor:
     """
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(list(PRELOADED_MODULES))  # if the server is not up yet
-    return ProcessPoolExecutor(processes, mp_context=context)
+    return ProcessPoolExecutor(processes, mp_context=context, initializer=lower_priority)
+
+
+def lower_priority() -> None:
+    """A parse worker's start: PARSE_NICENESS below its parent (where the OS allows it)."""
+    with contextlib.suppress(OSError, AttributeError):  # no os.nice on Windows
+        os.nice(PARSE_NICENESS)
 
 
 async def start_workers(executor: Executor, processes: int) -> None:

@@ -178,3 +178,21 @@ def test_shared_pool_workers_come_with_the_parsing_modules_loaded():
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "True"
+
+
+def test_shared_pool_workers_run_at_a_lower_priority_than_their_parent():
+    # Parsing yields the CPU to the event loop (the batch writer, chat replies, delivery).
+    check = (
+        "import os\n"
+        "from bot.sources.parse_pool import PARSE_NICENESS, shared_parse_pool\n"
+        "parent = os.getpriority(os.PRIO_PROCESS, 0)\n"
+        "worker = shared_parse_pool(1).submit(os.getpriority, os.PRIO_PROCESS, 0).result(60)\n"
+        "print(parent, worker, PARSE_NICENESS)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", check], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    parent, worker, niceness = map(int, done.stdout.split())
+    assert niceness > 0
+    assert worker == min(parent + niceness, 19)  # 19: the lowest priority there is

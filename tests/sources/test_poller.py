@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import random
@@ -523,3 +524,41 @@ async def test_a_pool_that_cannot_start_is_logged_and_the_bot_goes_on(
         with caplog.at_level(logging.WARNING, logger=poller_module.__name__):
             await poller.start_parsers()
     assert "parse processes did not start" in caplog.text
+
+
+# --- the batch writer's batches ----------------------------------------------------------
+
+
+def _queued_writes(count: int) -> asyncio.Queue[Any]:
+    queue: asyncio.Queue[Any] = asyncio.Queue()
+    for number in range(count):
+        queue.put_nowait(number)  # the writer only counts them here
+    return queue
+
+
+async def test_the_writer_lets_a_small_batch_gather_before_writing(monkeypatch):
+    monkeypatch.setattr(poller_module, "BATCH_LINGER_SECONDS", 0.2)
+    queue = _queued_writes(2)
+
+    async def arrive_later() -> None:
+        await asyncio.sleep(0.05)
+        for number in range(2, 7):
+            queue.put_nowait(number)
+
+    late = asyncio.create_task(arrive_later())
+    batch = await poller_module._next_batch(queue)
+    await late
+
+    assert batch == list(range(7))  # the five that came during the linger went with it
+
+
+async def test_the_writer_does_not_wait_when_a_batch_is_already_there(monkeypatch):
+    monkeypatch.setattr(poller_module, "BATCH_LINGER_SECONDS", 60)
+    full, minimum = poller_module.BATCH_SOURCES, poller_module.MIN_BATCH_SOURCES
+    queue = _queued_writes(full + minimum)
+
+    batch = await asyncio.wait_for(poller_module._next_batch(queue), timeout=5)
+    rest = await asyncio.wait_for(poller_module._next_batch(queue), timeout=5)
+
+    assert batch == list(range(full))  # at most BATCH_SOURCES in one transaction
+    assert rest == list(range(full, full + minimum))
