@@ -173,11 +173,7 @@ def test_shared_pool_workers_come_with_the_parsing_modules_loaded():
         "query = f'set({list(PRELOADED_MODULES)!r}) <= set(__import__(\"sys\").modules)'\n"
         "print(shared_parse_pool(1).submit(functools.partial(eval, query)).result(60))\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", check], capture_output=True, text=True, timeout=120, check=False
-    )
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "True"
+    assert _printed_by_fresh_interpreter(check) == "True"
 
 
 def test_shared_pool_workers_run_at_a_lower_priority_than_their_parent():
@@ -189,10 +185,15 @@ def test_shared_pool_workers_run_at_a_lower_priority_than_their_parent():
         "worker = shared_parse_pool(1).submit(os.getpriority, os.PRIO_PROCESS, 0).result(60)\n"
         "print(parent, worker, PARSE_NICENESS)\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", check], capture_output=True, text=True, timeout=120, check=False
-    )
-    assert done.returncode == 0, done.stderr
-    parent, worker, niceness = map(int, done.stdout.split())
+    parent, worker, niceness = map(int, _printed_by_fresh_interpreter(check).split())
     assert niceness > 0
     assert worker == min(parent + niceness, 19)  # 19: the lowest priority there is
+
+
+def _printed_by_fresh_interpreter(code: str) -> str:
+    """What ``code`` prints in a new Python process (its own fork server and pool)."""
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
