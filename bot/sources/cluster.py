@@ -18,8 +18,8 @@ import itertools
 import re
 import sys
 import zlib
-from collections.abc import Iterable, Sequence
-from functools import lru_cache
+from collections.abc import Callable, Iterable, Sequence
+from functools import lru_cache, partial
 
 from bot.sources.models import ArticleDraft
 from bot.sources.text import remove_dateline, split_sentences
@@ -175,13 +175,33 @@ def signature(headline: str, text: str) -> StorySignature:
 
 def signature_parts(headline: str, text: str) -> tuple[list[str], list[int]]:
     """:func:`signature`'s names and shingles, each sorted (see :func:`signature_text`)."""
-    headline_tokens = _tokens(_undot_acronyms(headline))
     lead = _undot_acronyms(remove_dateline(text.strip())[:LEAD_CHARS])
-    lead_sentences = [_tokens(s) for s in split_sentences(lead)]
-    sentences = [headline_tokens, *lead_sentences]
-    names = _proper_nouns(sentences, headline_is_titlecase=_is_titlecase(headline_tokens))
-    words = [w for sentence in sentences for w in sentence]
-    return sorted(names), _shingles(words)
+    return _names_and_shingles([_undot_acronyms(headline), *split_sentences(lead)])
+
+
+def names_and_shingles_py(sentences: list[str]) -> tuple[list[str], list[int]]:
+    """Sorted names and shingles of ``[headline, *lead sentences]`` (acronyms undotted).
+
+    The reference version of the rules: ``bot/sources/_signature.c`` does the same
+    in C where it was built (the tests compare the two).
+    """
+    tokenized = [_tokens(sentence) for sentence in sentences]
+    titlecase = _is_titlecase(tokenized[0])
+    names = _proper_nouns(tokenized, headline_is_titlecase=titlecase)
+    return sorted(names), _shingles([w for sentence in tokenized for w in sentence])
+
+
+def _compiled_names_and_shingles() -> Callable[[list[str]], tuple[list[str], list[int]]] | None:
+    """The C version of :func:`names_and_shingles_py`, or None where it was not built."""
+    try:
+        from bot.sources._signature import names_and_shingles
+    except ImportError:  # installed without a C compiler: the Python version serves
+        return None
+    return partial(names_and_shingles, _NOT_NAMES, _STOPWORDS, _TITLES, MAX_SHINGLES)
+
+
+_names_and_shingles = _compiled_names_and_shingles() or names_and_shingles_py
+COMPILED = _names_and_shingles is not names_and_shingles_py  # the C version is in use
 
 
 def signature_of(draft: ArticleDraft) -> StorySignature:

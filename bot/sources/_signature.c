@@ -1,0 +1,653 @@
+/* The story signature's word work in C: tokens, proper nouns and shingles.
+ *
+ * bot/sources/cluster.py holds the reference (pure Python) version of every rule
+ * here, and tests/sources/test_signature_speedup.py checks that both give the same
+ * names and shingles. The Python version spent ~75 us an item on ~60 tokens in
+ * many small calls into re, str and set (docs/performance.md, round 7); here each
+ * token costs a few string and set operations.
+ *
+ * names_and_shingles(not_names, stopwords, titles, max_shingles, sentences)
+ *   the word sets and the limit of cluster.py (first, so functools.partial can bind them);
+ *   sentences: [headline, lead sentence, ...], acronym dots already removed
+ *   returns (sorted list of names, sorted list of at most max_shingles hashes)
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+#define SHINGLE_MASK 0xFFFFFFu
+#define STEM_CHARS 6
+#define MIN_STEM_CHARS 4
+#define NAME_KEY_CHARS 4
+#define ACRONYM_MAX_CHARS 6
+
+/* --- CRC-32 (zlib's polynomial, so the hashes equal zlib.crc32's) ------------ */
+
+static uint32_t crc_table[256];
+
+static void
+make_crc_table(void)
+{
+    for (uint32_t n = 0; n < 256; n++) {
+        uint32_t c = n;
+        for (int k = 0; k < 8; k++) {
+            c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+        }
+        crc_table[n] = c;
+    }
+}
+
+/* zlib.crc32(data, crc) */
+static uint32_t
+crc32_update(uint32_t crc, const char *data, Py_ssize_t size)
+{
+    uint32_t c = crc ^ 0xFFFFFFFFu;
+    for (Py_ssize_t i = 0; i < size; i++) {
+        c = crc_table[(c ^ (unsigned char)data[i]) & 0xFF] ^ (c >> 8);
+    }
+    return c ^ 0xFFFFFFFFu;
+}
+
+/* --- tokens ------------------------------------------------------------------ */
+
+typedef struct {
+    PyObject *word;  /* the token as written */
+    PyObject *lower; /* word.lower(), made on first use */
+} Token;
+
+typedef struct {
+    Token *items;
+    Py_ssize_t size;
+    Py_ssize_t capacity;
+} Tokens;
+
+static void
+tokens_clear(Tokens *tokens)
+{
+    for (Py_ssize_t i = 0; i < tokens->size; i++) {
+        Py_XDECREF(tokens->items[i].word);
+        Py_XDECREF(tokens->items[i].lower);
+    }
+    PyMem_Free(tokens->items);
+    tokens->items = NULL;
+    tokens->size = tokens->capacity = 0;
+}
+
+static int
+tokens_append(Tokens *tokens, PyObject *word)
+{
+    if (tokens->size == tokens->capacity) {
+        Py_ssize_t capacity = tokens->capacity ? tokens->capacity * 2 : 64;
+        Token *items = PyMem_Realloc(tokens->items, capacity * sizeof(Token));
+        if (items == NULL) {
+            Py_DECREF(word);
+            PyErr_NoMemory();
+            return -1;
+        }
+        tokens->items = items;
+        tokens->capacity = capacity;
+    }
+    tokens->items[tokens->size].word = word;
+    tokens->items[tokens->size].lower = NULL;
+    tokens->size++;
+    return 0;
+}
+
+/* A character that may continue a token: \w (alphanumeric or "_"), ', ’ or &. */
+static int
+is_token_char(Py_UCS4 ch)
+{
+    return Py_UNICODE_ISALNUM(ch) || ch == '_' || ch == '\'' || ch == 0x2019 || ch == '&';
+}
+
+static int
+is_quote(Py_UCS4 ch)
+{
+    return ch == '\'' || ch == 0x2019;
+}
+
+/* cluster._tokens: runs that start with a letter or digit and go on over token
+ * characters (a hyphen ends a run, as splitting hyphenated tokens does), each
+ * without a final possessive ("'", "'s", "’", "’s").
+ */
+static int
+tokenize(PyObject *sentence, Tokens *tokens)
+{
+    int kind = PyUnicode_KIND(sentence);
+    const void *data = PyUnicode_DATA(sentence);
+    Py_ssize_t length = PyUnicode_GET_LENGTH(sentence);
+    Py_ssize_t i = 0;
+    while (i < length) {
+        if (!Py_UNICODE_ISALNUM(PyUnicode_READ(kind, data, i))) {
+            i++;
+            continue;
+        }
+        Py_ssize_t start = i++;
+        while (i < length && is_token_char(PyUnicode_READ(kind, data, i))) {
+            i++;
+        }
+        Py_ssize_t end = i;
+        Py_UCS4 last = PyUnicode_READ(kind, data, end - 1);
+        if (is_quote(last)) {
+            end--;
+        }
+        else if (last == 's' && end - start >= 2 &&
+                 is_quote(PyUnicode_READ(kind, data, end - 2))) {
+            end -= 2;
+        }
+        PyObject *word = PyUnicode_Substring(sentence, start, end);
+        if (word == NULL || tokens_append(tokens, word) < 0) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static PyObject *
+ascii_lower(PyObject *word)
+{
+    Py_ssize_t length = PyUnicode_GET_LENGTH(word);
+    const Py_UCS1 *data = PyUnicode_1BYTE_DATA(word);
+    Py_ssize_t i = 0;
+    while (i < length && !(data[i] >= 'A' && data[i] <= 'Z')) {
+        i++;
+    }
+    if (i == length) {
+        Py_INCREF(word);
+        return word; /* already lower case: the common case */
+    }
+    PyObject *lower = PyUnicode_New(length, 127);
+    if (lower == NULL) {
+        return NULL;
+    }
+    Py_UCS1 *out = PyUnicode_1BYTE_DATA(lower);
+    for (i = 0; i < length; i++) {
+        Py_UCS1 c = data[i];
+        out[i] = (c >= 'A' && c <= 'Z') ? (Py_UCS1)(c + ('a' - 'A')) : c;
+    }
+    return lower;
+}
+
+/* token.lower(), made once a token; a borrowed reference (NULL on error). */
+static PyObject *
+lowered(Token *token)
+{
+    if (token->lower == NULL) {
+        if (PyUnicode_IS_ASCII(token->word)) {
+            token->lower = ascii_lower(token->word);
+        }
+        else {
+            token->lower = PyObject_CallMethod(token->word, "lower", NULL);
+        }
+    }
+    return token->lower;
+}
+
+/* --- proper nouns ------------------------------------------------------------ */
+
+typedef struct {
+    PyObject *not_names;
+    PyObject *stopwords;
+    PyObject *titles;
+} WordSets;
+
+static Py_UCS4
+first_char(PyObject *word)
+{
+    return PyUnicode_READ_CHAR(word, 0);
+}
+
+/* 1 when set contains the token's lower case, 0 when not, -1 on error. */
+static int
+lower_in(Token *token, PyObject *set)
+{
+    PyObject *lower = lowered(token);
+    return lower == NULL ? -1 : PySet_Contains(set, lower);
+}
+
+/* cluster._is_capitalised */
+static int
+is_capitalised(Token *token, const WordSets *sets)
+{
+    if (!Py_UNICODE_ISUPPER(first_char(token->word))) {
+        return 0;
+    }
+    int found = lower_in(token, sets->not_names);
+    return found < 0 ? -1 : !found;
+}
+
+/* cluster._is_acronym */
+static int
+is_acronym(PyObject *word)
+{
+    Py_ssize_t length = PyUnicode_GET_LENGTH(word);
+    if (length > ACRONYM_MAX_CHARS) {
+        return 0;
+    }
+    int letters = 0;
+    for (Py_ssize_t i = 0; i < length; i++) {
+        Py_UCS4 ch = PyUnicode_READ_CHAR(word, i);
+        if (Py_UNICODE_ISALPHA(ch)) {
+            if (!Py_UNICODE_ISUPPER(ch)) {
+                return 0;
+            }
+            letters++;
+        }
+    }
+    return letters >= 2;
+}
+
+/* cluster._is_titlecase of the headline's tokens */
+static int
+is_titlecase(Tokens *tokens, Py_ssize_t start, Py_ssize_t end, const WordSets *sets)
+{
+    Py_ssize_t content = 0, capitalised = 0;
+    for (Py_ssize_t i = start; i < end; i++) {
+        Token *token = &tokens->items[i];
+        int stop = lower_in(token, sets->stopwords);
+        if (stop < 0) {
+            return -1;
+        }
+        Py_UCS4 first = first_char(token->word);
+        if (stop || !Py_UNICODE_ISALPHA(first)) {
+            continue;
+        }
+        content++;
+        capitalised += Py_UNICODE_ISUPPER(first) ? 1 : 0;
+    }
+    return content >= 4 && (double)capitalised >= 0.7 * (double)content;
+}
+
+/* cluster._starts_name: the next word continues a name or is a title. */
+static int
+starts_name(Tokens *tokens, Py_ssize_t next, Py_ssize_t end, const WordSets *sets)
+{
+    if (next >= end) {
+        return 0;
+    }
+    int capitalised = is_capitalised(&tokens->items[next], sets);
+    if (capitalised != 0) {
+        return capitalised;
+    }
+    return lower_in(&tokens->items[next], sets->titles);
+}
+
+/* cluster._names_match for two different names */
+static int
+names_match(PyObject *a, PyObject *b)
+{
+    Py_ssize_t la = PyUnicode_GET_LENGTH(a), lb = PyUnicode_GET_LENGTH(b);
+    PyObject *shorter = lb < la ? b : a;
+    PyObject *longer = lb < la ? a : b;
+    Py_ssize_t ls = PyUnicode_GET_LENGTH(shorter), ll = PyUnicode_GET_LENGTH(longer);
+    if (ls < NAME_KEY_CHARS || ll - ls > 4) {
+        return 0;
+    }
+    Py_ssize_t prefix = 0;
+    while (prefix < ls &&
+           PyUnicode_READ_CHAR(shorter, prefix) == PyUnicode_READ_CHAR(longer, prefix)) {
+        prefix++;
+    }
+    return prefix >= NAME_KEY_CHARS && prefix >= ls - 1;
+}
+
+/* name.startswith(word[:4]), for a word of 4+ characters */
+static int
+same_key(PyObject *name, PyObject *word)
+{
+    if (PyUnicode_GET_LENGTH(name) < NAME_KEY_CHARS) {
+        return 0;
+    }
+    for (Py_ssize_t i = 0; i < NAME_KEY_CHARS; i++) {
+        if (PyUnicode_READ_CHAR(name, i) != PyUnicode_READ_CHAR(word, i)) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* cluster._matches_any */
+static int
+matches_any(PyObject *word, PyObject *names)
+{
+    int found = PySet_Contains(names, word);
+    if (found != 0 || PyUnicode_GET_LENGTH(word) < NAME_KEY_CHARS) {
+        return found;
+    }
+    PyObject *iterator = PyObject_GetIter(names), *name;
+    if (iterator == NULL) {
+        return -1;
+    }
+    while (found == 0 && (name = PyIter_Next(iterator)) != NULL) {
+        found = same_key(name, word) && names_match(word, name);
+        Py_DECREF(name);
+    }
+    Py_DECREF(iterator);
+    return PyErr_Occurred() ? -1 : found;
+}
+
+/* Add the words of `candidates` that match one of `names` (a match against the set
+ * as it was before this call, as the Python set comprehension does).
+ */
+static int
+add_matching(PyObject *names, PyObject *candidates)
+{
+    PyObject *matched = PyList_New(0), *iterator = PyObject_GetIter(candidates), *word;
+    int status = matched == NULL || iterator == NULL ? -1 : 0;
+    while (status == 0 && (word = PyIter_Next(iterator)) != NULL) {
+        int match = matches_any(word, names);
+        if (match < 0 || (match && PyList_Append(matched, word) < 0)) {
+            status = -1;
+        }
+        Py_DECREF(word);
+    }
+    if (status == 0 && PyErr_Occurred()) {
+        status = -1;
+    }
+    for (Py_ssize_t i = 0; status == 0 && i < PyList_GET_SIZE(matched); i++) {
+        status = PySet_Add(names, PyList_GET_ITEM(matched, i));
+    }
+    Py_XDECREF(iterator);
+    Py_XDECREF(matched);
+    return status;
+}
+
+/* One sentence's names (into `names`) and sentence-initial capitalised words. */
+static int
+sentence_names(Tokens *tokens, Py_ssize_t start, Py_ssize_t end, const WordSets *sets,
+               PyObject *names, PyObject *initial)
+{
+    for (Py_ssize_t i = start; i < end; i++) {
+        Token *token = &tokens->items[i];
+        if (!Py_UNICODE_ISUPPER(first_char(token->word))) {
+            continue;
+        }
+        int not_name = lower_in(token, sets->not_names);
+        if (not_name != 0) {
+            if (not_name < 0) {
+                return -1;
+            }
+            continue;
+        }
+        int is_name = i > start;
+        if (!is_name) {
+            is_name = starts_name(tokens, i + 1, end, sets);
+            if (is_name < 0) {
+                return -1;
+            }
+            is_name = is_name || is_acronym(token->word);
+        }
+        if (PySet_Add(is_name ? names : initial, token->lower) < 0) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* The capitalised words of a title-case headline (cluster._is_capitalised). */
+static PyObject *
+headline_words(Tokens *tokens, Py_ssize_t end, const WordSets *sets)
+{
+    PyObject *words = PySet_New(NULL);
+    for (Py_ssize_t i = 0; words != NULL && i < end; i++) {
+        int capitalised = is_capitalised(&tokens->items[i], sets);
+        if (capitalised < 0 ||
+            (capitalised && PySet_Add(words, tokens->items[i].lower) < 0)) {
+            Py_CLEAR(words);
+        }
+    }
+    return words;
+}
+
+/* cluster._proper_nouns; `starts` holds each sentence's first token index, and
+ * starts[count] the number of tokens.
+ */
+static PyObject *
+proper_nouns(Tokens *tokens, const Py_ssize_t *starts, Py_ssize_t count, int titlecase,
+             const WordSets *sets)
+{
+    PyObject *names = PySet_New(NULL), *initial = PySet_New(NULL), *heads = NULL;
+    if (names == NULL || initial == NULL) {
+        goto error;
+    }
+    for (Py_ssize_t s = titlecase ? 1 : 0; s < count; s++) {
+        if (sentence_names(tokens, starts[s], starts[s + 1], sets, names, initial) < 0) {
+            goto error;
+        }
+    }
+    if (add_matching(names, initial) < 0) {
+        goto error;
+    }
+    Py_CLEAR(initial);
+    if (titlecase) {
+        heads = headline_words(tokens, starts[1], sets);
+        if (heads == NULL) {
+            goto error;
+        }
+        if (count == 1) {
+            Py_DECREF(names);
+            return heads; /* nothing to confirm with: best effort */
+        }
+        if (add_matching(names, heads) < 0) {
+            goto error;
+        }
+        Py_CLEAR(heads);
+    }
+    return names;
+error:
+    Py_XDECREF(names);
+    Py_XDECREF(initial);
+    Py_XDECREF(heads);
+    return NULL;
+}
+
+/* --- shingles ------------------------------------------------------------------ */
+
+typedef struct {
+    uint32_t *values;
+    Py_ssize_t size;
+} Hashes;
+
+/* The stem's UTF-8 bytes (cluster._stem of a lower-case word): a pointer into
+ * `lower` or into *keep, which the caller releases.
+ */
+static const char *
+stem_bytes(PyObject *lower, Py_ssize_t *size, PyObject **keep)
+{
+    static const char *suffixes[] = {"ing", "ed", "es", "s"};
+    Py_ssize_t length = PyUnicode_GET_LENGTH(lower);
+    int ascii = PyUnicode_IS_ASCII(lower);
+    for (int k = 0; k < 4; k++) {
+        Py_ssize_t suffix = (Py_ssize_t)strlen(suffixes[k]);
+        if (length - suffix < MIN_STEM_CHARS) {
+            continue;
+        }
+        int ends = 1;
+        for (Py_ssize_t j = 0; j < suffix; j++) {
+            if (PyUnicode_READ_CHAR(lower, length - suffix + j) != (Py_UCS4)suffixes[k][j]) {
+                ends = 0;
+                break;
+            }
+        }
+        if (ends) {
+            length -= suffix;
+            break;
+        }
+    }
+    if (length > STEM_CHARS) {
+        length = STEM_CHARS;
+    }
+    if (ascii) {
+        *size = length;
+        return (const char *)PyUnicode_1BYTE_DATA(lower);
+    }
+    *keep = PyUnicode_Substring(lower, 0, length);
+    return *keep == NULL ? NULL : PyUnicode_AsUTF8AndSize(*keep, size);
+}
+
+/* cluster._shingles over every token: content-word stems and adjacent pairs. */
+static int
+collect_shingles(Tokens *tokens, PyObject *stopwords, Hashes *hashes)
+{
+    int have_previous = 0;
+    uint32_t previous = 0;
+    for (Py_ssize_t i = 0; i < tokens->size; i++) {
+        Token *token = &tokens->items[i];
+        if (PyUnicode_GET_LENGTH(token->word) <= 1) {
+            continue;
+        }
+        int stop = lower_in(token, stopwords);
+        if (stop != 0) {
+            if (stop < 0) {
+                return -1;
+            }
+            continue;
+        }
+        PyObject *keep = NULL;
+        Py_ssize_t size;
+        const char *stem = stem_bytes(token->lower, &size, &keep);
+        if (stem == NULL) {
+            Py_XDECREF(keep);
+            return -1;
+        }
+        uint32_t crc = crc32_update(0, stem, size);
+        hashes->values[hashes->size++] = crc & SHINGLE_MASK;
+        if (have_previous) {
+            uint32_t pair = crc32_update(crc32_update(previous, " ", 1), stem, size);
+            hashes->values[hashes->size++] = pair & SHINGLE_MASK;
+        }
+        Py_XDECREF(keep);
+        previous = crc;
+        have_previous = 1;
+    }
+    return 0;
+}
+
+static int
+compare_hashes(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* The distinct hashes in order, the `limit` lowest, as a list of ints. */
+static PyObject *
+lowest_distinct(Hashes *hashes, Py_ssize_t limit)
+{
+    qsort(hashes->values, (size_t)hashes->size, sizeof(uint32_t), compare_hashes);
+    PyObject *list = PyList_New(0);
+    for (Py_ssize_t i = 0; list != NULL && i < hashes->size; i++) {
+        if (PyList_GET_SIZE(list) >= limit) {
+            break;
+        }
+        if (i > 0 && hashes->values[i] == hashes->values[i - 1]) {
+            continue;
+        }
+        PyObject *value = PyLong_FromUnsignedLong(hashes->values[i]);
+        if (value == NULL || PyList_Append(list, value) < 0) {
+            Py_XDECREF(value);
+            Py_CLEAR(list);
+            break;
+        }
+        Py_DECREF(value);
+    }
+    return list;
+}
+
+/* --- the module function ------------------------------------------------------- */
+
+static PyObject *
+signature_of_tokens(Tokens *tokens, const Py_ssize_t *starts, Py_ssize_t count,
+                    const WordSets *sets, Py_ssize_t max_shingles)
+{
+    int titlecase = is_titlecase(tokens, starts[0], starts[1], sets);
+    if (titlecase < 0) {
+        return NULL;
+    }
+    PyObject *names = proper_nouns(tokens, starts, count, titlecase, sets);
+    PyObject *sorted = names == NULL ? NULL : PySequence_List(names);
+    Py_XDECREF(names);
+    if (sorted == NULL || PyList_Sort(sorted) < 0) {
+        Py_XDECREF(sorted);
+        return NULL;
+    }
+    Hashes hashes = {PyMem_Malloc((size_t)(2 * tokens->size + 1) * sizeof(uint32_t)), 0};
+    PyObject *shingles = NULL;
+    if (hashes.values == NULL) {
+        PyErr_NoMemory();
+    }
+    else if (collect_shingles(tokens, sets->stopwords, &hashes) == 0) {
+        shingles = lowest_distinct(&hashes, max_shingles);
+    }
+    PyMem_Free(hashes.values);
+    if (shingles == NULL) {
+        Py_DECREF(sorted);
+        return NULL;
+    }
+    return Py_BuildValue("(NN)", sorted, shingles);
+}
+
+static PyObject *
+names_and_shingles(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 5 || !PyAnySet_Check(args[0]) || !PyAnySet_Check(args[1]) ||
+        !PyAnySet_Check(args[2]) || !PyLong_Check(args[3]) || !PyList_Check(args[4])) {
+        PyErr_SetString(PyExc_TypeError,
+                        "names_and_shingles(not_names, stopwords, titles: frozenset[str], "
+                        "max_shingles: int, sentences: list[str])");
+        return NULL;
+    }
+    PyObject *sentences = args[4];
+    Py_ssize_t count = PyList_GET_SIZE(sentences);
+    Py_ssize_t max_shingles = PyLong_AsSsize_t(args[3]);
+    if (count < 1 || (max_shingles == -1 && PyErr_Occurred())) {
+        PyErr_SetString(PyExc_ValueError, "needs the headline and a shingle limit");
+        return NULL;
+    }
+    WordSets sets = {args[0], args[1], args[2]};
+    Tokens tokens = {NULL, 0, 0};
+    Py_ssize_t *starts = PyMem_Malloc((size_t)(count + 1) * sizeof(Py_ssize_t));
+    PyObject *result = NULL;
+    if (starts == NULL) {
+        return PyErr_NoMemory();
+    }
+    for (Py_ssize_t s = 0; s < count; s++) {
+        PyObject *sentence = PyList_GET_ITEM(sentences, s);
+        starts[s] = tokens.size;
+        if (!PyUnicode_Check(sentence)) {
+            PyErr_SetString(PyExc_TypeError, "sentences must be str");
+            goto done;
+        }
+        if (tokenize(sentence, &tokens) < 0) {
+            goto done;
+        }
+    }
+    starts[count] = tokens.size;
+    result = signature_of_tokens(&tokens, starts, count, &sets, max_shingles);
+done:
+    tokens_clear(&tokens);
+    PyMem_Free(starts);
+    return result;
+}
+
+static PyMethodDef methods[] = {
+    {"names_and_shingles", (PyCFunction)(void (*)(void))names_and_shingles, METH_FASTCALL,
+     "(sorted names, sorted shingles) of [headline, *lead sentences]; see cluster.py."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module_def = {
+    .m_base = PyModuleDef_HEAD_INIT,
+    .m_name = "_signature",
+    .m_doc = "Story signature word work (see cluster.py).",
+    .m_size = -1,
+    .m_methods = methods,
+};
+
+PyMODINIT_FUNC
+PyInit__signature(void)
+{
+    make_crc_table();
+    return PyModule_Create(&module_def);
+}
