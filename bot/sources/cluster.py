@@ -135,7 +135,8 @@ class StorySignature:
             or not _HEX_RE.fullmatch(shingles)
         ):
             raise ValueError(f"not a story signature: {text[:40]!r}")
-        signature = cls(frozenset(names.split()), frozenset())
+        signature = cls.__new__(cls)  # no __init__: the shingles stay text until used
+        signature.names = frozenset(names.split())
         signature._shingles = None
         signature._hex = shingles
         return signature
@@ -243,15 +244,19 @@ def is_same_story(a: StorySignature | ArticleDraft, b: StorySignature | ArticleD
     """True when a and b tell the same story: ``story_similarity(a, b) >= SAME_STORY_MIN``,
     decided without the parts of that score that cannot change the answer.
     """
-    sig_a, sig_b = _as_signature(a), _as_signature(b)
-    shared = _shared_names(sig_a.names, sig_b.names)
+    return signatures_tell_same_story(_as_signature(a), _as_signature(b))
+
+
+def signatures_tell_same_story(a: StorySignature, b: StorySignature) -> bool:
+    """:func:`is_same_story` of two signatures (the story grouper's inner loop)."""
+    shared = _shared_names(a.names, b.names)
     if shared < MIN_SHARED_NAMES:
         return False  # the score is capped at DIFFERENT_STORY_MAX
-    union = len(sig_a.names) + len(sig_b.names) - shared
+    union = len(a.names) + len(b.names) - shared
     names = shared / union if union else 0.0
     if names >= SAME_STORY_MIN:
         return True
-    return names > DIFFERENT_STORY_MAX and shingle_overlap(sig_a, sig_b) >= GREY_ZONE_SHINGLE_MIN
+    return names > DIFFERENT_STORY_MAX and shingle_overlap(a, b) >= GREY_ZONE_SHINGLE_MIN
 
 
 # --- tokens ------------------------------------------------------------------

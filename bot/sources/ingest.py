@@ -29,9 +29,9 @@ from bot.settings import TopicConfig
 from bot.sources.classify import TopicMatcher, classify_with, topic_matchers
 from bot.sources.cluster import (
     StorySignature,
-    is_same_story,
     signature_parts,
     signature_text,
+    signatures_tell_same_story,
 )
 from bot.sources.dates import clamp_future
 from bot.sources.feeds import parse_feed
@@ -378,7 +378,7 @@ class StoryGrouper:
         for index in self._ranked_candidates(pairs):
             if self._sources[index] == source_id:
                 continue
-            if is_same_story(parsed, self._signatures[index]):
+            if signatures_tell_same_story(parsed, self._signatures[index]):
                 return self._clusters[index]
             compared += 1
             if compared >= MAX_COMPARISONS:
@@ -389,16 +389,24 @@ class StoryGrouper:
         """Recent articles sharing a name pair: most shared pairs first, then the most
         recent (indexes are unique: no ties). Lazily: the first candidate usually
         tells the story (one comparison an article on the benchmark, of ~64
-        candidates), so the rest are sorted only when it does not.
+        candidates), so the rest are counted and sorted only when it does not.
         """
         postings = self._postings
         found = [postings[pair][-POSTING_SCAN:] for pair in pairs if pair in postings]
-        if len(found) == 1:
+        if len(found) <= 1:
             # One pair (two names: the common case): every count is 1, so the
             # order is by recency alone, and a posting list is in index order.
-            yield from reversed(found[0])
+            yield from reversed(found[0]) if found else ()
             return
+        # An index is in a pair's list at most once, so one in every list has the
+        # highest count: the most recent of those comes first, found in C.
+        common = set(found[0]).intersection(*found[1:])
+        if common:
+            first = max(common)
+            yield first
         shared = Counter(chain.from_iterable(found))  # counted in C
+        if common:
+            del shared[first]
         if not shared:
             return
         yield max(zip(shared.values(), shared, strict=True))[1]
