@@ -324,6 +324,8 @@ _ARTICLE_COLUMNS = (
     "cluster_id",
 )
 _INSERT_ROWS = MAX_BIND_PARAMS // len(_ARTICLE_COLUMNS)
+_TOPIC_ROWS = MAX_BIND_PARAMS // 2
+_NO_CONFLICT = "ON CONFLICT DO NOTHING"
 
 
 async def _insert(
@@ -411,9 +413,10 @@ async def _insert_topics(conn: AsyncConnection, stored: Sequence[Sequence[Stored
     topic_rows = [(s.article_id, t) for items in stored for s in items for t in s.input.topics]
     if not topic_rows:
         return
-    marks = placeholders(conn.dialect, 1, 2)
-    sql = f"INSERT INTO article_topics (article_id, topic_id) VALUES {marks} ON CONFLICT DO NOTHING"
-    await conn.exec_driver_sql(sql, topic_rows)
+    for chunk in _chunks(topic_rows, _TOPIC_ROWS):
+        marks = placeholders(conn.dialect, len(chunk), 2)
+        sql = f"INSERT INTO article_topics (article_id, topic_id) VALUES {marks} {_NO_CONFLICT}"
+        await conn.exec_driver_sql(sql, tuple(chain.from_iterable(chunk)))
 
 
 async def _move_to_clusters(conn: AsyncConnection, clusters: Mapping[int, int]) -> None:

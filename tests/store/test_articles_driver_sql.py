@@ -114,6 +114,24 @@ async def test_store_many_writes_every_column_topics_and_own_cluster(store: Stor
     assert set(map(tuple, topics)) == expected_topics
 
 
+async def test_rows_and_topics_beyond_one_statement_go_in_several(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.setattr("bot.store.articles._INSERT_ROWS", 2)
+    monkeypatch.setattr("bot.store.articles._TOPIC_ROWS", 3)
+    (source,) = await store.sources.sync([("A", "https://a.example/rss", "feed")])
+    inputs = [item(n) for n in range(7)]  # 7 rows, 10 topic rows: 4 and 4 statements
+
+    (stored,) = await store.articles.store_many([SourceItems(source.id, inputs, NOW)])
+
+    async with store.engine.connect() as conn:
+        urls = (await conn.execute(select(articles.c.url))).scalars().all()
+        topics = (await conn.execute(select(article_topics))).all()
+    assert sorted(urls) == sorted(i.url for i in inputs)
+    assert set(map(tuple, topics)) == {(s.article_id, t) for s in stored for t in s.input.topics}
+    assert len(topics) == 10
+
+
 async def test_a_url_another_source_stored_meanwhile_is_not_returned_as_ours(store: Store):
     first, second = await store.sources.sync(
         [("A", "https://a.example/rss", "feed"), ("B", "https://b.example/rss", "feed")]
