@@ -1,4 +1,4 @@
-"""The one compiled part: the story signature's word work (bot/sources/_signature.c).
+"""The one compiled part: the parse workers' word work (bot/sources/_speedups.c).
 
 Optional: where it cannot be built (no C compiler), bot.sources.cluster uses its
 pure-Python version of the same rules, with the same results, ~1.3x slower per feed.
@@ -8,6 +8,6 @@ from setuptools import Extension, setup
 
 setup(
     ext_modules=[
-        Extension("bot.sources._signature", ["bot/sources/_signature.c"], optional=True),
+        Extension("bot.sources._speedups", ["bot/sources/_speedups.c"], optional=True),
     ]
 )

@@ -183,7 +183,7 @@ def signature_parts(headline: str, text: str) -> tuple[list[str], list[int]]:
 def names_and_shingles_py(sentences: list[str]) -> tuple[list[str], list[int]]:
     """Sorted names and shingles of ``[headline, *lead sentences]`` (acronyms undotted).
 
-    The reference version of the rules: ``bot/sources/_signature.c`` does the same
+    The reference version of the rules: ``bot/sources/_speedups.c`` does the same
     in C where it was built (the tests compare the two).
     """
     tokenized = [_tokens(sentence) for sentence in sentences]
@@ -195,7 +195,7 @@ def names_and_shingles_py(sentences: list[str]) -> tuple[list[str], list[int]]:
 def _compiled_names_and_shingles() -> Callable[[list[str]], tuple[list[str], list[int]]] | None:
     """The C version of :func:`names_and_shingles_py`, or None where it was not built."""
     try:
-        from bot.sources._signature import names_and_shingles
+        from bot.sources._speedups import names_and_shingles
     except ImportError:  # installed without a C compiler: the Python version serves
         return None
     return partial(names_and_shingles, _NOT_NAMES, _STOPWORDS, _TITLES, MAX_SHINGLES)

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Callable
+from functools import partial
 from html.parser import HTMLParser
 
 _SKIP_TAGS = frozenset(
@@ -384,8 +386,12 @@ def _token_before(text: str, end: int) -> str:
     return text[start:end]
 
 
-def split_sentences(text: str) -> list[str]:
-    """Split text into sentences without breaking at "Mr.", "U.S.", "Dr.", initials or decimals."""
+def split_sentences_py(text: str) -> list[str]:
+    """Split text into sentences without breaking at "Mr.", "U.S.", "Dr.", initials or decimals.
+
+    The reference version: ``bot/sources/_speedups.c`` does the same in C where it
+    was built, and :func:`split_sentences` is then that one (the tests compare them).
+    """
     sentences: list[str] = []
     start = 0
     for match in _SENTENCE_END_RE.finditer(text):
@@ -399,6 +405,19 @@ def split_sentences(text: str) -> list[str]:
     if tail:
         sentences.append(tail)
     return [s for s in sentences if s]
+
+
+def _compiled_split_sentences() -> Callable[[str], list[str]] | None:
+    """The C version of :func:`split_sentences_py`, or None where it was not built."""
+    try:
+        from bot.sources._speedups import split_sentences as compiled
+    except ImportError:  # installed without a C compiler: the Python version serves
+        return None
+    return partial(compiled, _ABBREVIATIONS)
+
+
+# Split text into sentences without breaking at "Mr.", "U.S.", "Dr.", initials or decimals.
+split_sentences: Callable[[str], list[str]] = _compiled_split_sentences() or split_sentences_py
 
 
 def _cut_at_word(text: str, limit: int) -> str:

@@ -1,10 +1,14 @@
-/* The story signature's word work in C: tokens, proper nouns and shingles.
+/* The parse workers' word work in C: sentence splits, and the story signature's
+ * tokens, proper nouns and shingles.
  *
- * bot/sources/cluster.py holds the reference (pure Python) version of every rule
- * here, and tests/sources/test_signature_speedup.py checks that both give the same
- * names and shingles. The Python version spent ~75 us an item on ~60 tokens in
- * many small calls into re, str and set (docs/performance.md, round 7); here each
- * token costs a few string and set operations.
+ * bot/sources/text.py and bot/sources/cluster.py hold the reference (pure Python)
+ * version of every rule here, and tests/sources/test_speedups.py checks that both
+ * give the same results. The Python versions spent ~85 us an item in many small
+ * calls into re, str and set (docs/performance.md, round 7); here each token or
+ * sentence end costs a few string and set operations.
+ *
+ * split_sentences(abbreviations, text) -> list[str]
+ *   text.split_sentences_py; abbreviations is text._ABBREVIATIONS
  *
  * names_and_shingles(not_names, stopwords, titles, max_shingles, sentences)
  *   the word sets and the limit of cluster.py (first, so functools.partial can bind them);
@@ -94,11 +98,23 @@ tokens_append(Tokens *tokens, PyObject *word)
     return 0;
 }
 
+/* Py_UNICODE_ISALNUM, by ranges for ASCII (most text): the Unicode test is four
+ * database lookups a character.
+ */
+static int
+is_alnum(Py_UCS4 ch)
+{
+    if (ch < 128) {
+        return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9');
+    }
+    return Py_UNICODE_ISALNUM(ch);
+}
+
 /* A character that may continue a token: \w (alphanumeric or "_"), ', ’ or &. */
 static int
 is_token_char(Py_UCS4 ch)
 {
-    return Py_UNICODE_ISALNUM(ch) || ch == '_' || ch == '\'' || ch == 0x2019 || ch == '&';
+    return is_alnum(ch) || ch == '_' || ch == '\'' || ch == 0x2019 || ch == '&';
 }
 
 static int
@@ -119,7 +135,7 @@ tokenize(PyObject *sentence, Tokens *tokens)
     Py_ssize_t length = PyUnicode_GET_LENGTH(sentence);
     Py_ssize_t i = 0;
     while (i < length) {
-        if (!Py_UNICODE_ISALNUM(PyUnicode_READ(kind, data, i))) {
+        if (!is_alnum(PyUnicode_READ(kind, data, i))) {
             i++;
             continue;
         }
@@ -524,18 +540,31 @@ collect_shingles(Tokens *tokens, PyObject *stopwords, Hashes *hashes)
     return 0;
 }
 
-static int
-compare_hashes(const void *a, const void *b)
+/* Shell sort (Ciura's gaps): ~100 values an item, compared inline, where qsort
+ * called a comparison function ~700 times.
+ */
+static void
+sort_hashes(uint32_t *values, Py_ssize_t size)
 {
-    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-    return (x > y) - (x < y);
+    static const Py_ssize_t gaps[] = {701, 301, 132, 57, 23, 10, 4, 1};
+    for (size_t g = 0; g < sizeof(gaps) / sizeof(gaps[0]); g++) {
+        Py_ssize_t gap = gaps[g];
+        for (Py_ssize_t i = gap; i < size; i++) {
+            uint32_t value = values[i];
+            Py_ssize_t j = i;
+            for (; j >= gap && values[j - gap] > value; j -= gap) {
+                values[j] = values[j - gap];
+            }
+            values[j] = value;
+        }
+    }
 }
 
 /* The distinct hashes in order, the `limit` lowest, as a list of ints. */
 static PyObject *
 lowest_distinct(Hashes *hashes, Py_ssize_t limit)
 {
-    qsort(hashes->values, (size_t)hashes->size, sizeof(uint32_t), compare_hashes);
+    sort_hashes(hashes->values, hashes->size);
     PyObject *list = PyList_New(0);
     for (Py_ssize_t i = 0; list != NULL && i < hashes->size; i++) {
         if (PyList_GET_SIZE(list) >= limit) {
@@ -553,6 +582,191 @@ lowest_distinct(Hashes *hashes, Py_ssize_t limit)
         Py_DECREF(value);
     }
     return list;
+}
+
+/* --- sentences (text.split_sentences_py) --------------------------------------- */
+
+static int
+is_sentence_end(Py_UCS4 ch)
+{
+    return ch == '.' || ch == '!' || ch == '?' || ch == 0x2026; /* … */
+}
+
+static int
+is_closer(Py_UCS4 ch)
+{
+    return ch == '"' || ch == '\'' || ch == 0x201D || ch == 0x2019 || ch == 0x00BB ||
+           ch == ')' || ch == ']'; /* " ' ” ’ » ) ] */
+}
+
+static int
+is_opener(Py_UCS4 ch)
+{
+    return ch == '"' || ch == '\'' || ch == 0x201C || ch == 0x2018 || ch == 0x00AB ||
+           ch == '(' || ch == '['; /* " ' “ ‘ « ( [ */
+}
+
+typedef struct {
+    int kind;
+    const void *data;
+    Py_ssize_t length;
+} Text;
+
+static Py_UCS4
+at(const Text *text, Py_ssize_t i)
+{
+    return PyUnicode_READ(text->kind, text->data, i);
+}
+
+/* Where _SENTENCE_END_RE's match that starts at `i` ends, or -1 when none does; the
+ * first letter or digit of the next sentence goes to *next. The pattern's runs
+ * are greedy and the lookahead needs whitespace right after them, so giving back
+ * characters never helps: one pass decides.
+ */
+static Py_ssize_t
+sentence_end_at(const Text *text, Py_ssize_t i, Py_UCS4 *next)
+{
+    Py_ssize_t j = i;
+    while (j < text->length && is_sentence_end(at(text, j))) {
+        j++;
+    }
+    if (j == i) {
+        return -1;
+    }
+    while (j < text->length && is_closer(at(text, j))) {
+        j++;
+    }
+    Py_ssize_t k = j;
+    while (k < text->length && Py_UNICODE_ISSPACE(at(text, k))) {
+        k++;
+    }
+    if (k == j || k == text->length) {
+        return -1;
+    }
+    if (is_opener(at(text, k))) {
+        k++;
+    }
+    if (k == text->length || !is_alnum(at(text, k))) {
+        return -1;
+    }
+    *next = at(text, k);
+    return j;
+}
+
+/* text._INITIALS_RE.fullmatch: "U.S", "e.g", "a.m" */
+static int
+is_initials(const Text *text, Py_ssize_t start, Py_ssize_t end)
+{
+    Py_ssize_t length = end - start;
+    if (length < 3 || length % 2 == 0) {
+        return 0;
+    }
+    for (Py_ssize_t i = 0; i < length; i++) {
+        Py_UCS4 ch = at(text, start + i);
+        int ok = i % 2 ? ch == '.' : ((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z'));
+        if (!ok) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* text._is_abbreviation: the "." at `dot` ends "Mr.", "U.S.", "J."; -1 on error. */
+static int
+ends_abbreviation(PyObject *string, const Text *text, Py_ssize_t dot, PyObject *abbreviations)
+{
+    Py_ssize_t start = dot; /* text._token_before: back to whitespace or an opening quote */
+    while (start > 0) {
+        Py_UCS4 ch = at(text, start - 1);
+        if (Py_UNICODE_ISSPACE(ch) || ch == '(' || ch == '"' || ch == '\'' || ch == 0x201C ||
+            ch == 0x2018) {
+            break;
+        }
+        start--;
+    }
+    if (start == dot) {
+        return 0;
+    }
+    PyObject *token = PyUnicode_Substring(string, start, dot);
+    if (token == NULL) {
+        return -1;
+    }
+    Token holder = {token, NULL};
+    int found = lower_in(&holder, abbreviations);
+    Py_XDECREF(holder.lower);
+    Py_DECREF(token);
+    if (found != 0) {
+        return found;
+    }
+    if (dot - start == 1 && Py_UNICODE_ISUPPER(at(text, start))) {
+        return 1; /* an initial: "John F. Kennedy" */
+    }
+    return is_initials(text, start, dot);
+}
+
+/* Append string[start:end].strip() unless it is empty. */
+static int
+append_stripped(PyObject *list, PyObject *string, const Text *text, Py_ssize_t start,
+                Py_ssize_t end)
+{
+    while (start < end && Py_UNICODE_ISSPACE(at(text, start))) {
+        start++;
+    }
+    while (end > start && Py_UNICODE_ISSPACE(at(text, end - 1))) {
+        end--;
+    }
+    if (start == end) {
+        return 0;
+    }
+    PyObject *sentence = PyUnicode_Substring(string, start, end);
+    if (sentence == NULL) {
+        return -1;
+    }
+    int status = PyList_Append(list, sentence);
+    Py_DECREF(sentence);
+    return status;
+}
+
+static PyObject *
+split_sentences(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 2 || !PyAnySet_Check(args[0]) || !PyUnicode_Check(args[1])) {
+        PyErr_SetString(PyExc_TypeError, "split_sentences(abbreviations: frozenset, text: str)");
+        return NULL;
+    }
+    PyObject *string = args[1];
+    Text text = {PyUnicode_KIND(string), PyUnicode_DATA(string), PyUnicode_GET_LENGTH(string)};
+    PyObject *sentences = PyList_New(0);
+    Py_ssize_t start = 0, i = 0;
+    while (sentences != NULL && i < text.length) {
+        Py_UCS4 next = 0;
+        Py_ssize_t end = sentence_end_at(&text, i, &next);
+        if (end < 0) {
+            i++;
+            continue;
+        }
+        int keep = !Py_UNICODE_ISLOWER(next); /* "approx. five", "the U.S. economy" */
+        if (keep && at(&text, i) == '.') {
+            int abbreviation = ends_abbreviation(string, &text, i, args[0]);
+            keep = abbreviation == 0;
+            if (abbreviation < 0) {
+                Py_CLEAR(sentences);
+                break;
+            }
+        }
+        if (keep) {
+            if (append_stripped(sentences, string, &text, start, end) < 0) {
+                Py_CLEAR(sentences);
+                break;
+            }
+            start = end;
+        }
+        i = end; /* the scan goes on after the match, kept or not */
+    }
+    if (sentences != NULL && append_stripped(sentences, string, &text, start, text.length) < 0) {
+        Py_CLEAR(sentences);
+    }
+    return sentences;
 }
 
 /* --- the module function ------------------------------------------------------- */
@@ -632,6 +846,8 @@ done:
 }
 
 static PyMethodDef methods[] = {
+    {"split_sentences", (PyCFunction)(void (*)(void))split_sentences, METH_FASTCALL,
+     "text.split_sentences_py in C (abbreviations, text)."},
     {"names_and_shingles", (PyCFunction)(void (*)(void))names_and_shingles, METH_FASTCALL,
      "(sorted names, sorted shingles) of [headline, *lead sentences]; see cluster.py."},
     {NULL, NULL, 0, NULL},
@@ -639,14 +855,14 @@ static PyMethodDef methods[] = {
 
 static struct PyModuleDef module_def = {
     .m_base = PyModuleDef_HEAD_INIT,
-    .m_name = "_signature",
+    .m_name = "_speedups",
     .m_doc = "Story signature word work (see cluster.py).",
     .m_size = -1,
     .m_methods = methods,
 };
 
 PyMODINIT_FUNC
-PyInit__signature(void)
+PyInit__speedups(void)
 {
     make_crc_table();
     return PyModule_Create(&module_def);

@@ -1,8 +1,9 @@
-"""The compiled signature code (bot/sources/_signature.c) gives what cluster.py's
-Python rules give: the same names and shingles for every input.
+"""The compiled word work (bot/sources/_speedups.c) gives what the Python rules
+give: the same sentences (text.py), names and shingles (cluster.py) for every input.
 
-``names_and_shingles_py`` is the specification; the C version must agree with it
-on real feed items, on hand-picked edge cases and on seeded random text.
+``split_sentences_py`` and ``names_and_shingles_py`` are the specification; the C
+versions must agree with them on real feed items, on hand-picked edge cases and
+on seeded random text.
 """
 
 from __future__ import annotations
@@ -14,14 +15,16 @@ from pathlib import Path
 import pytest
 
 from bot.sources import cluster
+from bot.sources import text as text_module
 from bot.sources.cluster import LEAD_CHARS, MAX_SHINGLES, names_and_shingles_py
 from bot.sources.feeds import parse_feed
 from bot.sources.plaintext import parse_article_file
-from bot.sources.text import html_to_text, remove_dateline, split_sentences
+from bot.sources.text import html_to_text, remove_dateline, split_sentences, split_sentences_py
 from tests.fakes.news_site import make_items
 
 FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures"
 _compiled = cluster._compiled_names_and_shingles()
+_compiled_split = text_module._compiled_split_sentences()
 
 
 def _sentences(headline: str, text: str) -> list[str]:
@@ -34,10 +37,17 @@ def _assert_same(sentences: list[str]) -> None:
     assert _compiled(sentences) == names_and_shingles_py(sentences), sentences
 
 
+def _assert_same_split(text: str) -> None:
+    assert _compiled_split is not None
+    assert _compiled_split(text) == split_sentences_py(text), text
+
+
 def test_the_compiled_version_is_built_and_used() -> None:
     # pip install -e . builds it (it needs a C compiler); without it the Python rules serve.
-    assert _compiled is not None, "bot.sources._signature not built: reinstall with a C compiler"
+    assert _compiled is not None, "bot.sources._speedups not built: reinstall with a C compiler"
+    assert _compiled_split is not None
     assert cluster.COMPILED
+    assert split_sentences is not split_sentences_py
 
 
 def _feed_texts() -> list[tuple[str, str]]:
@@ -60,12 +70,15 @@ def test_same_on_every_fixture_item() -> None:
     assert len(texts) >= 17
     for headline, text in texts:
         _assert_same(_sentences(headline, text))
+        _assert_same_split(text)
 
 
 def test_same_on_the_benchmark_site_items() -> None:
     for seed in range(50):
         for item in make_items(40, seed=seed, prefix=f"feed{seed}"):
-            _assert_same(_sentences(item.title, html_to_text(item.summary)))
+            lead = html_to_text(item.summary)
+            _assert_same(_sentences(item.title, lead))
+            _assert_same_split(lead)
 
 
 @pytest.mark.parametrize(
@@ -134,7 +147,7 @@ def test_the_shingle_limit_holds() -> None:
 
 
 def test_wrong_arguments_are_type_errors() -> None:
-    from bot.sources._signature import names_and_shingles
+    from bot.sources._speedups import names_and_shingles
 
     sets = (cluster._NOT_NAMES, cluster._STOPWORDS, cluster._TITLES)
     with pytest.raises(TypeError):
@@ -145,3 +158,54 @@ def test_wrong_arguments_are_type_errors() -> None:
         names_and_shingles(*sets)
     with pytest.raises(ValueError):
         names_and_shingles(*sets, MAX_SHINGLES, [])
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "   ",
+        "One sentence without an end",
+        "Mr. Abe met the U.S. envoy on Jan. 5. He left. Dr. No. approx. five. The U.S. economy.",
+        'He said "Stop." Then he left! Did he? (Yes.) [Maybe.] «Non.» ‘Quoted.’ “Double.” Next',
+        "Ends with a dot.",
+        "Ellipsis… Next one... and lower... Upper!!! ?? !? .",
+        "John F. Kennedy. A. B. C. e.g. this. i.e. That. U.S.A. Next. a.m. Then.",
+        "3.5 per cent. 4. Next. v2.0 is out. No. 5 is here. no. 6 too.",
+        "Tab\tend.\tNext.\nLine.\n\nPara.\u00a0NBSP.\u2003Em space. \u3000Ideographic.",
+        "Quote.' Closed.\" Next.) (Open. [Bracket. “Curly. ‘Single. «Guillemet.",
+        "Ünïcödé. Ärger. été. Été. 中文。 Next. 1st. ٣ Arabic digit. Ⅻ. Roman.",
+        "x._y. _Under. -Dash. *Star. #Hash.",
+        "(Mr. Smith) said. 'Mr. Jones' said. \"Dr. Who\" said.",
+    ],
+)
+def test_same_splits_on_edge_cases(text: str) -> None:
+    _assert_same_split(text)
+
+
+_SPLIT_PIECES = [
+    "Mr", "mr", "U.S", "e.g", "J", "j", "Jan", "approx", "No", "word", "Word", "WORD", "3",
+    "3.5", "É", "é", "中", "_x", "x_", "İ", "Ⅻ",
+]  # fmt: skip
+_SPLIT_GLUE = [
+    " ", " ", ". ", ". ", "! ", "? ", "… ", "... ", '." ', ".' ", ".) ", ".] ", ".» ", ".” ",
+    ". (", '. "', ". “", ". ‘", ". «", ". [", ".\t", ".\n", ".\u00a0", ". ' ", ".", "!?", ",",
+]  # fmt: skip
+
+
+def test_same_splits_on_random_text() -> None:
+    rng = random.Random(13)
+    for _ in range(20_000):
+        pieces = [
+            rng.choice(_SPLIT_PIECES) + rng.choice(_SPLIT_GLUE) for _ in range(rng.randint(0, 12))
+        ]
+        _assert_same_split("".join(pieces))
+
+
+def test_split_wrong_arguments_are_type_errors() -> None:
+    from bot.sources._speedups import split_sentences as compiled
+
+    with pytest.raises(TypeError):
+        compiled(text_module._ABBREVIATIONS, b"bytes")
+    with pytest.raises(TypeError):
+        compiled("not a set", "text")
