@@ -1,7 +1,8 @@
-/* The parse workers' word work in C: sentence splits, and the story signature's
- * tokens, proper nouns and shingles.
+/* Ingestion's word work in C: sentence splits, the story signature's tokens,
+ * proper nouns and shingles (in the parse workers), and the story grouper's
+ * matching (in the batch writer).
  *
- * bot/sources/text.py and bot/sources/cluster.py hold the reference (pure Python)
+ * bot/sources/text.py, cluster.py and ingest.py hold the reference (pure Python)
  * version of every rule here, and tests/sources/test_speedups.py checks that both
  * give the same results. The Python versions spent ~85 us an item in many small
  * calls into re, str and set (docs/performance.md, round 7); here each token or
@@ -9,6 +10,11 @@
  *
  * split_sentences(abbreviations, text) -> list[str]
  *   text.split_sentences_py; abbreviations is text._ABBREVIATIONS
+ *
+ * assign_stories(state, items, source_id, since) -> dict[int, int]
+ *   ingest.StoryGrouper._assign_py on the grouper's own lists and index (state,
+ *   see StoryGrouper._compiled_state): the grouper is the batch writer's one
+ *   pure-Python step, ~22 us an article, on the ingest cycle's critical path.
  *
  * names_and_shingles(not_names, stopwords, titles, max_shingles, sentences)
  *   the word sets and the limit of cluster.py (first, so functools.partial can bind them);
@@ -769,6 +775,450 @@ split_sentences(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t n
     return sentences;
 }
 
+/* --- story grouping (ingest.StoryGrouper._assign_py) ------------------------------ */
+
+/* Attribute names, made once (PyObject_GetAttrString makes a str every call). */
+static PyObject *attr_names, *attr_shingles, *attr_hex, *attr_status, *attr_input,
+    *attr_published_at, *attr_signature, *attr_article_id;
+
+static int
+intern_attribute_names(void)
+{
+    struct {
+        PyObject **name;
+        const char *text;
+    } names[] = {
+        {&attr_names, "names"}, {&attr_shingles, "_shingles"}, {&attr_hex, "_hex"},
+        {&attr_status, "status"}, {&attr_input, "input"}, {&attr_published_at, "published_at"},
+        {&attr_signature, "signature"}, {&attr_article_id, "article_id"},
+    };
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        *names[i].name = PyUnicode_InternFromString(names[i].text);
+        if (*names[i].name == NULL) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+typedef struct {
+    PyObject *signature_type; /* cluster.StorySignature */
+    PyObject *postings;       /* dict: (key, key) -> list of indexes */
+    PyObject *clusters, *sources, *signatures; /* the grouper's parallel lists */
+    PyObject *grey_zone;      /* f(a, b) -> bool: the shingle test of the grey zone */
+    Py_ssize_t posting_scan, max_comparisons, min_shared;
+    double same_story_min, different_story_max;
+} Grouper;
+
+static int
+is_hex_digit(Py_UCS4 ch)
+{
+    return (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f') || (ch >= 'A' && ch <= 'F');
+}
+
+/* StorySignature.from_text, or Py_None (a new reference) for text it does not read. */
+static PyObject *
+read_signature(const Grouper *g, PyObject *text)
+{
+    if (!PyUnicode_Check(text)) {
+        Py_RETURN_NONE;
+    }
+    Py_ssize_t length = PyUnicode_GET_LENGTH(text);
+    Py_ssize_t first = PyUnicode_FindChar(text, '|', 0, length, 1);
+    Py_ssize_t second = first < 0 ? -1 : PyUnicode_FindChar(text, '|', first + 1, length, 1);
+    if (first != 2 || second < 0 || PyUnicode_READ_CHAR(text, 0) != 's' ||
+        PyUnicode_READ_CHAR(text, 1) != '1' || (length - second - 1) % 6) {
+        Py_RETURN_NONE; /* not the "s1|names|hex" format: not groupable, not an error */
+    }
+    for (Py_ssize_t i = second + 1; i < length; i++) {
+        if (!is_hex_digit(PyUnicode_READ_CHAR(text, i))) {
+            Py_RETURN_NONE;
+        }
+    }
+    PyObject *names_text = PyUnicode_Substring(text, first + 1, second);
+    PyObject *hex = PyUnicode_Substring(text, second + 1, length);
+    PyObject *words = names_text == NULL ? NULL : PyUnicode_Split(names_text, NULL, -1);
+    PyObject *names = words == NULL ? NULL : PyFrozenSet_New(words);
+    PyTypeObject *type = (PyTypeObject *)g->signature_type;
+    PyObject *empty = PyTuple_New(0);
+    PyObject *signature = NULL;
+    if (names != NULL && hex != NULL && empty != NULL) {
+        signature = type->tp_new(type, empty, NULL);
+    }
+    if (signature != NULL && (PyObject_SetAttr(signature, attr_names, names) < 0 ||
+                              PyObject_SetAttr(signature, attr_shingles, Py_None) < 0 ||
+                              PyObject_SetAttr(signature, attr_hex, hex) < 0)) {
+        Py_CLEAR(signature);
+    }
+    Py_XDECREF(names_text);
+    Py_XDECREF(hex);
+    Py_XDECREF(words);
+    Py_XDECREF(names);
+    Py_XDECREF(empty);
+    return signature;
+}
+
+/* ingest._name_pairs: the sorted distinct name keys, every pair of them. */
+static PyObject *
+name_pairs(PyObject *names)
+{
+    PyObject *keys = PySet_New(NULL), *iterator = PyObject_GetIter(names), *name;
+    int failed = keys == NULL || iterator == NULL;
+    while (!failed && (name = PyIter_Next(iterator)) != NULL) {
+        PyObject *key = PyUnicode_Substring(name, 0, NAME_KEY_CHARS);
+        failed = key == NULL || PySet_Add(keys, key) < 0;
+        Py_XDECREF(key);
+        Py_DECREF(name);
+    }
+    Py_XDECREF(iterator);
+    PyObject *sorted = failed || PyErr_Occurred() ? NULL : PySequence_List(keys);
+    Py_XDECREF(keys);
+    if (sorted == NULL || PyList_Sort(sorted) < 0) {
+        Py_XDECREF(sorted);
+        return NULL;
+    }
+    Py_ssize_t count = PyList_GET_SIZE(sorted);
+    PyObject *pairs = PyList_New(0);
+    for (Py_ssize_t i = 0; pairs != NULL && i < count; i++) {
+        for (Py_ssize_t j = i + 1; pairs != NULL && j < count; j++) {
+            PyObject *pair = PyTuple_Pack(2, PyList_GET_ITEM(sorted, i), PyList_GET_ITEM(sorted, j));
+            if (pair == NULL || PyList_Append(pairs, pair) < 0) {
+                Py_CLEAR(pairs);
+            }
+            Py_XDECREF(pair);
+        }
+    }
+    Py_DECREF(sorted);
+    return pairs;
+}
+
+typedef struct {
+    Py_ssize_t index;
+    Py_ssize_t count;
+} Candidate;
+
+/* Shell sort, largest first: a few hundred values at most, compared inline. */
+static void
+sort_descending(int64_t *values, Py_ssize_t size)
+{
+    static const Py_ssize_t gaps[] = {701, 301, 132, 57, 23, 10, 4, 1};
+    for (size_t g = 0; g < sizeof(gaps) / sizeof(gaps[0]); g++) {
+        Py_ssize_t gap = gaps[g];
+        for (Py_ssize_t i = gap; i < size; i++) {
+            int64_t value = values[i];
+            Py_ssize_t j = i;
+            for (; j >= gap && values[j - gap] < value; j -= gap) {
+                values[j] = values[j - gap];
+            }
+            values[j] = value;
+        }
+    }
+}
+
+#define COUNT_SHIFT 40 /* a candidate's sort key: its count above its index */
+
+/* The candidates (recent articles sharing a name pair, each pair's last
+ * posting_scan), most shared pairs first, then the most recent; their number, or
+ * -1 on error. *out is PyMem memory the caller frees.
+ */
+static Py_ssize_t
+ranked_candidates(const Grouper *g, PyObject *pairs, Candidate **out)
+{
+    Py_ssize_t npairs = PyList_GET_SIZE(pairs), total = 0;
+    int64_t *values = PyMem_Malloc((size_t)(npairs * g->posting_scan + 1) * sizeof(int64_t));
+    *out = NULL;
+    if (values == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    for (Py_ssize_t p = 0; p < npairs; p++) {
+        PyObject *list = PyDict_GetItemWithError(g->postings, PyList_GET_ITEM(pairs, p));
+        if (list == NULL) {
+            if (PyErr_Occurred()) {
+                PyMem_Free(values);
+                return -1;
+            }
+            continue;
+        }
+        Py_ssize_t size = PyList_GET_SIZE(list);
+        for (Py_ssize_t i = size > g->posting_scan ? size - g->posting_scan : 0; i < size; i++) {
+            values[total++] = PyLong_AsSsize_t(PyList_GET_ITEM(list, i));
+        }
+    }
+    Candidate *candidates = PyMem_Malloc((size_t)(total + 1) * sizeof(Candidate));
+    if (candidates == NULL || PyErr_Occurred()) {
+        PyMem_Free(values);
+        PyMem_Free(candidates);
+        return candidates == NULL ? (PyErr_NoMemory(), -1) : -1;
+    }
+    sort_descending(values, total); /* one pair's list is in order already: cheap */
+    Py_ssize_t distinct = 0;
+    for (Py_ssize_t i = 0; i < total; i++) {
+        if (distinct > 0 && values[distinct - 1] % ((int64_t)1 << COUNT_SHIFT) == values[i]) {
+            values[distinct - 1] += (int64_t)1 << COUNT_SHIFT; /* one more pair shares it */
+        }
+        else {
+            values[distinct++] = values[i] + ((int64_t)1 << COUNT_SHIFT);
+        }
+    }
+    sort_descending(values, distinct); /* most shared pairs first, then the most recent */
+    for (Py_ssize_t i = 0; i < distinct; i++) {
+        candidates[i].count = (Py_ssize_t)(values[i] >> COUNT_SHIFT);
+        candidates[i].index = (Py_ssize_t)(values[i] % ((int64_t)1 << COUNT_SHIFT));
+    }
+    PyMem_Free(values);
+    *out = candidates;
+    return distinct;
+}
+
+/* How many of `names` (those not in `others`) match one of `others` by prefix
+ * (cluster._fuzzy_matches); -1 on error.
+ */
+static Py_ssize_t
+fuzzy_matches(PyObject *names, PyObject *others, Py_ssize_t *exact)
+{
+    PyObject *iterator = PyObject_GetIter(names), *name;
+    Py_ssize_t count = 0;
+    if (iterator == NULL) {
+        return -1;
+    }
+    while ((name = PyIter_Next(iterator)) != NULL) {
+        int shared = PySet_Contains(others, name);
+        if (shared > 0 && exact != NULL) {
+            (*exact)++;
+        }
+        else if (shared == 0 && PyUnicode_GET_LENGTH(name) >= NAME_KEY_CHARS) {
+            int match = matches_any(name, others); /* not in others: a prefix match */
+            count += match > 0;
+            shared = match;
+        }
+        Py_DECREF(name);
+        if (shared < 0) {
+            count = -1;
+            break;
+        }
+    }
+    Py_DECREF(iterator);
+    return PyErr_Occurred() ? -1 : count;
+}
+
+/* cluster.signatures_tell_same_story; -1 on error. */
+static int
+same_story(const Grouper *g, PyObject *a, PyObject *b)
+{
+    PyObject *names_a = PyObject_GetAttr(a, attr_names);
+    PyObject *names_b = names_a == NULL ? NULL : PyObject_GetAttr(b, attr_names);
+    int answer = -1;
+    if (names_b != NULL) {
+        Py_ssize_t exact = 0;
+        Py_ssize_t fuzzy_a = fuzzy_matches(names_a, names_b, &exact);
+        Py_ssize_t fuzzy_b = fuzzy_a < 0 ? -1 : fuzzy_matches(names_b, names_a, NULL);
+        if (fuzzy_b >= 0) {
+            double shared = (double)(2 * exact + fuzzy_a + fuzzy_b) / 2;
+            double union_ = (double)(PySet_GET_SIZE(names_a) + PySet_GET_SIZE(names_b)) - shared;
+            double overlap = union_ != 0.0 ? shared / union_ : 0.0;
+            if (shared < (double)g->min_shared) {
+                answer = 0;
+            }
+            else if (overlap >= g->same_story_min) {
+                answer = 1;
+            }
+            else if (overlap > g->different_story_max) {
+                PyObject *result = PyObject_CallFunctionObjArgs(g->grey_zone, a, b, NULL);
+                answer = result == NULL ? -1 : PyObject_IsTrue(result);
+                Py_XDECREF(result);
+            }
+            else {
+                answer = 0;
+            }
+        }
+    }
+    Py_XDECREF(names_a);
+    Py_XDECREF(names_b);
+    return answer;
+}
+
+/* The cluster (a new reference) of the best candidate telling the same story, or
+ * Py_None; NULL on error.
+ */
+static PyObject *
+match_story(const Grouper *g, PyObject *parsed, long source_id, PyObject *pairs)
+{
+    Candidate *candidates;
+    Py_ssize_t count = ranked_candidates(g, pairs, &candidates);
+    if (count < 0) {
+        return NULL;
+    }
+    PyObject *found = Py_None;
+    Py_ssize_t compared = 0;
+    for (Py_ssize_t i = 0; i < count; i++) {
+        Py_ssize_t index = candidates[i].index;
+        long source = PyLong_AsLong(PyList_GET_ITEM(g->sources, index));
+        if (source == -1 && PyErr_Occurred()) {
+            found = NULL;
+            break;
+        }
+        if (source == source_id) {
+            continue;
+        }
+        int same = same_story(g, parsed, PyList_GET_ITEM(g->signatures, index));
+        if (same != 0) {
+            found = same < 0 ? NULL : PyList_GET_ITEM(g->clusters, index);
+            break;
+        }
+        if (++compared >= g->max_comparisons) {
+            break;
+        }
+    }
+    PyMem_Free(candidates);
+    Py_XINCREF(found);
+    return found;
+}
+
+/* StoryGrouper._add */
+static int
+remember(const Grouper *g, PyObject *cluster, PyObject *source, PyObject *parsed, PyObject *pairs)
+{
+    PyObject *index = PyLong_FromSsize_t(PyList_GET_SIZE(g->signatures));
+    int status = index == NULL ? -1 : 0;
+    if (status == 0) {
+        status = PyList_Append(g->clusters, cluster) < 0 || PyList_Append(g->sources, source) < 0 ||
+                 PyList_Append(g->signatures, parsed) < 0 ? -1 : 0;
+    }
+    for (Py_ssize_t p = 0; status == 0 && p < PyList_GET_SIZE(pairs); p++) {
+        PyObject *fresh = PyList_New(0);
+        PyObject *list = fresh == NULL ? NULL
+                                       : PyDict_SetDefault(g->postings, PyList_GET_ITEM(pairs, p), fresh);
+        status = list == NULL || PyList_Append(list, index) < 0 ? -1 : 0;
+        Py_XDECREF(fresh);
+    }
+    Py_XDECREF(index);
+    return status;
+}
+
+/* The signature of an item to group (a new reference), Py_None to skip it, NULL on error. */
+static PyObject *
+groupable(const Grouper *g, PyObject *item, PyObject *since)
+{
+    PyObject *status = PyObject_GetAttr(item, attr_status);
+    int is_new = status == NULL ? -1 : PyUnicode_CompareWithASCIIString(status, "new") == 0;
+    Py_XDECREF(status);
+    if (is_new <= 0) {
+        return is_new < 0 ? NULL : Py_NewRef(Py_None);
+    }
+    PyObject *input = PyObject_GetAttr(item, attr_input);
+    if (input == NULL) {
+        return NULL;
+    }
+    PyObject *result = NULL;
+    int old = 0;
+    if (since != Py_None) {
+        PyObject *published = PyObject_GetAttr(input, attr_published_at);
+        old = published == NULL ? -1 : PyObject_RichCompareBool(published, since, Py_LT);
+        Py_XDECREF(published);
+    }
+    if (old == 0) {
+        PyObject *text = PyObject_GetAttr(input, attr_signature);
+        int empty = text == NULL ? -1 : !PyObject_IsTrue(text);
+        result = empty < 0 ? NULL : empty ? Py_NewRef(Py_None) : read_signature(g, text);
+        Py_XDECREF(text);
+    }
+    else if (old > 0) {
+        result = Py_NewRef(Py_None); /* old news: outside the window of every recent story */
+    }
+    Py_DECREF(input);
+    return result;
+}
+
+/* One item: grouped into `clusters` when it joins a story, remembered either way. */
+static int
+assign_item(const Grouper *g, PyObject *item, PyObject *since, PyObject *source, long source_id,
+            PyObject *clusters)
+{
+    PyObject *parsed = groupable(g, item, since);
+    if (parsed == NULL || parsed == Py_None) {
+        Py_XDECREF(parsed);
+        return parsed == NULL ? -1 : 0;
+    }
+    PyObject *names = PyObject_GetAttr(parsed, attr_names);
+    PyObject *pairs = names == NULL ? NULL : name_pairs(names);
+    PyObject *cluster = pairs == NULL ? NULL : match_story(g, parsed, source_id, pairs);
+    PyObject *article_id = cluster == NULL ? NULL : PyObject_GetAttr(item, attr_article_id);
+    int status = article_id == NULL ? -1 : 0;
+    if (status == 0 && cluster != Py_None) {
+        status = PyDict_SetItem(clusters, article_id, cluster);
+    }
+    if (status == 0) {
+        int joined = cluster == Py_None ? 0 : PyObject_IsTrue(cluster);
+        status = joined < 0 ? -1 : remember(g, joined ? cluster : article_id, source, parsed, pairs);
+    }
+    Py_XDECREF(parsed);
+    Py_XDECREF(names);
+    Py_XDECREF(pairs);
+    Py_XDECREF(cluster);
+    Py_XDECREF(article_id);
+    return status;
+}
+
+static int
+read_grouper(PyObject *state, Grouper *g)
+{
+    if (!PyTuple_Check(state) || PyTuple_GET_SIZE(state) != 11) {
+        PyErr_SetString(PyExc_TypeError, "grouper state: an 11-tuple (see ingest.py)");
+        return -1;
+    }
+    g->signature_type = PyTuple_GET_ITEM(state, 0);
+    g->postings = PyTuple_GET_ITEM(state, 1);
+    g->clusters = PyTuple_GET_ITEM(state, 2);
+    g->sources = PyTuple_GET_ITEM(state, 3);
+    g->signatures = PyTuple_GET_ITEM(state, 4);
+    g->grey_zone = PyTuple_GET_ITEM(state, 5);
+    g->posting_scan = PyLong_AsSsize_t(PyTuple_GET_ITEM(state, 6));
+    g->max_comparisons = PyLong_AsSsize_t(PyTuple_GET_ITEM(state, 7));
+    g->min_shared = PyLong_AsSsize_t(PyTuple_GET_ITEM(state, 8));
+    g->same_story_min = PyFloat_AsDouble(PyTuple_GET_ITEM(state, 9));
+    g->different_story_max = PyFloat_AsDouble(PyTuple_GET_ITEM(state, 10));
+    if (PyErr_Occurred()) {
+        return -1;
+    }
+    if (!PyType_Check(g->signature_type) || !PyDict_Check(g->postings) ||
+        !PyList_Check(g->clusters) || !PyList_Check(g->sources) || !PyList_Check(g->signatures) ||
+        g->posting_scan < 1) {
+        PyErr_SetString(PyExc_TypeError, "grouper state: wrong types (see ingest.py)");
+        return -1;
+    }
+    return 0;
+}
+
+static PyObject *
+assign_stories(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
+{
+    Grouper g;
+    if (nargs != 4 || read_grouper(args[0], &g) < 0) {
+        if (!PyErr_Occurred()) {
+            PyErr_SetString(PyExc_TypeError, "assign_stories(state, items, source_id, since)");
+        }
+        return NULL;
+    }
+    long source_id = PyLong_AsLong(args[2]);
+    PyObject *items = PySequence_Fast(args[1], "items must be a sequence");
+    PyObject *clusters = PyDict_New();
+    if ((source_id == -1 && PyErr_Occurred()) || items == NULL || clusters == NULL) {
+        Py_XDECREF(items);
+        Py_XDECREF(clusters);
+        return NULL;
+    }
+    for (Py_ssize_t i = 0; i < PySequence_Fast_GET_SIZE(items); i++) {
+        PyObject *item = PySequence_Fast_GET_ITEM(items, i);
+        if (assign_item(&g, item, args[3], args[2], source_id, clusters) < 0) {
+            Py_CLEAR(clusters);
+            break;
+        }
+    }
+    Py_DECREF(items);
+    return clusters;
+}
+
 /* --- the module function ------------------------------------------------------- */
 
 static PyObject *
@@ -846,6 +1296,8 @@ done:
 }
 
 static PyMethodDef methods[] = {
+    {"assign_stories", (PyCFunction)(void (*)(void))assign_stories, METH_FASTCALL,
+     "ingest.StoryGrouper._assign_py in C (state, items, source_id, since)."},
     {"split_sentences", (PyCFunction)(void (*)(void))split_sentences, METH_FASTCALL,
      "text.split_sentences_py in C (abbreviations, text)."},
     {"names_and_shingles", (PyCFunction)(void (*)(void))names_and_shingles, METH_FASTCALL,
@@ -865,5 +1317,12 @@ PyMODINIT_FUNC
 PyInit__speedups(void)
 {
     make_crc_table();
-    return PyModule_Create(&module_def);
+    if (intern_attribute_names() < 0) {
+        return NULL;
+    }
+    PyObject *module = PyModule_Create(&module_def);
+    if (module != NULL && PyModule_AddIntConstant(module, "NAME_KEY_CHARS", NAME_KEY_CHARS) < 0) {
+        Py_CLEAR(module);
+    }
+    return module;
 }

@@ -28,7 +28,11 @@ from bot.errors import ParseError, SourceError
 from bot.settings import TopicConfig
 from bot.sources.classify import TopicMatcher, classify_with, topic_matchers
 from bot.sources.cluster import (
+    DIFFERENT_STORY_MAX,
+    MIN_SHARED_NAMES,
+    SAME_STORY_MIN,
     StorySignature,
+    grey_zone_tipped,
     signature_parts,
     signature_text,
     signatures_tell_same_story,
@@ -311,6 +315,11 @@ class StoryGrouper:
         self._signatures: list[StorySignature] = []
         self._postings: defaultdict[tuple[str, str], list[int]] = defaultdict(list)
         self._lock = threading.Lock()
+        self._compiled_state = (
+            *(StorySignature, self._postings, self._clusters, self._sources, self._signatures),
+            *(grey_zone_tipped, POSTING_SCAN, MAX_COMPARISONS),
+            *(MIN_SHARED_NAMES, SAME_STORY_MIN, DIFFERENT_STORY_MAX),
+        )
         for row in sorted(recent, key=lambda r: r.article_id):
             parsed = _read_signature(row.signature)
             if parsed is not None:
@@ -337,17 +346,25 @@ class StoryGrouper:
         Only items with status "new" are grouped; every grouped or not item is
         remembered so later sources in the cycle can join its story.
         """
-        clusters: dict[int, int] = {}
         with self._lock:
-            for item in new_items:
-                parsed = self._groupable(item)
-                if parsed is None:
-                    continue
-                pairs = _name_pairs(parsed)
-                cluster_id = self._match(parsed, source_id, pairs)
-                if cluster_id is not None:
-                    clusters[item.article_id] = cluster_id
-                self._add(cluster_id or item.article_id, source_id, parsed, pairs)
+            if _assign_stories is not None:
+                return _assign_stories(self._compiled_state, new_items, source_id, self._since)
+            return self._assign_py(new_items, source_id)
+
+    def _assign_py(self, new_items: Sequence[StoredItem], source_id: int) -> dict[int, int]:
+        """:meth:`assign`'s rules (the reference: ``bot/sources/_speedups.c`` does the
+        same in C where it was built; the tests compare the two).
+        """
+        clusters: dict[int, int] = {}
+        for item in new_items:
+            parsed = self._groupable(item)
+            if parsed is None:
+                continue
+            pairs = _name_pairs(parsed)
+            cluster_id = self._match(parsed, source_id, pairs)
+            if cluster_id is not None:
+                clusters[item.article_id] = cluster_id
+            self._add(cluster_id or item.article_id, source_id, parsed, pairs)
         return clusters
 
     def _groupable(self, item: StoredItem) -> StorySignature | None:
@@ -412,6 +429,20 @@ class StoryGrouper:
         yield max(zip(shared.values(), shared, strict=True))[1]
         ranked = sorted(zip(shared.values(), shared, strict=True), reverse=True)
         yield from (index for _, index in ranked[1:])
+
+
+def _compiled_assign() -> Callable[..., dict[int, int]] | None:
+    """The C version of StoryGrouper._assign_py, or None where it was not built."""
+    try:
+        from bot.sources import _speedups
+    except ImportError:  # installed without a C compiler: the Python version serves
+        return None
+    if _speedups.NAME_KEY_CHARS != NAME_KEY_CHARS:  # built with another key length
+        return None
+    return _speedups.assign_stories
+
+
+_assign_stories = _compiled_assign()
 
 
 def _name_key(name: str) -> str:

@@ -1,26 +1,29 @@
-"""The compiled word work (bot/sources/_speedups.c) gives what the Python rules
-give: the same sentences (text.py), names and shingles (cluster.py) for every input.
+"""The compiled code (bot/sources/_speedups.c) gives what the Python rules give:
+the same sentences (text.py), names and shingles (cluster.py) and story groups
+(ingest.py) for every input.
 
-``split_sentences_py`` and ``names_and_shingles_py`` are the specification; the C
-versions must agree with them on real feed items, on hand-picked edge cases and
-on seeded random text.
+``split_sentences_py``, ``names_and_shingles_py`` and ``StoryGrouper._assign_py``
+are the specification; the C versions must agree with them on real feed items,
+on hand-picked edge cases and on seeded random input.
 """
 
 from __future__ import annotations
 
 import random
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from bot.sources import cluster
+from bot.sources import cluster, ingest
 from bot.sources import text as text_module
 from bot.sources.cluster import LEAD_CHARS, MAX_SHINGLES, names_and_shingles_py
 from bot.sources.feeds import parse_feed
+from bot.sources.ingest import SourceProfile, StoryGrouper, feed_items, prepare_feed_rows
 from bot.sources.plaintext import parse_article_file
 from bot.sources.text import html_to_text, remove_dateline, split_sentences, split_sentences_py
-from tests.fakes.news_site import make_items
+from bot.store.articles import ArticleInput, RecentSignature, StoredItem
+from tests.fakes.news_site import make_items, render_feed
 
 FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures"
 _compiled = cluster._compiled_names_and_shingles()
@@ -48,6 +51,7 @@ def test_the_compiled_version_is_built_and_used() -> None:
     assert _compiled_split is not None
     assert cluster.COMPILED
     assert split_sentences is not split_sentences_py
+    assert ingest._assign_stories is not None
 
 
 def _feed_texts() -> list[tuple[str, str]]:
@@ -209,3 +213,97 @@ def test_split_wrong_arguments_are_type_errors() -> None:
         compiled(text_module._ABBREVIATIONS, b"bytes")
     with pytest.raises(TypeError):
         compiled("not a set", "text")
+
+
+# --- story grouping (ingest.StoryGrouper) ------------------------------------------------
+
+_NAME_POOL = ["russia", "russian", "japan", "japanese", "iran", "iranian", "abe", "us", "xi",
+              "china", "chinese", "chin", "putin", "kenya", "kenyan", "é", "éire"]  # fmt: skip
+
+
+def _random_signature(rng: random.Random) -> str:
+    roll = rng.random()
+    if roll < 0.03:
+        return rng.choice(["", "garbage|x", "s2|japan|000000", "s1|japan|00000", "s1|japan|zz0000",
+                           "s1|japan", "s1|japan russia|000001|000002"])  # fmt: skip
+    names = sorted(set(rng.sample(_NAME_POOL, rng.randint(0, 6))))
+    shingles = sorted(set(rng.sample(range(40), rng.randint(0, 12))))
+    hex_text = "".join(f"{value:06x}" for value in shingles)
+    separator = " " if rng.random() < 0.9 else "  "
+    return f"s1|{separator.join(names)}|{hex_text}"
+
+
+def _random_items(rng: random.Random, first_id: int, since: datetime) -> list[StoredItem]:
+    items = []
+    for article_id in range(first_id, first_id + rng.randint(0, 8)):
+        published = since + timedelta(minutes=rng.randint(-30, 600))
+        status = rng.choice(["new"] * 8 + ["updated", "unchanged"])
+        item = ArticleInput(f"https://x.example/{article_id}", "h", "s", published, ("world",),
+                            None, _random_signature(rng))  # fmt: skip
+        items.append(StoredItem(article_id, status, item))
+    return items
+
+
+def _assert_groupers_agree(compiled: StoryGrouper, reference: StoryGrouper) -> None:
+    assert compiled._clusters == reference._clusters
+    assert compiled._sources == reference._sources
+    assert dict(compiled._postings) == dict(reference._postings)
+    assert compiled._signatures == reference._signatures
+
+
+def _replay(batches: list[tuple[int, list[StoredItem]]], since: datetime | None) -> int:
+    """Both groupers fed the same batches agree on every answer and on their state;
+    how many articles joined a story.
+    """
+    recent = [RecentSignature(1, 1, 1, "s1|japan russia|000001"),
+              RecentSignature(2, 1, 2, "s1|iran us|000002")]  # fmt: skip
+    compiled = StoryGrouper(recent, since=since)
+    reference = StoryGrouper(recent, since=since)
+    joined = 0
+    for source_id, items in batches:
+        got = compiled.assign(items, source_id=source_id)
+        assert got == reference._assign_py(items, source_id), (source_id, items)
+        joined += len(got)
+    _assert_groupers_agree(compiled, reference)
+    return joined
+
+
+def test_grouper_same_on_random_signatures() -> None:
+    assert ingest._assign_stories is not None
+    rng = random.Random(17)
+    since = datetime(2024, 5, 14, tzinfo=UTC)
+    joined = 0
+    for _ in range(200):
+        batches, next_id = [], 10
+        for _ in range(rng.randint(1, 30)):
+            items = _random_items(rng, next_id, since)
+            next_id += len(items)
+            batches.append((rng.randint(1, 6), items))
+        joined += _replay(batches, rng.choice([since, None]))
+    assert joined > 1000  # the random signatures do make stories
+
+
+def test_grouper_same_on_the_benchmark_site_items() -> None:
+    since = datetime(2024, 5, 12, 18, 0, tzinfo=UTC)
+    profile = SourceProfile(topics=("world",), topic_catalogue=(), default_tz=UTC)
+    batches, next_id = [], 1
+    for seed in range(60):
+        items = make_items(40, seed=seed, prefix=f"feed{seed}")
+        body = render_feed("rss", "Feed", items, "http://127.0.0.1", "http://127.0.0.1/f.xml",
+                           datetime(2024, 5, 14, 18, 0, tzinfo=UTC))  # fmt: skip
+        rows = prepare_feed_rows(body, url="http://127.0.0.1/f.xml", content_type=None,
+                                 fetched_at=datetime(2024, 5, 14, 19, 0, tzinfo=UTC),
+                                 profile=profile)  # fmt: skip
+        inputs = feed_items(rows)
+        batches.append(
+            (seed + 1, [StoredItem(next_id + i, "new", x) for i, x in enumerate(inputs)])
+        )
+        next_id += len(inputs)
+    assert _replay(batches, since) > 1000
+
+
+def test_grouper_wrong_state_is_a_type_error() -> None:
+    from bot.sources._speedups import assign_stories
+
+    with pytest.raises(TypeError):
+        assign_stories((1, 2), [], 1, None)
