@@ -546,25 +546,31 @@ collect_shingles(Tokens *tokens, PyObject *stopwords, Hashes *hashes)
     return 0;
 }
 
-/* Shell sort (Ciura's gaps): ~100 values an item, compared inline, where qsort
- * called a comparison function ~700 times.
+/* Shell sort (Ciura's gaps), for the few hundred values at most sorted here:
+ * compared inline, where qsort called a comparison function ~700 times an item.
+ * `before(a, b)` is true when a goes before b.
  */
-static void
-sort_hashes(uint32_t *values, Py_ssize_t size)
-{
-    static const Py_ssize_t gaps[] = {701, 301, 132, 57, 23, 10, 4, 1};
-    for (size_t g = 0; g < sizeof(gaps) / sizeof(gaps[0]); g++) {
-        Py_ssize_t gap = gaps[g];
-        for (Py_ssize_t i = gap; i < size; i++) {
-            uint32_t value = values[i];
-            Py_ssize_t j = i;
-            for (; j >= gap && values[j - gap] > value; j -= gap) {
-                values[j] = values[j - gap];
-            }
-            values[j] = value;
-        }
+#define DEFINE_SHELL_SORT(name, type, before)                                              \
+    static void name(type *values, Py_ssize_t size)                                         \
+    {                                                                                       \
+        static const Py_ssize_t gaps[] = {701, 301, 132, 57, 23, 10, 4, 1};                 \
+        for (size_t g = 0; g < sizeof(gaps) / sizeof(gaps[0]); g++) {                      \
+            Py_ssize_t gap = gaps[g];                                                       \
+            for (Py_ssize_t i = gap; i < size; i++) {                                       \
+                type value = values[i];                                                     \
+                Py_ssize_t j = i;                                                           \
+                for (; j >= gap && before(value, values[j - gap]); j -= gap) {              \
+                    values[j] = values[j - gap];                                            \
+                }                                                                           \
+                values[j] = value;                                                          \
+            }                                                                               \
+        }                                                                                   \
     }
-}
+
+#define LESS(a, b) ((a) < (b))
+#define GREATER(a, b) ((a) > (b))
+
+DEFINE_SHELL_SORT(sort_hashes, uint32_t, LESS)
 
 /* The distinct hashes in order, the `limit` lowest, as a list of ints. */
 static PyObject *
@@ -897,23 +903,8 @@ typedef struct {
     Py_ssize_t count;
 } Candidate;
 
-/* Shell sort, largest first: a few hundred values at most, compared inline. */
-static void
-sort_descending(int64_t *values, Py_ssize_t size)
-{
-    static const Py_ssize_t gaps[] = {701, 301, 132, 57, 23, 10, 4, 1};
-    for (size_t g = 0; g < sizeof(gaps) / sizeof(gaps[0]); g++) {
-        Py_ssize_t gap = gaps[g];
-        for (Py_ssize_t i = gap; i < size; i++) {
-            int64_t value = values[i];
-            Py_ssize_t j = i;
-            for (; j >= gap && values[j - gap] < value; j -= gap) {
-                values[j] = values[j - gap];
-            }
-            values[j] = value;
-        }
-    }
-}
+/* Largest first. */
+DEFINE_SHELL_SORT(sort_descending, int64_t, GREATER)
 
 #define COUNT_SHIFT 40 /* a candidate's sort key: its count above its index */
 
