@@ -784,8 +784,8 @@ split_sentences(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t n
 /* --- story grouping (ingest.StoryGrouper._assign_py) ------------------------------ */
 
 /* Attribute names, made once (PyObject_GetAttrString makes a str every call). */
-static PyObject *attr_names, *attr_shingles, *attr_hex, *attr_status, *attr_input,
-    *attr_published_at, *attr_signature, *attr_article_id;
+static PyObject *attr_names, *attr_status, *attr_input, *attr_published_at, *attr_signature,
+    *attr_article_id;
 
 static int
 intern_attribute_names(void)
@@ -794,9 +794,9 @@ intern_attribute_names(void)
         PyObject **name;
         const char *text;
     } names[] = {
-        {&attr_names, "names"}, {&attr_shingles, "_shingles"}, {&attr_hex, "_hex"},
-        {&attr_status, "status"}, {&attr_input, "input"}, {&attr_published_at, "published_at"},
-        {&attr_signature, "signature"}, {&attr_article_id, "article_id"},
+        {&attr_names, "names"}, {&attr_status, "status"}, {&attr_input, "input"},
+        {&attr_published_at, "published_at"}, {&attr_signature, "signature"},
+        {&attr_article_id, "article_id"},
     };
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
         *names[i].name = PyUnicode_InternFromString(names[i].text);
@@ -808,61 +808,12 @@ intern_attribute_names(void)
 }
 
 typedef struct {
-    PyObject *signature_type; /* cluster.StorySignature */
+    PyObject *read_signature; /* ingest._read_signature: text -> StorySignature or None */
     PyObject *postings;       /* dict: (key, key) -> list of indexes */
     PyObject *clusters, *sources, *signatures; /* the grouper's parallel lists */
-    PyObject *grey_zone;      /* f(a, b) -> bool: the shingle test of the grey zone */
-    Py_ssize_t posting_scan, max_comparisons, min_shared;
-    double same_story_min, different_story_max;
+    PyObject *same_story;     /* cluster.signatures_tell_same_story */
+    Py_ssize_t posting_scan, max_comparisons;
 } Grouper;
-
-static int
-is_hex_digit(Py_UCS4 ch)
-{
-    return (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f') || (ch >= 'A' && ch <= 'F');
-}
-
-/* StorySignature.from_text, or Py_None (a new reference) for text it does not read. */
-static PyObject *
-read_signature(const Grouper *g, PyObject *text)
-{
-    if (!PyUnicode_Check(text)) {
-        Py_RETURN_NONE;
-    }
-    Py_ssize_t length = PyUnicode_GET_LENGTH(text);
-    Py_ssize_t first = PyUnicode_FindChar(text, '|', 0, length, 1);
-    Py_ssize_t second = first < 0 ? -1 : PyUnicode_FindChar(text, '|', first + 1, length, 1);
-    if (first != 2 || second < 0 || PyUnicode_READ_CHAR(text, 0) != 's' ||
-        PyUnicode_READ_CHAR(text, 1) != '1' || (length - second - 1) % 6) {
-        Py_RETURN_NONE; /* not the "s1|names|hex" format: not groupable, not an error */
-    }
-    for (Py_ssize_t i = second + 1; i < length; i++) {
-        if (!is_hex_digit(PyUnicode_READ_CHAR(text, i))) {
-            Py_RETURN_NONE;
-        }
-    }
-    PyObject *names_text = PyUnicode_Substring(text, first + 1, second);
-    PyObject *hex = PyUnicode_Substring(text, second + 1, length);
-    PyObject *words = names_text == NULL ? NULL : PyUnicode_Split(names_text, NULL, -1);
-    PyObject *names = words == NULL ? NULL : PyFrozenSet_New(words);
-    PyTypeObject *type = (PyTypeObject *)g->signature_type;
-    PyObject *empty = PyTuple_New(0);
-    PyObject *signature = NULL;
-    if (names != NULL && hex != NULL && empty != NULL) {
-        signature = type->tp_new(type, empty, NULL);
-    }
-    if (signature != NULL && (PyObject_SetAttr(signature, attr_names, names) < 0 ||
-                              PyObject_SetAttr(signature, attr_shingles, Py_None) < 0 ||
-                              PyObject_SetAttr(signature, attr_hex, hex) < 0)) {
-        Py_CLEAR(signature);
-    }
-    Py_XDECREF(names_text);
-    Py_XDECREF(hex);
-    Py_XDECREF(words);
-    Py_XDECREF(names);
-    Py_XDECREF(empty);
-    return signature;
-}
 
 /* ingest._name_pairs: the sorted distinct name keys, every pair of them. */
 static PyObject *
@@ -962,70 +913,16 @@ ranked_candidates(const Grouper *g, PyObject *pairs, Candidate **out)
     return distinct;
 }
 
-/* How many of `names` (those not in `others`) match one of `others` by prefix
- * (cluster._fuzzy_matches); -1 on error.
+/* cluster.signatures_tell_same_story, called: the rule and its tuned thresholds have
+ * one home, and it runs about once an article (1.2 us of the ~9 an item here).
+ * -1 on error.
  */
-static Py_ssize_t
-fuzzy_matches(PyObject *names, PyObject *others, Py_ssize_t *exact)
-{
-    PyObject *iterator = PyObject_GetIter(names), *name;
-    Py_ssize_t count = 0;
-    if (iterator == NULL) {
-        return -1;
-    }
-    while ((name = PyIter_Next(iterator)) != NULL) {
-        int shared = PySet_Contains(others, name);
-        if (shared > 0 && exact != NULL) {
-            (*exact)++;
-        }
-        else if (shared == 0 && PyUnicode_GET_LENGTH(name) >= NAME_KEY_CHARS) {
-            int match = matches_any(name, others); /* not in others: a prefix match */
-            count += match > 0;
-            shared = match;
-        }
-        Py_DECREF(name);
-        if (shared < 0) {
-            count = -1;
-            break;
-        }
-    }
-    Py_DECREF(iterator);
-    return PyErr_Occurred() ? -1 : count;
-}
-
-/* cluster.signatures_tell_same_story; -1 on error. */
 static int
 same_story(const Grouper *g, PyObject *a, PyObject *b)
 {
-    PyObject *names_a = PyObject_GetAttr(a, attr_names);
-    PyObject *names_b = names_a == NULL ? NULL : PyObject_GetAttr(b, attr_names);
-    int answer = -1;
-    if (names_b != NULL) {
-        Py_ssize_t exact = 0;
-        Py_ssize_t fuzzy_a = fuzzy_matches(names_a, names_b, &exact);
-        Py_ssize_t fuzzy_b = fuzzy_a < 0 ? -1 : fuzzy_matches(names_b, names_a, NULL);
-        if (fuzzy_b >= 0) {
-            double shared = (double)(2 * exact + fuzzy_a + fuzzy_b) / 2;
-            double union_ = (double)(PySet_GET_SIZE(names_a) + PySet_GET_SIZE(names_b)) - shared;
-            double overlap = union_ != 0.0 ? shared / union_ : 0.0;
-            if (shared < (double)g->min_shared) {
-                answer = 0;
-            }
-            else if (overlap >= g->same_story_min) {
-                answer = 1;
-            }
-            else if (overlap > g->different_story_max) {
-                PyObject *result = PyObject_CallFunctionObjArgs(g->grey_zone, a, b, NULL);
-                answer = result == NULL ? -1 : PyObject_IsTrue(result);
-                Py_XDECREF(result);
-            }
-            else {
-                answer = 0;
-            }
-        }
-    }
-    Py_XDECREF(names_a);
-    Py_XDECREF(names_b);
+    PyObject *result = PyObject_CallFunctionObjArgs(g->same_story, a, b, NULL);
+    int answer = result == NULL ? -1 : PyObject_IsTrue(result);
+    Py_XDECREF(result);
     return answer;
 }
 
@@ -1110,8 +1007,7 @@ groupable(const Grouper *g, PyObject *item, PyObject *since)
     }
     if (old == 0) {
         PyObject *text = PyObject_GetAttr(input, attr_signature);
-        int empty = text == NULL ? -1 : !PyObject_IsTrue(text);
-        result = empty < 0 ? NULL : empty ? Py_NewRef(Py_None) : read_signature(g, text);
+        result = text == NULL ? NULL : PyObject_CallOneArg(g->read_signature, text);
         Py_XDECREF(text);
     }
     else if (old > 0) {
@@ -1154,25 +1050,22 @@ assign_item(const Grouper *g, PyObject *item, PyObject *since, PyObject *source,
 static int
 read_grouper(PyObject *state, Grouper *g)
 {
-    if (!PyTuple_Check(state) || PyTuple_GET_SIZE(state) != 11) {
-        PyErr_SetString(PyExc_TypeError, "grouper state: an 11-tuple (see ingest.py)");
+    if (!PyTuple_Check(state) || PyTuple_GET_SIZE(state) != 8) {
+        PyErr_SetString(PyExc_TypeError, "grouper state: an 8-tuple (see ingest.py)");
         return -1;
     }
-    g->signature_type = PyTuple_GET_ITEM(state, 0);
+    g->read_signature = PyTuple_GET_ITEM(state, 0);
     g->postings = PyTuple_GET_ITEM(state, 1);
     g->clusters = PyTuple_GET_ITEM(state, 2);
     g->sources = PyTuple_GET_ITEM(state, 3);
     g->signatures = PyTuple_GET_ITEM(state, 4);
-    g->grey_zone = PyTuple_GET_ITEM(state, 5);
+    g->same_story = PyTuple_GET_ITEM(state, 5);
     g->posting_scan = PyLong_AsSsize_t(PyTuple_GET_ITEM(state, 6));
     g->max_comparisons = PyLong_AsSsize_t(PyTuple_GET_ITEM(state, 7));
-    g->min_shared = PyLong_AsSsize_t(PyTuple_GET_ITEM(state, 8));
-    g->same_story_min = PyFloat_AsDouble(PyTuple_GET_ITEM(state, 9));
-    g->different_story_max = PyFloat_AsDouble(PyTuple_GET_ITEM(state, 10));
     if (PyErr_Occurred()) {
         return -1;
     }
-    if (!PyType_Check(g->signature_type) || !PyDict_Check(g->postings) ||
+    if (!PyCallable_Check(g->read_signature) || !PyDict_Check(g->postings) ||
         !PyList_Check(g->clusters) || !PyList_Check(g->sources) || !PyList_Check(g->signatures) ||
         g->posting_scan < 1) {
         PyErr_SetString(PyExc_TypeError, "grouper state: wrong types (see ingest.py)");

@@ -256,14 +256,7 @@ def signatures_tell_same_story(a: StorySignature, b: StorySignature) -> bool:
     names = shared / union if union else 0.0
     if names >= SAME_STORY_MIN:
         return True
-    return names > DIFFERENT_STORY_MAX and grey_zone_tipped(a, b)
-
-
-def grey_zone_tipped(a: StorySignature, b: StorySignature) -> bool:
-    """True when shared wording makes a grey-zone pair (name overlap between the
-    thresholds) the same story.
-    """
-    return shingle_overlap(a, b) >= GREY_ZONE_SHINGLE_MIN
+    return names > DIFFERENT_STORY_MAX and shingle_overlap(a, b) >= GREY_ZONE_SHINGLE_MIN
 
 
 # --- tokens ------------------------------------------------------------------

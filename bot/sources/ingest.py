@@ -28,11 +28,7 @@ from bot.errors import ParseError, SourceError
 from bot.settings import TopicConfig
 from bot.sources.classify import TopicMatcher, classify_with, topic_matchers
 from bot.sources.cluster import (
-    DIFFERENT_STORY_MAX,
-    MIN_SHARED_NAMES,
-    SAME_STORY_MIN,
     StorySignature,
-    grey_zone_tipped,
     signature_parts,
     signature_text,
     signatures_tell_same_story,
@@ -316,9 +312,8 @@ class StoryGrouper:
         self._postings: defaultdict[tuple[str, str], list[int]] = defaultdict(list)
         self._lock = threading.Lock()
         self._compiled_state = (
-            *(StorySignature, self._postings, self._clusters, self._sources, self._signatures),
-            *(grey_zone_tipped, POSTING_SCAN, MAX_COMPARISONS),
-            *(MIN_SHARED_NAMES, SAME_STORY_MIN, DIFFERENT_STORY_MAX),
+            *(_read_signature, self._postings, self._clusters, self._sources, self._signatures),
+            *(signatures_tell_same_story, POSTING_SCAN, MAX_COMPARISONS),
         )
         for row in sorted(recent, key=lambda r: r.article_id):
             parsed = _read_signature(row.signature)
