@@ -46,8 +46,8 @@ from bot.delivery.limiter import SendLimiter
 from bot.delivery.sender import Sender
 from bot.settings import DeliverySettings
 from bot.store import Store, open_store
-from bot.store.models import ChatKey
 from bot.store.outbox import DigestRequest, Part
+from bot.store.records import ChatKey
 from bot.store.state import SENDING_PAUSED_UNTIL
 
 TOKEN = "123:ABC"

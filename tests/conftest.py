@@ -19,7 +19,8 @@ from bot.store import Store, open_store
 os.environ.setdefault("PTB_TIMEDELTA", "1")  # read RetryAfter.retry_after as timedelta, no warning
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-SHARED_FIXTURES = REPO_ROOT.parent / "shared" / "fixtures"
+# Every file the tests read: copied here so that a clone with nothing beside it passes.
+DATA_DIR = REPO_ROOT / "tests" / "data"
 PG_URL = os.environ.get("NEWSBOT_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
 
@@ -74,6 +75,6 @@ async def store(database_url: str) -> AsyncIterator[Store]:
 
 
 @pytest.fixture
-def shared_fixtures() -> Path:
-    """The read-only shared fixtures folder beside the checkout."""
-    return SHARED_FIXTURES
+def data_dir() -> Path:
+    """The tests' data folder (tests/data)."""
+    return DATA_DIR

@@ -22,7 +22,7 @@ import pytest
 
 from bot.store import open_store
 from bot.store.articles import ArticleInput
-from bot.store.models import ChatKey
+from bot.store.records import ChatKey
 from tests.conftest import REPO_ROOT
 from tests.fakes.telegram import FakeTelegram
 

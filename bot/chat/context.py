@@ -16,9 +16,9 @@ from telegram.constants import ParseMode
 from telegram.ext import ContextTypes
 
 from bot.chat.parsing import parse_command_args
-from bot.digest.schedule import next_digest_at
+from bot.digest.slots import next_digest_at
 from bot.services import SERVICES_KEY, Services
-from bot.store.models import Chat, ChatKey, ChatMode
+from bot.store.records import Chat, ChatKey, ChatMode
 
 _NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 

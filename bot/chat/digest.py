@@ -19,7 +19,7 @@ from bot.chat.context import (
 from bot.chat.parsing import ChatInputError
 from bot.digest.render import render_story_list
 from bot.services import Services
-from bot.store.models import Chat
+from bot.store.records import Chat
 
 SEARCH_LIMIT = 10
 MAX_SEARCH_WORDS = 8

@@ -17,7 +17,7 @@ from bot.chat.access import admins_only
 from bot.chat.context import command_text, ensure_chat, reply, services_from
 from bot.chat.parsing import MAX_FILTER_WORDS, ChatInputError, FilterChoice, parse_filter
 from bot.services import Services
-from bot.store.models import Chat
+from bot.store.records import Chat
 
 
 def merged_filters(chat: Chat, choice: FilterChoice) -> tuple[tuple[str, ...], tuple[str, ...]]:

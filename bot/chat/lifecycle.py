@@ -15,7 +15,7 @@ from bot.chat.access import admins_only
 from bot.chat.context import current_chat, ensure_chat, reactivate, reply, services_from
 from bot.chat.keyboards import parse_stop_callback, stop_confirm_keyboard
 from bot.services import Services
-from bot.store.models import Chat
+from bot.store.records import Chat
 
 
 async def pause_chat(services: Services, chat: Chat) -> str:

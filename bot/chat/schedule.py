@@ -16,7 +16,7 @@ from bot.chat.parsing import ChatInputError
 from bot.chat.schedule_parsing import ScheduleChoice, parse_schedule
 from bot.chat.timezones import parse_timezone
 from bot.services import Services
-from bot.store.models import Chat
+from bot.store.records import Chat
 
 
 async def apply_schedule(services: Services, chat: Chat, choice: ScheduleChoice) -> Chat:

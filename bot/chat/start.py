@@ -16,7 +16,7 @@ from bot.chat.keyboards import topics_keyboard
 from bot.chat.parsing import match_topics
 from bot.chat.subscriptions import follow, topic_names, unknown_lines
 from bot.services import Services
-from bot.store.models import Chat
+from bot.store.records import Chat
 
 
 async def greeting_for(services: Services, chat: Chat, payload: str) -> str:

@@ -26,7 +26,7 @@ from bot.chat.keyboards import topics_keyboard
 from bot.chat.parsing import TopicMatch, match_topics, suggest_topics, wants_all
 from bot.services import Services
 from bot.settings import Settings
-from bot.store.models import Chat
+from bot.store.records import Chat
 
 MAX_UNKNOWN_SHOWN = 3
 

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from bot.chat.schedule_parsing import ScheduleChoice
-    from bot.store.models import ChatMode
+    from bot.store.records import ChatMode
 
 ECHO_MAX_CHARS = 60
 TOAST_MAX_CHARS = 200

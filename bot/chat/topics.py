@@ -17,7 +17,7 @@ from bot.chat.context import current_chat, ensure_chat, reply, services_from
 from bot.chat.keyboards import DONE, parse_topic_callback, topics_keyboard
 from bot.chat.subscriptions import follow
 from bot.services import Services
-from bot.store.models import Chat
+from bot.store.records import Chat
 
 
 async def toggle(services: Services, chat: Chat, topic_id: str) -> bool:

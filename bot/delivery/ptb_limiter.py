@@ -30,8 +30,8 @@ from typing import Any, Final
 from telegram.error import RetryAfter
 from telegram.ext import BaseRateLimiter
 
+from bot.delivery.failures import retry_after_seconds
 from bot.delivery.limiter import SendLimiter
-from bot.delivery.outcome import retry_after_seconds
 
 ALREADY_PACED: Final = "newsbot:already-paced"
 # A reply waits at most this long for a slot, then goes anyway: answering late

@@ -10,7 +10,7 @@ Protocol per part (docs field notes, "Durable delivery"):
    waiting worker. A commit slower than 10 ms takes a fresh slot, so the
    spacing Telegram sees stays within the limiter's headroom;
 3. 'sent' stores Telegram's message id; any failure becomes an
-   :class:`~bot.delivery.outcome.Outcome` and is acted on in ONE place,
+   :class:`~bot.delivery.failures.Outcome` and is acted on in ONE place,
    :meth:`Sender._settle`.
 
 Group commit: the 'sending' and 'sent' marks of all workers go through one
@@ -55,14 +55,14 @@ from telegram.constants import ParseMode
 from telegram.ext import ExtBot
 
 from bot.clock import Clock
+from bot.delivery.failures import SENT, Outcome, OutcomeKind, classify_send_error
 from bot.delivery.group_commit import GroupCommit
 from bot.delivery.limiter import SendLimiter
-from bot.delivery.outcome import SENT, Outcome, OutcomeKind, classify_send_error
 from bot.delivery.ptb_limiter import ALREADY_PACED
 from bot.settings import DeliverySettings
 from bot.store import Store
 from bot.store.engine import is_sqlite
-from bot.store.models import Delivery
+from bot.store.records import Delivery
 from bot.store.state import SENDING_PAUSED_UNTIL
 
 log = logging.getLogger(__name__)

@@ -10,7 +10,7 @@ doing everything above the socket: building parameters, reading the answer,
 raising one exception per Telegram error.
 
 Errors are raised as PTB raises them for httpx, with the aiohttp error as the
-cause, so :func:`bot.delivery.outcome.classify_send_error` can tell "never left
+cause, so :func:`bot.delivery.failures.classify_send_error` can tell "never left
 this process" (pool wait or connect failed) from "may have arrived":
 
     no free connection in time       -> TimedOut  <- PoolTimeout (a ConnectionTimeoutError)

@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Generic, NamedTuple, TypeVar
 
-from bot.digest.models import DigestPlan
-from bot.store.models import Article
+from bot.digest.content import DigestPlan
 from bot.store.outbox import Part
+from bot.store.records import Article
 
 K = TypeVar("K")
 V = TypeVar("V")

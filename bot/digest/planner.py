@@ -37,15 +37,15 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.clock import Clock
-from bot.digest.models import DigestPlan, TopicRef
+from bot.digest.content import DigestPlan, TopicRef
 from bot.digest.plan_cache import CallCaches, CandidatePool, PlanKey, Rendered, RenderKey
 from bot.digest.render import render_digest
-from bot.digest.schedule import coalesce_missed, slot_key
 from bot.digest.select import plan_digest
+from bot.digest.slots import coalesce_missed, slot_key
 from bot.settings import Settings
 from bot.store import Store
-from bot.store.models import Article, Chat
 from bot.store.outbox import DigestRequest, Part
+from bot.store.records import Article, Chat
 
 log = logging.getLogger(__name__)
 

@@ -22,8 +22,8 @@ from typing import Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from bot.digest.models import DigestPlan, RenderedPart, Section, Story
-from bot.store.models import Article
+from bot.digest.content import DigestPlan, RenderedPart, Section, Story
+from bot.store.records import Article
 
 MESSAGE_LIMIT = 4096
 LinkPreview = Literal["off", "top"]

@@ -36,8 +36,8 @@ from dataclasses import dataclass
 from functools import cache, lru_cache
 from typing import Protocol
 
-from bot.digest.models import DigestPlan, Section, Story
-from bot.store.models import Article
+from bot.digest.content import DigestPlan, Section, Story
+from bot.store.records import Article
 
 OUTLET_BONUS_SECONDS = 90 * 60
 MAX_COUNTED_OUTLETS = 5

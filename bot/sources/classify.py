@@ -16,7 +16,7 @@ from functools import lru_cache
 from urllib.parse import unquote
 
 from bot.settings import TopicConfig
-from bot.sources.models import ArticleDraft
+from bot.sources.drafts import ArticleDraft
 from bot.sources.urls import url_path
 
 _CATEGORY_SPLIT_RE = re.compile(r"\s*[/>|»›:]\s*")  # "News > World", "news/world"

@@ -21,7 +21,7 @@ import zlib
 from collections.abc import Callable, Iterable, Sequence
 from functools import lru_cache, partial
 
-from bot.sources.models import ArticleDraft
+from bot.sources.drafts import ArticleDraft
 from bot.sources.text import remove_dateline, split_sentences
 
 SAME_STORY_MIN = 0.40  # proper-noun overlap at or above: same story (field notes)

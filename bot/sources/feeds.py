@@ -25,7 +25,7 @@ from lxml import etree
 
 from bot.errors import ParseError
 from bot.sources.dates import clamp_future, parse_date
-from bot.sources.models import ArticleDraft, ParsedFeed
+from bot.sources.drafts import ArticleDraft, ParsedFeed
 from bot.sources.text import clean_headline, clean_text, make_summary
 from bot.sources.urls import canonical_url, is_canonical_url, is_http_url
 

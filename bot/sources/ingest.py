@@ -34,9 +34,9 @@ from bot.sources.cluster import (
     signatures_tell_same_story,
 )
 from bot.sources.dates import clamp_future
+from bot.sources.drafts import ArticleDraft
 from bot.sources.feeds import parse_feed
 from bot.sources.fetcher import Fetcher, decoded_body
-from bot.sources.models import ArticleDraft
 from bot.sources.pages import extract_page
 from bot.sources.plaintext import parse_article_file
 from bot.store.articles import ArticleInput, ArticleRepository, RecentSignature, StoredItem

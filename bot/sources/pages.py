@@ -19,7 +19,7 @@ from trafilatura.settings import Document
 from trafilatura.utils import load_html
 
 from bot.sources.dates import parse_date
-from bot.sources.models import ArticleDraft
+from bot.sources.drafts import ArticleDraft
 from bot.sources.text import (
     clean_headline,
     make_summary,

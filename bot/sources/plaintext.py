@@ -19,7 +19,7 @@ from urllib.parse import quote
 
 from bot.errors import ParseError
 from bot.sources.dates import parse_date
-from bot.sources.models import ArticleDraft
+from bot.sources.drafts import ArticleDraft
 from bot.sources.pages import extract_page
 from bot.sources.text import (
     clean_headline,

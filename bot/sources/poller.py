@@ -48,7 +48,15 @@ from bot.sources.ingest import (
     prepare_fetched_rows,
     prepare_folder,
 )
-from bot.sources.outcomes import (
+from bot.sources.parse_pool import (
+    PARSE_BATCH,
+    PARSE_TASKS_PER_PROCESS,
+    ParseBatcher,
+    default_parse_processes,
+    shared_parse_pool,
+    start_workers,
+)
+from bot.sources.poll_results import (
     CycleReport,
     Outcome,
     ProgressCallback,
@@ -58,17 +66,9 @@ from bot.sources.outcomes import (
     outcome_of,
     short_reason,
 )
-from bot.sources.parse_pool import (
-    PARSE_BATCH,
-    PARSE_TASKS_PER_PROCESS,
-    ParseBatcher,
-    default_parse_processes,
-    shared_parse_pool,
-    start_workers,
-)
 from bot.store import Store
 from bot.store.articles import ArticleInput, SourceItems, StoredItem
-from bot.store.models import Source
+from bot.store.records import Source
 from bot.store.sources import FetchSuccess
 
 log = logging.getLogger(__name__)

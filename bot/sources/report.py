@@ -12,8 +12,8 @@ from datetime import datetime
 from rich.table import Table
 from rich.text import Text
 
-from bot.sources.outcomes import CycleReport, SourceResult
-from bot.store.models import Source
+from bot.sources.poll_results import CycleReport, SourceResult
+from bot.store.records import Source
 
 _STATUS_STYLE = {
     "new": "green",

@@ -28,7 +28,7 @@ from bot.store.dialect import (
     reserve_article_ids,
     row_placeholders,
 )
-from bot.store.models import Article
+from bot.store.records import Article
 from bot.store.schema import article_topics, articles, sources
 
 CHUNK = 500

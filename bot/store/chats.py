@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.clock import Clock, utcnow
 from bot.store.dialect import MAX_BIND_PARAMS, insert_ignore, placeholders
-from bot.store.models import Chat, ChatKey
+from bot.store.records import Chat, ChatKey
 from bot.store.schema import chats, subscriptions
 
 UPDATABLE = frozenset(

@@ -42,7 +42,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.clock import Clock, utcnow
 from bot.store.digest_writes import CHUNK, write_digests
-from bot.store.models import Delivery, DigestKind
+from bot.store.records import Delivery, DigestKind
 from bot.store.schema import bodies, chats, deliveries, digests
 
 

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.clock import Clock, utcnow
 from bot.store.dialect import datetime_binder, insert_ignore, row_placeholders
-from bot.store.models import Source
+from bot.store.records import Source
 from bot.store.schema import sources
 
 

@@ -19,7 +19,7 @@ import pytest
 
 from bot.app import NewsBot, running_bot
 from bot.settings import DeliverySettings, Settings, SourceConfig, TopicConfig
-from bot.store.models import Chat, ChatKey
+from bot.store.records import Chat, ChatKey
 from tests.fakes.news_site import FakeNewsSite, FeedItem
 from tests.fakes.telegram import CallbackAnswer, FakeTelegram, SentMessage
 

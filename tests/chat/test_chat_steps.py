@@ -23,7 +23,7 @@ from bot.digest.planner import DigestPlanner
 from bot.services import Services
 from bot.settings import Settings
 from bot.store import Store
-from bot.store.models import Chat, ChatKey
+from bot.store.records import Chat, ChatKey
 from tests.chat.conftest import TOPICS
 
 BERLIN_SPRING = datetime(2024, 3, 30, 12, 0, tzinfo=UTC)  # the day before clocks go forward

@@ -8,7 +8,7 @@ import pytest
 from bot.app import NewsBot
 from bot.chat import texts
 from bot.chat.keyboards import STOP_YES_CALLBACK, topic_callback
-from bot.store.models import ChatKey
+from bot.store.records import ChatKey
 from tests.chat.conftest import (
     ADMIN,
     MEMBER,

@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 
 from bot.store import Store, open_store
-from bot.store.models import ChatKey
 from bot.store.outbox import DigestRequest, Part
+from bot.store.records import ChatKey
 from tests.conftest import REPO_ROOT
 from tests.fakes.telegram import FakeTelegram
 

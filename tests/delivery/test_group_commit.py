@@ -12,7 +12,7 @@ import pytest
 
 from bot.delivery.group_commit import GroupCommit
 from bot.store import Store, open_store
-from bot.store.models import Delivery
+from bot.store.records import Delivery
 from tests.store.test_store import NOW, new_chat, request
 
 _telegram_ids = count(100)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from bot.digest.plan_cache import LRU, CallCaches, CandidatePool
-from bot.store.models import Article
+from bot.store.records import Article
 
 NOW = datetime(2026, 11, 27, 8, 0, tzinfo=UTC)
 

@@ -20,11 +20,11 @@ from sqlalchemy import select
 from bot.delivery.limiter import SendLimiter
 from bot.delivery.sender import Sender
 from bot.digest.planner import DigestPlanner
-from bot.digest.schedule import next_digest_at
+from bot.digest.slots import next_digest_at
 from bot.settings import DeliverySettings, Settings, TopicConfig
 from bot.store import Store, open_store
 from bot.store.articles import ArticleInput
-from bot.store.models import Chat, ChatKey, ChatMode
+from bot.store.records import Chat, ChatKey, ChatMode
 from bot.store.schema import digests
 from tests.fakes.telegram import FakeTelegram
 

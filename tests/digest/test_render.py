@@ -10,22 +10,22 @@ import os
 from datetime import UTC, datetime, timedelta
 from html import escape
 from html.parser import HTMLParser
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 
-from bot.digest.models import DigestPlan, RenderedPart, Section, Story
+from bot.digest.content import DigestPlan, RenderedPart, Section, Story
 from bot.digest.render import (
     render_digest,
     render_story_list,
     safe_url,
     utf16_len,
 )
-from bot.store.models import Article
+from bot.store.records import Article
+from tests.conftest import DATA_DIR
 from tests.fakes.telegram_html import EntityParseError, parse_html
 
-DATA = Path(__file__).parent / "data"
+DATA = DATA_DIR / "digest"
 REGENERATE = os.environ.get("NEWSBOT_REGEN_GOLDEN") == "1"
 KOLKATA = "Asia/Kolkata"
 TELEGRAM_LIMIT = 4096  # sendMessage text, in UTF-16 code units

@@ -7,10 +7,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.digest.models import DigestPlan, TopicRef
+from bot.digest.content import DigestPlan, TopicRef
 from bot.digest.select import plan_digest, tokenize
 from bot.settings import TopicConfig
-from bot.store.models import Article
+from bot.store.records import Article
 
 NOW = datetime(2026, 11, 27, 8, 0, tzinfo=UTC)
 CATALOGUE = (

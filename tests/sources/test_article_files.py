@@ -12,8 +12,9 @@ import pytest
 
 from bot.errors import ParseError
 from bot.sources.plaintext import parse_article_file
+from tests.conftest import DATA_DIR
 
-PAGES = Path(__file__).parent / "data" / "pages"
+PAGES = DATA_DIR / "pages"
 KOLKATA = ZoneInfo("Asia/Kolkata")
 
 

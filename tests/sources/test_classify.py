@@ -6,7 +6,7 @@ import pytest
 
 from bot.settings import TopicConfig
 from bot.sources.classify import classify, normalise_label
-from bot.sources.models import ArticleDraft
+from bot.sources.drafts import ArticleDraft
 
 TOPICS = [
     TopicConfig(id="world", name="World", aliases=["international", "foreign"]),

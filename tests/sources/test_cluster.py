@@ -9,7 +9,6 @@ most with the same headline template ("Stocks rise as Fed holds rates" vs
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,10 +23,11 @@ from bot.sources.cluster import (
     signature_of,
     story_similarity,
 )
-from bot.sources.models import ArticleDraft
+from bot.sources.drafts import ArticleDraft
 from bot.sources.plaintext import parse_text_article
+from tests.conftest import DATA_DIR
 
-CLUSTERS = Path(__file__).parent / "data" / "clusters"
+CLUSTERS = DATA_DIR / "clusters"
 
 
 def load_pairs(name: str) -> list[Any]:
@@ -193,7 +193,7 @@ def test_drafts_can_be_compared_directly() -> None:
 
 
 def test_seed_tnie_story_merges_with_wire_versions_only() -> None:
-    seed = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures"
+    seed = DATA_DIR / "articles"
     text = (seed / "tnie-world-2018-11-15-russia-japan.txt").read_text("utf-8")
     tnie = signature_of(parse_text_article(text, url="https://www.newindianexpress.com/a"))
     pairs = json.loads((CLUSTERS / "same_story.json").read_text("utf-8"))

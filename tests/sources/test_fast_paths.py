@@ -26,8 +26,8 @@ from bot.sources.cluster import (
     signature_parts,
     signature_text,
 )
+from bot.sources.drafts import ArticleDraft
 from bot.sources.feeds import _URI_FIXER_RE, _base_for, _fix_uri
-from bot.sources.models import ArticleDraft
 from bot.sources.text import _token_before, clean_headline, split_sentences
 from bot.sources.urls import _canonical_of, canonical_url
 

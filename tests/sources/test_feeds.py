@@ -18,16 +18,17 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.errors import ParseError
+from bot.sources.drafts import ParsedFeed
 from bot.sources.feeds import parse_feed
-from bot.sources.models import ParsedFeed
+from tests.conftest import DATA_DIR
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-FEED_FIXTURES = REPO_ROOT / ".." / "shared" / "fixtures" / "feeds"
-GOLDEN_DIR = Path(__file__).resolve().parent / "data"
+FEED_FIXTURES = DATA_DIR / "feeds"
+GOLDEN_DIR = DATA_DIR / "feeds"
 FETCHED_AT = datetime(2025, 1, 1, 12, tzinfo=UTC)
 FEED_URL = "https://news.example.org/section/rss"
 IS_REGEN = os.environ.get("NEWSBOT_REGEN_GOLDEN") == "1"
-FIXTURE_FILES = sorted(FEED_FIXTURES.glob("*.*"))
+FIXTURE_FILES = sorted(p for p in FEED_FIXTURES.glob("*.*") if ".expected." not in p.name)
 
 
 def parse(body: bytes, **kwargs: Any) -> ParsedFeed:

@@ -12,12 +12,13 @@ from pathlib import Path
 
 import pytest
 
+from bot.sources.drafts import ParsedFeed
 from bot.sources.feeds import _build_feed, _Context, _read_rss_fast, _read_with_feedparser
-from bot.sources.models import ParsedFeed
+from tests.conftest import DATA_DIR
 from tests.fakes.news_site import make_items, render_feed
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-FEED_FIXTURES = REPO_ROOT / ".." / "shared" / "fixtures" / "feeds"
+FEED_FIXTURES = DATA_DIR / "feeds"
 XML_FIXTURES = sorted(FEED_FIXTURES.glob("*.xml"))
 CONTENT_TYPES = (
     None,

@@ -13,16 +13,16 @@ import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
 from datetime import UTC, datetime, tzinfo
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.sources.models import ArticleDraft
+from bot.sources.drafts import ArticleDraft
 from bot.sources.pages import extract_page
+from tests.conftest import DATA_DIR
 
-PAGES = Path(__file__).parent / "data" / "pages"
+PAGES = DATA_DIR / "pages"
 REGENERATE = os.environ.get("NEWSBOT_REGEN_GOLDEN") == "1"
 FEED_URL = "https://www.morningledger.example/feeds/item?id=1899012&utm_source=rss"
 

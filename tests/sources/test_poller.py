@@ -23,10 +23,11 @@ from bot.sources.fetcher import Fetcher
 from bot.sources.poller import CycleReport, Poller, SourceResult, fetch_limits
 from bot.sources.report import cycle_table, health_table, progress_line
 from bot.store import Store
-from bot.store.models import Article, Source
+from bot.store.records import Article, Source
+from tests.conftest import DATA_DIR
 from tests.fakes.news_site import FakeNewsSite, FeedItem, make_items
 
-DATA = Path(__file__).parent / "data"
+DATA = DATA_DIR
 TNIE_FILE = "tnie-world-2018-11-15-russia-japan.txt"
 TNIE_HEADLINE = (
     "World War II finally ends: Russia and Japan to accelerate peace treaty talks "
@@ -411,11 +412,11 @@ async def test_same_story_within_one_cycle_joins_across_sources_only(
 
 
 async def test_folder_source_reads_the_article_file(
-    store: Store, clock: FakeClock, shared_fixtures: Path, tmp_path: Path
+    store: Store, clock: FakeClock, data_dir: Path, tmp_path: Path
 ) -> None:
     folder = tmp_path / "articles"
     folder.mkdir()
-    shutil.copy(shared_fixtures / TNIE_FILE, folder / TNIE_FILE)
+    shutil.copy(data_dir / "articles" / TNIE_FILE, folder / TNIE_FILE)
     source = SourceConfig(
         name="TNIE", kind="folder", path=str(folder), topics=["world"], timezone="Asia/Kolkata"
     )

@@ -13,8 +13,8 @@ from bot.store import Store, open_store
 from bot.store.articles import ArticleInput
 from bot.store.chats import _CHAT_COLUMNS
 from bot.store.migrate import current_revision
-from bot.store.models import Chat, ChatKey
 from bot.store.outbox import DigestRequest, Part
+from bot.store.records import Chat, ChatKey
 
 NOW = datetime(2026, 11, 27, 8, 0, tzinfo=UTC)
 

@@ -27,7 +27,7 @@ from telegram.error import (
 from telegram.request import BaseRequest, HTTPXRequest
 from telegram.warnings import PTBDeprecationWarning
 
-from bot.delivery.outcome import (
+from bot.delivery.failures import (
     SENT,
     Outcome,
     OutcomeKind,

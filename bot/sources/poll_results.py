@@ -13,7 +13,7 @@ from typing import Literal
 
 from bot.errors import ConfigError, SourceError
 from bot.store.articles import StoredItem
-from bot.store.models import Source
+from bot.store.records import Source
 
 log = logging.getLogger("bot.sources.poller")  # these lines belong to the poller's log
 

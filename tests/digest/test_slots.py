@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.digest.schedule import (
+from bot.digest.slots import (
     coalesce_missed,
     due_slot,
     next_digest_at,

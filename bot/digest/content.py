@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.store.models import Article
+from bot.store.records import Article
 
 
 @dataclass(frozen=True, slots=True)
