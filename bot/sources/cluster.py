@@ -14,15 +14,21 @@ re-reading their text.
 from __future__ import annotations
 
 import array
+import asyncio
 import itertools
 import re
 import sys
+import threading
 import zlib
-from collections.abc import Callable, Iterable, Sequence
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from datetime import datetime, timedelta
 from functools import lru_cache, partial
+from typing import NamedTuple
 
 from bot.sources.drafts import ArticleDraft
 from bot.sources.text import remove_dateline, split_sentences
+from bot.store.articles import ArticleRepository, RecentSignature, StoredItem
 
 SAME_STORY_MIN = 0.40  # proper-noun overlap at or above: same story (field notes)
 DIFFERENT_STORY_MAX = 0.15  # at or below: different story (field notes)
@@ -428,3 +434,124 @@ def _fuzzy_matches(names: frozenset[str], others: frozenset[str]) -> int:
 
 def _as_signature(value: StorySignature | ArticleDraft) -> StorySignature:
     return value if isinstance(value, StorySignature) else signature_of(value)
+
+
+# --- story grouping --------------------------------------------------------------
+
+GROUPING_WINDOW = timedelta(hours=48)  # same story from several outlets: within 48 h (field notes)
+POSTING_SCAN = 32  # most recent articles looked at per name pair: bounds work on common pairs
+MAX_COMPARISONS = 16  # full same-story checks per new article, best candidates first
+NAME_KEY_CHARS = 4  # "russia"/"russian" share "russ": names match on a 4+ letter prefix
+
+
+class _Remembered(NamedTuple):
+    cluster_id: int
+    source_id: int
+    signature: StorySignature
+
+
+class StoryGrouper:
+    """Puts new articles into the story cluster of an earlier article from another source.
+
+    A new article is compared only with recent articles of *other* sources that
+    share at least two proper-noun keys with it, because the same-story rule never
+    says "same" with fewer than two shared names (``MIN_SHARED_NAMES``). An
+    inverted index over pairs of name keys finds those candidates without looking
+    at every recent article: per new article at most ``POSTING_SCAN`` postings per
+    name pair and ``MAX_COMPARISONS`` full comparisons, whatever the number of
+    recent articles. ``assign`` is thread-safe (one lock), so it may run off the
+    event loop.
+    """
+
+    def __init__(self, recent: Iterable[RecentSignature] = (), *, since: datetime | None = None):
+        self._since = since
+        self._remembered: list[_Remembered] = []
+        self._postings: defaultdict[tuple[str, str], list[int]] = defaultdict(list)
+        self._lock = threading.Lock()
+        for row in sorted(recent, key=lambda r: r.article_id):
+            parsed = _read_signature(row.signature)
+            if parsed is not None:
+                self._add(row.cluster_id, row.source_id, parsed)
+
+    @classmethod
+    async def load(cls, articles: ArticleRepository, now: datetime) -> StoryGrouper:
+        """A grouper holding the articles published in the last 48 hours."""
+        since = now - GROUPING_WINDOW
+        recent = await articles.recent_signatures(since=since)
+        return await asyncio.to_thread(lambda: cls(recent, since=since))
+
+    def __len__(self) -> int:
+        return len(self._remembered)
+
+    def assign(self, new_items: Sequence[StoredItem], *, source_id: int) -> dict[int, int]:
+        """Article id -> cluster id for new items that tell an already-known story.
+
+        Only items with status "new" are grouped; every grouped or not item is
+        remembered so later sources in the cycle can join its story.
+        """
+        clusters: dict[int, int] = {}
+        with self._lock:
+            for item in new_items:
+                parsed = self._groupable(item)
+                if parsed is None:
+                    continue
+                cluster_id = self._match(parsed, source_id)
+                if cluster_id is not None:
+                    clusters[item.article_id] = cluster_id
+                self._add(cluster_id or item.article_id, source_id, parsed)
+        return clusters
+
+    def _groupable(self, item: StoredItem) -> StorySignature | None:
+        if item.status != "new":
+            return None
+        if self._since is not None and item.input.published_at < self._since:
+            return None  # old news: outside the window of every recent story
+        return _read_signature(item.input.signature)
+
+    def _add(self, cluster_id: int, source_id: int, parsed: StorySignature) -> None:
+        index = len(self._remembered)
+        self._remembered.append(_Remembered(cluster_id, source_id, parsed))
+        for pair in _name_pairs(parsed):
+            self._postings[pair].append(index)
+
+    def _match(self, parsed: StorySignature, source_id: int) -> int | None:
+        compared = 0
+        for index in self._ranked_candidates(_name_pairs(parsed)):
+            earlier = self._remembered[index]
+            if earlier.source_id == source_id:
+                continue
+            if signatures_tell_same_story(parsed, earlier.signature):
+                return earlier.cluster_id
+            compared += 1
+            if compared >= MAX_COMPARISONS:
+                break
+        return None
+
+    def _ranked_candidates(self, pairs: list[tuple[str, str]]) -> Iterator[int]:
+        """Recent articles sharing a name pair: most shared pairs first, then the most
+        recent (a higher index is more recent; indexes are unique, so no ties).
+        """
+        shared: Counter[int] = Counter()
+        for pair in pairs:
+            if pair in self._postings:
+                shared.update(self._postings[pair][-POSTING_SCAN:])
+        ranked = sorted(((count, index) for index, count in shared.items()), reverse=True)
+        return (index for _, index in ranked)
+
+
+def _name_key(name: str) -> str:
+    return name[:NAME_KEY_CHARS]
+
+
+def _name_pairs(parsed: StorySignature) -> list[tuple[str, str]]:
+    keys = sorted({_name_key(name) for name in parsed.names})
+    return list(itertools.combinations(keys, 2))
+
+
+def _read_signature(text: str) -> StorySignature | None:
+    if not text:
+        return None
+    try:
+        return StorySignature.from_text(text)
+    except ValueError:
+        return None  # written by an older format: not groupable, not an error

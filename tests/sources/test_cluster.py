@@ -9,13 +9,16 @@ most with the same headline template ("Stocks rise as Fed holds rates" vs
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
 from bot.sources.cluster import (
     DIFFERENT_STORY_MAX,
+    GROUPING_WINDOW,
     SAME_STORY_MIN,
+    StoryGrouper,
     StorySignature,
     is_same_story,
     name_overlap,
@@ -25,6 +28,8 @@ from bot.sources.cluster import (
 )
 from bot.sources.drafts import ArticleDraft
 from bot.sources.plaintext import parse_text_article
+from bot.store import Store
+from bot.store.articles import ArticleInput, RecentSignature, StoredItem
 from tests.conftest import DATA_DIR
 
 CLUSTERS = DATA_DIR / "clusters"
@@ -33,6 +38,10 @@ CLUSTERS = DATA_DIR / "clusters"
 def load_pairs(name: str) -> list[Any]:
     pairs = json.loads((CLUSTERS / f"{name}.json").read_text("utf-8"))
     return [pytest.param(p["a"], p["b"], id=p["note"]) for p in pairs]
+
+
+def pairs(name: str) -> list[dict[str, Any]]:
+    return json.loads((CLUSTERS / name).read_text("utf-8"))
 
 
 SAME = load_pairs("same_story")
@@ -202,3 +211,83 @@ def test_seed_tnie_story_merges_with_wire_versions_only() -> None:
     assert is_same_story(tnie, sig(reuters))
     assert is_same_story(tnie, sig(ap))
     assert not is_same_story(tnie, sig(drills))
+
+
+# --- story grouping -------------------------------------------------------------------
+
+
+FETCHED_AT = datetime(2024, 5, 14, 18, 0, tzinfo=UTC)
+
+
+def stored(article_id: int, story: dict[str, str], *, status: str = "new") -> StoredItem:
+    item = ArticleInput(
+        url=f"https://news.example/{article_id}",
+        headline=story["headline"],
+        summary=story["lead"],
+        published_at=FETCHED_AT,
+        topics=("world",),
+        signature=signature(story["headline"], story["lead"]).to_text(),
+    )
+    return StoredItem(article_id, status, item)
+
+
+@pytest.mark.parametrize("pair", pairs("same_story.json"), ids=lambda p: p["note"][:30])
+def test_grouper_joins_the_same_story_from_another_source(pair: dict) -> None:
+    grouper = StoryGrouper()
+    assert grouper.assign([stored(1, pair["a"])], source_id=1) == {}
+    assert grouper.assign([stored(2, pair["b"])], source_id=2) == {2: 1}
+
+
+@pytest.mark.parametrize("pair", pairs("different_story.json"), ids=lambda p: p["note"][:30])
+def test_grouper_keeps_different_stories_apart(pair: dict) -> None:
+    grouper = StoryGrouper()
+    grouper.assign([stored(1, pair["a"])], source_id=1)
+    assert grouper.assign([stored(2, pair["b"])], source_id=2) == {}
+
+
+def test_grouper_never_merges_within_one_source_and_skips_updates() -> None:
+    pair = pairs("same_story.json")[0]
+    grouper = StoryGrouper()
+    assert grouper.assign([stored(1, pair["a"]), stored(2, pair["b"])], source_id=1) == {}
+    assert grouper.assign([stored(3, pair["b"], status="updated")], source_id=2) == {}
+    assert len(grouper) == 2
+
+
+def test_grouper_joins_the_earlier_cluster_transitively() -> None:
+    pair = pairs("same_story.json")[0]
+    grouper = StoryGrouper(
+        [RecentSignature(7, 5, 9, signature(pair["a"]["headline"], pair["a"]["lead"]).to_text())]
+    )
+    assert grouper.assign([stored(20, pair["b"])], source_id=1) == {20: 5}
+    assert grouper.assign([stored(21, pair["a"])], source_id=2) == {21: 5}
+
+
+def test_grouper_ignores_items_older_than_the_window_and_unreadable_signatures() -> None:
+    pair = pairs("same_story.json")[0]
+    since = FETCHED_AT + timedelta(minutes=1)  # every stored() item is older than this
+    grouper = StoryGrouper([RecentSignature(1, 1, 1, "garbage|x")], since=since)
+    assert len(grouper) == 0
+    grouper.assign([stored(2, pair["a"])], source_id=2)
+    assert len(grouper) == 0
+
+
+def test_grouper_work_per_article_is_bounded_on_a_crowded_index() -> None:
+    """5,000 recent articles about the same two countries: each new one still finds its story."""
+    crowd = [RecentSignature(i, i, i % 50, f"s1|japan russia|{i:06x}") for i in range(1, 5001)]
+    pair = pairs("same_story.json")[0]
+    grouper = StoryGrouper(crowd)
+    grouper.assign([stored(6000, pair["a"])], source_id=100)
+    assert grouper.assign([stored(6001, pair["b"])], source_id=101) == {6001: 6000}
+
+
+async def test_grouper_loads_recent_signatures_from_the_store(store: Store) -> None:
+    pair = pairs("same_story.json")[0]
+    [source] = await store.sources.sync([("Wire", "https://wire.example/feed", "feed")])
+    [first] = await store.articles.store(source.id, [stored(0, pair["a"]).input], FETCHED_AT)
+    grouper = await StoryGrouper.load(store.articles, FETCHED_AT + GROUPING_WINDOW / 2)
+    assert len(grouper) == 1
+    assert grouper.assign([stored(first.article_id + 1, pair["b"])], source_id=source.id + 1) == {
+        first.article_id + 1: first.article_id
+    }
+    expired = await StoryGrouper.load(store.articles, FETCHED_AT + GROUPING_WINDOW * 2)
+    assert len(expired) == 0
