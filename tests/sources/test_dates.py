@@ -107,3 +107,22 @@ def test_clamp_future() -> None:
 def test_impossible_zone_offset_gives_none_never_an_error() -> None:
     # Found by fuzzing: a zone offset of a day or more made datetime raise.
     assert parse_date("Nov 0001 +05:30 +2400 +9999") is None
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("Tue, 14 May 2024 08:16:00 +0000", datetime(2024, 5, 14, 8, 16, tzinfo=UTC)),
+        ("14 May 2024 08:16 +0530", datetime(2024, 5, 14, 2, 46, tzinfo=UTC)),
+        ("Tue, 14 May 2024 08:16:00 GMT", datetime(2024, 5, 14, 8, 16, tzinfo=UTC)),
+        ("Tue, 14 May 2024 23:16:00 -0500", datetime(2024, 5, 15, 4, 16, tzinfo=UTC)),
+        # An offset of a day or more leaves the time local.
+        ("Tue, 14 May 2024 08:16:00 +2400", datetime(2024, 5, 14, 8, 16, tzinfo=UTC)),
+        # The reader takes " H" for "Uhr" and "ST" as unknown.
+        ("Tue, 14 May 2024 08:16:00 HST", datetime(2024, 5, 14, 8, 16, tzinfo=UTC)),
+        ("Tue, 31 Feb 2024 08:16:00 +0000", None),
+        ("Tue, 14 May 0001 08:16:00 +0000", datetime(2001, 5, 14, 8, 16, tzinfo=UTC)),
+    ],
+)
+def test_rfc822_dates(raw: str, expected: datetime | None) -> None:
+    assert parse_date(raw) == expected

@@ -35,6 +35,7 @@ TNIE_STORY = FIXTURES / "tnie-world-2018-11-15-russia-japan.txt"
         ("Hello<script>alert('x')</script> world", "Hello world"),
         ("&lt;script&gt;alert(1)&lt;/script&gt;Budget passed", "Budget passed"),
         ("Caf&eacute;\u00a0closes", "Café closes"),
+        ("\u200bZero width", "Zero width"),
         ("", ""),
     ],
 )
@@ -210,3 +211,13 @@ def test_summary_of_real_story_body_has_no_boilerplate() -> None:
     assert 200 <= len(summary) <= 300
     for junk in ("Disclaimer", "Stay up to date", "flipboard", "SINGAPORE"):
         assert junk not in summary
+
+
+def test_split_sentences_reads_the_next_sentence_start() -> None:
+    text = 'He said so. "Next one." approx. five (more) here! (Then) this. the end'
+    assert split_sentences(text) == [
+        "He said so.",
+        '"Next one." approx. five (more) here!',
+        "(Then) this. the end",
+    ]
+    assert " ".join(split_sentences(text)) == text
