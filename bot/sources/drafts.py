@@ -35,3 +35,20 @@ class ParsedFeed:
     title: str
     items: tuple[ArticleDraft, ...] = field(default_factory=tuple)
     skipped: int = 0  # items without a link or headline that could not be used
+
+
+@dataclass(frozen=True, slots=True)
+class RawFeedItem:
+    """One feed item's fields as the feed gave them, before cleaning (any feed format).
+
+    ``description`` and ``body`` are HTML (plain-text fields arrive escaped);
+    ``links`` are the candidate article links in the order to try them.
+    """
+
+    title: str
+    links: tuple[str, ...]
+    guid: str | None
+    date: str | None
+    description: str
+    body: str
+    categories: tuple[str, ...]
