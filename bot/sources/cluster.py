@@ -26,8 +26,9 @@ from datetime import datetime, timedelta
 from functools import lru_cache, partial
 from typing import NamedTuple
 
+from bot.sources.boilerplate import remove_dateline
 from bot.sources.drafts import ArticleDraft
-from bot.sources.text import remove_dateline, split_sentences
+from bot.sources.text import split_sentences
 from bot.store.articles import ArticleRepository, RecentSignature, StoredItem
 
 SAME_STORY_MIN = 0.40  # proper-noun overlap at or above: same story (field notes)

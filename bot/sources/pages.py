@@ -18,13 +18,12 @@ from trafilatura import bare_extraction
 from trafilatura.settings import Document
 from trafilatura.utils import load_html
 
+from bot.sources.boilerplate import remove_dateline, strip_boilerplate
 from bot.sources.dates import parse_date
 from bot.sources.drafts import ArticleDraft
 from bot.sources.text import (
     clean_headline,
     make_summary,
-    remove_dateline,
-    strip_boilerplate,
     summary_from_html,
 )
 from bot.sources.urls import canonical_url, is_http_url

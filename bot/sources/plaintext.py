@@ -18,6 +18,7 @@ from typing import Any
 from urllib.parse import quote
 
 from bot.errors import ParseError
+from bot.sources.boilerplate import remove_dateline, strip_boilerplate
 from bot.sources.dates import parse_date
 from bot.sources.drafts import ArticleDraft
 from bot.sources.pages import extract_page
@@ -25,8 +26,6 @@ from bot.sources.text import (
     clean_headline,
     html_to_text,
     make_summary,
-    remove_dateline,
-    strip_boilerplate,
     summary_from_html,
 )
 from bot.sources.urls import canonical_url

@@ -2,22 +2,19 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
+from bot.sources.boilerplate import remove_dateline, strip_boilerplate
 from bot.sources.text import (
     clean_headline,
     html_to_text,
     make_summary,
-    remove_dateline,
     split_sentences,
-    strip_boilerplate,
     summary_from_html,
 )
+from tests.conftest import DATA_DIR
 
-FIXTURES = Path(__file__).resolve().parents[2] / ".." / "shared" / "fixtures"
-TNIE_STORY = FIXTURES / "tnie-world-2018-11-15-russia-japan.txt"
+TNIE_STORY = DATA_DIR / "articles" / "tnie-world-2018-11-15-russia-japan.txt"
 
 
 # --- clean_headline ------------------------------------------------------------
