@@ -17,6 +17,7 @@ import signal
 import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from typing import TextIO
 
 import httpx
 from telegram import Update
@@ -216,3 +217,35 @@ async def run_until_stopped(settings: Settings) -> None:
             loop.add_signal_handler(sig, newsbot.stop_event.set)
         await newsbot.stop_event.wait()
         log.info("stopping")
+
+
+async def run_shell(
+    settings: Settings,
+    *,
+    stdin: TextIO | None = None,
+    stdout: TextIO | None = None,
+    clock: Clock = utcnow,
+) -> int:
+    """``newsbot shell``: the same wiring as ``run``, with the console as Telegram.
+
+    Nothing starts in the background: after each input the console plans and
+    sends once, so every step happens in the order the user typed.
+    """
+    from bot.shell import Console, ShellBot  # only the shell command needs the console
+
+    console = Console(stdin, stdout, clock)
+    with console.offline(settings) as offline:
+        newsbot = await build_bot(offline, clock=clock, request=console.request)
+
+        async def deliver() -> None:
+            await newsbot.planner.plan_due()
+            await newsbot.sender.drain()
+
+        topic_ids = [topic.id for topic in offline.topics]
+        try:
+            async with newsbot.application:
+                return await console.run(
+                    ShellBot(newsbot.application, newsbot.store, topic_ids, deliver)
+                )
+        finally:
+            await newsbot.close()

@@ -109,7 +109,7 @@ async def _stats(settings: Settings, _args: argparse.Namespace) -> int:
 
 
 async def _shell(settings: Settings, _args: argparse.Namespace) -> int:
-    from bot.chat.shell import run_shell
+    from bot.app import run_shell
 
     return await run_shell(settings)
 

@@ -16,8 +16,9 @@ from __future__ import annotations
 import functools
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
+from typing import Any
 
 from telegram import Chat as TgChat
 from telegram import ChatMember, Update
@@ -32,7 +33,8 @@ log = logging.getLogger(__name__)
 ADMIN_CACHE_KEY = "newsbot.admin_cache"
 ADMIN_STATUSES = frozenset({ChatMember.OWNER, ChatMember.ADMINISTRATOR})
 
-Handler = Callable[[Update, ContextTypes.DEFAULT_TYPE], Awaitable[None]]
+# PTB's handlers take coroutine functions (it schedules them as tasks), not any awaitable.
+Handler = Callable[[Update, ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, None]]
 
 
 @dataclass(slots=True)

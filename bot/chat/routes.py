@@ -14,13 +14,13 @@ from telegram.ext import (
 
 from bot.chat import texts
 from bot.chat.access import Handler
-from bot.chat.digest import search, send_digest_now
-from bot.chat.errors import report_error
-from bot.chat.filters import set_filter
+from bot.chat.error_reply import report_error
+from bot.chat.group_upgrade import migrate_chat
 from bot.chat.help import point_to_help, show_help
 from bot.chat.keyboards import TOPIC_PREFIX
+from bot.chat.keyword_filters import set_filter
 from bot.chat.lifecycle import confirm_stop, pause, resume, stop
-from bot.chat.migration import migrate_chat
+from bot.chat.news_now import search, send_digest_now
 from bot.chat.schedule import set_schedule, set_timezone
 from bot.chat.start import start
 from bot.chat.subscriptions import my_topics, subscribe, unsubscribe
@@ -47,7 +47,7 @@ COMMAND_HANDLERS: dict[str, Handler] = {
 _NEW_MESSAGES = filters.UpdateType.MESSAGE
 
 
-def register_handlers(application: Application) -> None:  # type: ignore[type-arg]
+def register_handlers(application: Application) -> None:
     """Add every chat handler and the error handler to the application."""
     missing = {name for name, _ in texts.COMMANDS} ^ COMMAND_HANDLERS.keys()
     assert not missing, f"/help and the handlers disagree about {sorted(missing)}"
@@ -62,6 +62,6 @@ def register_handlers(application: Application) -> None:  # type: ignore[type-ar
     application.add_error_handler(report_error)
 
 
-async def set_bot_commands(bot: ExtBot) -> None:  # type: ignore[type-arg]
+async def set_bot_commands(bot: ExtBot) -> None:
     """Publish the command menu (setMyCommands) from :data:`texts.COMMANDS`."""
     await bot.set_my_commands([BotCommand(name, about) for name, about in texts.COMMANDS])

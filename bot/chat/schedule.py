@@ -47,7 +47,8 @@ async def set_schedule(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         return
     chat = await apply_schedule(services, await ensure_chat(services, update), choice)
     next_local = local_time(chat.next_digest_at, chat.timezone)
-    await reply(update, context, texts.schedule_set(choice, chat.timezone, next_local))
+    answer = texts.schedule_set(choice.mode, choice.times, chat.timezone, next_local)
+    await reply(update, context, answer)
 
 
 @admins_only

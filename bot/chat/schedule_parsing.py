@@ -9,15 +9,13 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
 
 from bot.chat import texts
 from bot.chat.parsing import ChatInputError
+from bot.store.records import ChatMode
 
 MAX_DIGEST_TIMES = 12
 _MAX_SCHEDULE_TOKENS = 3 * MAX_DIGEST_TIMES
-
-ScheduleMode = Literal["scheduled", "instant", "off"]
 
 _INSTANT_WORDS = frozenset({"instant", "instantly", "live", "realtime", "real-time"})
 _OFF_WORDS = frozenset({"off", "none", "never", "no"})
@@ -30,7 +28,7 @@ _NAMED_TIMES = {"noon": "12:00", "midday": "12:00", "midnight": "00:00"}
 class ScheduleChoice:
     """What ``/schedule`` asked for; ``times`` are sorted unique "HH:MM" (only when scheduled)."""
 
-    mode: ScheduleMode
+    mode: ChatMode
     times: tuple[str, ...] = ()
 
 

@@ -11,11 +11,8 @@ from __future__ import annotations
 import html
 from collections.abc import Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from bot.chat.schedule_parsing import ScheduleChoice
-    from bot.store.records import ChatMode
+from bot.store.records import ChatMode
 
 ECHO_MAX_CHARS = 60
 TOAST_MAX_CHARS = 200
@@ -137,13 +134,13 @@ def my_topics(
     return "\n".join(lines)
 
 
-def schedule_set(choice: ScheduleChoice, tz: str, next_at: datetime | None) -> str:
+def schedule_set(mode: ChatMode, times: Sequence[str], tz: str, next_at: datetime | None) -> str:
     """Confirmation of /schedule; ``next_at`` is already in the chat's zone."""
-    if choice.mode == "instant":
+    if mode == "instant":
         return "⚡ You'll get new stories as soon as they arrive."
-    if choice.mode == "off":
+    if mode == "off":
         return "Scheduled digests are off. Send /digest whenever you want the news."
-    text = f"🕗 Digests at {_and_list(choice.times)} ({user_text(tz)})."
+    text = f"🕗 Digests at {_and_list(times)} ({user_text(tz)})."
     return f"{text} Next one: {format_local(next_at)}." if next_at else text
 
 

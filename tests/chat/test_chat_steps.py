@@ -12,9 +12,9 @@ from telegram import Bot, Update
 
 from bot.chat.access import AdminCache
 from bot.chat.context import chat_key_of
-from bot.chat.digest import MAX_SEARCH_WORDS, search_words
-from bot.chat.filters import merged_filters
-from bot.chat.migration import migration_ids
+from bot.chat.group_upgrade import migration_ids
+from bot.chat.keyword_filters import merged_filters
+from bot.chat.news_now import MAX_SEARCH_WORDS, search_words
 from bot.chat.parsing import ChatInputError, FilterChoice
 from bot.chat.schedule import apply_schedule, apply_timezone
 from bot.chat.schedule_parsing import ScheduleChoice

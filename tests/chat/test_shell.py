@@ -18,11 +18,12 @@ from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.constants import ParseMode
 from telegram.error import BadRequest
 
-from bot.chat.shell import NO_REPLY_TEXT, offline_settings, run_shell
-from bot.chat.shell_render import ANSI_RESET, Terminal, html_to_terminal, keyboard_lines
-from bot.chat.shell_request import ShellRequest
-from bot.chat.shell_samples import load_sample_articles, seed_sample_articles
+from bot.app import run_shell
 from bot.settings import Settings, TopicConfig
+from bot.shell.console import NO_REPLY_TEXT, offline_settings
+from bot.shell.render import ANSI_RESET, Terminal, html_to_terminal, keyboard_lines
+from bot.shell.samples import load_sample_articles, seed_sample_articles
+from bot.shell.stand_in import ShellRequest
 from bot.store import open_store
 
 REPO_ROOT = Path(__file__).resolve().parents[2]

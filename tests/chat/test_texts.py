@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.chat import texts
-from bot.chat.schedule_parsing import ScheduleChoice
+from bot.store.records import ChatMode
 
 EVIL = "<b>bold</b> & <a href='x'>"
 OUR_TAGS = re.compile(r"</?b>")
@@ -32,7 +32,7 @@ def assert_safe_html(reply: str) -> None:
         texts.not_subscribed([EVIL]),
         texts.already_subscribed([EVIL]),
         texts.my_topics([EVIL], "scheduled", ["08:00"], EVIL, [EVIL], [EVIL], NEXT_AT),
-        texts.schedule_set(ScheduleChoice("scheduled", ("08:00",)), EVIL, NEXT_AT),
+        texts.schedule_set("scheduled", ("08:00",), EVIL, NEXT_AT),
         texts.timezone_set(EVIL, NEXT_AT),
         texts.timezone_usage(EVIL),
         texts.bad_timezone(EVIL, EVIL),
@@ -138,19 +138,19 @@ def test_my_topics_when_empty_paused_or_instant() -> None:
 
 
 @pytest.mark.parametrize(
-    ("choice", "needle"),
+    ("mode", "times", "needle"),
     [
-        (ScheduleChoice("scheduled", ("08:00", "18:30")), "Digests at 08:00 and 18:30"),
-        (ScheduleChoice("instant"), "as soon as they arrive"),
-        (ScheduleChoice("off"), "/digest"),
+        ("scheduled", ("08:00", "18:30"), "Digests at 08:00 and 18:30"),
+        ("instant", (), "as soon as they arrive"),
+        ("off", (), "/digest"),
     ],
 )
-def test_schedule_set(choice: ScheduleChoice, needle: str) -> None:
-    assert needle in texts.schedule_set(choice, "Asia/Kolkata", NEXT_AT)
+def test_schedule_set(mode: ChatMode, times: tuple[str, ...], needle: str) -> None:
+    assert needle in texts.schedule_set(mode, times, "Asia/Kolkata", NEXT_AT)
 
 
 def test_schedule_set_names_next_digest() -> None:
-    reply = texts.schedule_set(ScheduleChoice("scheduled", ("08:00",)), "Asia/Kolkata", NEXT_AT)
+    reply = texts.schedule_set("scheduled", ("08:00",), "Asia/Kolkata", NEXT_AT)
     assert reply.endswith("Next one: Tue 16 Jan, 08:00.")
 
 

@@ -1,37 +1,44 @@
 """``newsbot shell``: try the bot offline, typing as a Telegram user in the terminal.
 
 The real handlers run on a real python-telegram-bot Application; only the far
-end is swapped: :class:`~bot.chat.shell_request.ShellRequest` answers the Bot
-API in-process and prints what the bot sends (the idea of Hubot's shell adapter
-and Errbot's text backend). Each line typed becomes an Update from a private
-chat; a bare number presses that button of the last keyboard; ``/quit`` or
-end of input leaves. After every input the planner and the sender run once, so
-digests show up right away. The store is a fresh SQLite file in a temporary
-folder, seeded with the bundled sample stories: the shell never touches the
-configured database and needs no network and no token.
+end is swapped: :class:`~bot.shell.stand_in.ShellRequest` answers the Bot API
+in-process and prints what the bot sends (the idea of Hubot's shell adapter and
+Errbot's text backend). Each line typed becomes an Update from a private chat;
+a bare number presses that button of the last keyboard; ``/quit`` or end of
+input leaves. After every input the planner and the sender run once, so digests
+show up right away. The store is a fresh SQLite file in a temporary folder,
+seeded with the bundled sample stories: the shell never touches the configured
+database and needs no network and no token.
+
+The composition root builds the bot (with :attr:`Console.request` as its Bot
+API and :meth:`Console.offline` settings) and hands it over as a
+:class:`ShellBot`; this package never builds one itself.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import sys
 import tempfile
 import threading
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
 from pydantic import SecretStr
 from telegram import Update
+from telegram.ext import Application
 
-from bot.app import NewsBot, build_bot
 from bot.chat import set_bot_commands
-from bot.chat.shell_render import Terminal, keyboard_buttons
-from bot.chat.shell_request import BotCall, ShellMessage, ShellRequest, private_chat
-from bot.chat.shell_samples import load_sample_articles, seed_sample_articles
 from bot.clock import Clock, utcnow
 from bot.settings import Settings
+from bot.shell.render import Terminal, keyboard_buttons
+from bot.shell.samples import load_sample_articles, seed_sample_articles
+from bot.shell.stand_in import BotCall, ShellMessage, ShellRequest, private_chat
+from bot.store import Store
 
 SHELL_TOKEN = "1000000:newsbot-shell"
 SHELL_USER_ID = 1001
@@ -47,33 +54,42 @@ NO_REPLY_COMMAND = "(no reply)"
 USER: Mapping[str, Any] = {"id": SHELL_USER_ID, "is_bot": False, "first_name": "You"}
 
 
-async def run_shell(
-    settings: Settings,
-    *,
-    stdin: TextIO | None = None,
-    stdout: TextIO | None = None,
-    clock: Clock = utcnow,
-) -> int:
-    """Run the offline console until ``/quit`` or end of input; returns the exit code 0."""
-    stdin = stdin or sys.stdin
-    stdout = stdout or sys.stdout
-    # Migrating the throwaway database logs at INFO; that would interleave with the chat.
-    logging.getLogger("alembic").setLevel(logging.WARNING)
-    terminal = Terminal(stdout, is_styled=stdout.isatty())
-    request = ShellRequest(terminal, clock=lambda: clock().timestamp())
-    with tempfile.TemporaryDirectory(prefix="newsbot-shell-") as folder:
-        shell_settings = offline_settings(settings, Path(folder) / "shell.db")
-        # The same wiring as `newsbot run`; only the Bot API end is in-process, and
-        # nothing is started in the background: the session drives every step.
-        newsbot = await build_bot(shell_settings, clock=clock, request=request)
-        try:
-            async with newsbot.application:
-                session = ShellSession(newsbot, request, terminal, clock)
-                await session.start()
-                await session.loop(stdin)
-        finally:
-            await newsbot.close()
-    return 0
+@dataclass(frozen=True, slots=True)
+class ShellBot:
+    """The parts of a built bot the console drives; nothing of it runs in the background."""
+
+    application: Application
+    store: Store
+    topic_ids: Sequence[str]
+    deliver: Callable[[], Awaitable[None]]  # plan due digests, then send what is queued
+
+
+class Console:
+    """The terminal end of the shell: the Bot API stand-in and the streams it talks through."""
+
+    def __init__(
+        self, stdin: TextIO | None = None, stdout: TextIO | None = None, clock: Clock = utcnow
+    ) -> None:
+        self._stdin = stdin or sys.stdin
+        stdout = stdout or sys.stdout
+        self._terminal = Terminal(stdout, is_styled=stdout.isatty())
+        self._clock = clock
+        self.request = ShellRequest(self._terminal, clock=lambda: clock().timestamp())
+
+    @contextlib.contextmanager
+    def offline(self, settings: Settings) -> Iterator[Settings]:
+        """Settings for the bot to build: ``settings`` on a throwaway database, while open."""
+        # Migrating the throwaway database logs at INFO; that would interleave with the chat.
+        logging.getLogger("alembic").setLevel(logging.WARNING)
+        with tempfile.TemporaryDirectory(prefix="newsbot-shell-") as folder:
+            yield offline_settings(settings, Path(folder) / "shell.db")
+
+    async def run(self, bot: ShellBot) -> int:
+        """Seed, introduce, then chat until ``/quit`` or end of input; returns the exit code 0."""
+        session = ShellSession(bot, self.request, self._terminal, self._clock)
+        await session.start()
+        await session.loop(self._stdin)
+        return 0
 
 
 def offline_settings(settings: Settings, database_path: Path) -> Settings:
@@ -92,9 +108,9 @@ class ShellSession:
     """Turns typed lines into Updates and runs the digest steps after each one."""
 
     def __init__(
-        self, newsbot: NewsBot, request: ShellRequest, terminal: Terminal, clock: Clock
+        self, bot: ShellBot, request: ShellRequest, terminal: Terminal, clock: Clock
     ) -> None:
-        self._bot = newsbot
+        self._bot = bot
         self._request = request
         self._terminal = terminal
         self._clock = clock
@@ -103,7 +119,7 @@ class ShellSession:
 
     async def start(self) -> None:
         """Seed the sample stories, register the commands and print the introduction."""
-        topic_ids = [topic.id for topic in self._bot.settings.topics]
+        topic_ids = self._bot.topic_ids
         samples = load_sample_articles()
         count = await seed_sample_articles(self._bot.store, samples, topic_ids, self._clock())
         await set_bot_commands(self._bot.application.bot)
@@ -137,7 +153,7 @@ class ShellSession:
         if update is None:  # the shell itself explained why nothing was pressed
             return
         await self._process(update)
-        await self._deliver()
+        await self._bot.deliver()
         if not any(_is_visible(call) for call in self._request.calls[calls_before:]):
             self._terminal.note(NO_REPLY_COMMAND if line.startswith("/") else NO_REPLY_TEXT)
 
@@ -160,10 +176,6 @@ class ShellSession:
     async def _process(self, update: dict[str, Any]) -> None:
         application = self._bot.application
         await application.process_update(Update.de_json(update, application.bot))
-
-    async def _deliver(self) -> None:
-        await self._bot.planner.plan_due()
-        await self._bot.sender.drain()
 
     def _message_update(self, text: str) -> dict[str, Any]:
         self._message_id += 1
