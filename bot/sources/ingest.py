@@ -20,13 +20,13 @@ from typing import Any, TypeVar
 from bot.errors import ParseError, SourceError
 from bot.settings import TopicConfig
 from bot.sources.classify import TopicMatcher, classify_with, topic_matchers
-from bot.sources.cluster import signature_of
 from bot.sources.dates import clamp_future
 from bot.sources.drafts import ArticleDraft
 from bot.sources.feeds import parse_feed
 from bot.sources.fetcher import Fetcher
 from bot.sources.pages import extract_page
 from bot.sources.plaintext import parse_article_file
+from bot.sources.story_signature import signature_of
 from bot.store.articles import ArticleInput
 
 log = logging.getLogger(__name__)

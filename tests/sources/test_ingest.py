@@ -9,9 +9,9 @@ from datetime import UTC, datetime, timedelta
 
 from bot.settings import TopicConfig
 from bot.sources.backoff import next_poll_after_failure, next_poll_after_success
-from bot.sources.cluster import StorySignature, signature
 from bot.sources.drafts import ArticleDraft
 from bot.sources.ingest import SourceProfile, merge_page, prepare, prepare_feed, to_input
+from bot.sources.story_signature import StorySignature, signature
 from tests.conftest import DATA_DIR
 
 CLUSTERS = DATA_DIR / "clusters"
