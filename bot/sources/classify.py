@@ -13,11 +13,10 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from urllib.parse import unquote
+from urllib.parse import unquote, urlsplit
 
 from bot.settings import TopicConfig
 from bot.sources.drafts import ArticleDraft
-from bot.sources.urls import url_path
 
 _CATEGORY_SPLIT_RE = re.compile(r"\s*[/>|»›:]\s*")  # "News > World", "news/world"
 _NON_WORD_RE = re.compile(r"[\W_]+")
@@ -68,7 +67,6 @@ def classify_with(
     return tuple(sorted(found))
 
 
-@lru_cache(maxsize=4096)
 def normalise_label(label: str) -> str:
     """The key two labels must share to match.
 
@@ -88,14 +86,12 @@ def _topic_keys(topic: TopicConfig) -> set[str]:
 def _labels(draft: ArticleDraft) -> frozenset[str]:
     """Normalised category names (and their parts) and URL path sections of the item."""
     try:
-        path = url_path(draft.url)
+        path = urlsplit(draft.url).path
     except ValueError:
         path = ""
-    # Both parts are cached: a feed's items share a few categories and path folders.
     return _category_labels(draft.categories) | _folder_labels(path.rpartition("/")[0])
 
 
-@lru_cache(maxsize=1024)
 def _category_labels(categories: tuple[str, ...]) -> frozenset[str]:
     labels = set()
     for category in categories:
@@ -105,7 +101,6 @@ def _category_labels(categories: tuple[str, ...]) -> frozenset[str]:
     return frozenset(labels)
 
 
-@lru_cache(maxsize=1024)
 def _folder_labels(folder: str) -> frozenset[str]:
     """Normalised sections of a URL path's folder: "/world/2018/nov/15" -> world, 2018, ..."""
     labels = {normalise_label(unquote(part)) for part in folder.split("/") if part}

@@ -1,6 +1,6 @@
 """Dates as real feeds send them, turned into timezone-aware UTC.
 
-Order of attempts, fastest and strictest first: ISO 8601 / RFC 3339, then a
+Order of attempts, strictest first: ISO 8601 / RFC 3339, then a
 textual "day month year time [AM/PM] [zone]" reader that knows English,
 Italian, German, French, Spanish, Portuguese and Dutch month names, then
 RFC 822 via the standard library, and dateparser last (slow, but it knows
@@ -12,7 +12,6 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from email.utils import parsedate_tz
-from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -63,19 +62,6 @@ _TEXTUAL_RE = re.compile(
     r"\s*$",
     re.IGNORECASE,
 )
-# The RFC 822 dates most feeds send ("Tue, 14 May 2024 08:16:00 +0000"), read
-# without the general readers. It gives what _parse_textual gives for them; zone
-# names other than these few are left to it (it reads "HST" as " H" + "ST").
-_RFC822_RE = re.compile(
-    r"(?:[A-Z][a-z]{2}, )?(?P<d>\d{1,2}) (?P<m>[A-Z][a-z]{2}) (?P<y>[12]\d{3}) "
-    r"(?P<H>\d{2}):(?P<M>\d{2})(?::(?P<S>\d{2}))? "
-    r"(?:(?P<sign>[+-])(?P<oh>\d{2})(?P<om>\d{2})|(?P<utc>GMT|UTC|UT|Z))"
-)
-# The commonest of those, "Tue, 14 May 2024 08:16:00 +0000" (or "GMT") exactly: its
-# fields are read by slicing, and it is UTC already (see _parse_rfc822_utc).
-_RFC822_UTC_RE = re.compile(
-    r"[A-Z][a-z]{2}, [0-9]{2} [A-Z][a-z]{2} [12][0-9]{3} [0-9]{2}:[0-9]{2}:[0-9]{2} (?:\+0000|GMT)"
-)
 _CONNECTOR_RE = re.compile(r"\s+(?:de|del|di|of)\s+", re.IGNORECASE)
 _OFFSET_RE = re.compile(r"^(?P<name>[A-Za-z]{0,5})(?P<sign>[+-])(?P<h>\d{1,2}):?(?P<m>\d{2})?$")
 
@@ -124,50 +110,6 @@ def _hour_24(hour: int, ampm: str | None) -> int:
         return hour
     is_pm = ampm.lower().startswith("p")
     return (hour % 12) + (12 if is_pm else 0)
-
-
-def _parse_rfc822_common(text: str) -> datetime | None:
-    """A date matching _RFC822_RE as an aware datetime; None for any other text."""
-    match = _RFC822_RE.fullmatch(text)
-    if match is None:
-        return None
-    month = _MONTHS.get(match["m"].lower())
-    minutes = 0 if match["utc"] else int(match["oh"]) * 60 + int(match["om"])
-    if month is None or minutes >= 24 * 60:
-        return None  # _parse_textual's business (an unknown month, a naive time)
-    offset = -minutes if match["sign"] == "-" else minutes
-    try:
-        return datetime(
-            int(match["y"]), month, int(match["d"]), int(match["H"]), int(match["M"]),
-            int(match["S"] or 0), tzinfo=_fixed_zone(offset),
-        )  # fmt: skip
-    except ValueError:
-        return None
-
-
-def _parse_rfc822_utc(raw: str) -> datetime | None:
-    """parse_date's answer for a date of exactly the _RFC822_UTC_RE shape, without its
-    general steps. None for any other text, and for the dates those steps reject (an
-    impossible day, a year out of range): parse_date then reads them the general way.
-    """
-    if _RFC822_UTC_RE.fullmatch(raw) is None:
-        return None
-    month = _MONTHS.get(raw[8:11].lower())
-    year = int(raw[12:16])
-    if month is None or not _MIN_YEAR <= year <= _MAX_YEAR:
-        return None
-    try:
-        return datetime(
-            year, month, int(raw[5:7]), int(raw[17:19]), int(raw[20:22]), int(raw[23:25]),
-            tzinfo=UTC,
-        )  # fmt: skip
-    except ValueError:
-        return None
-
-
-@lru_cache(maxsize=256)
-def _fixed_zone(minutes: int) -> tzinfo:
-    return timezone(timedelta(minutes=minutes))
 
 
 def _parse_textual(text: str) -> datetime | None:
@@ -243,14 +185,11 @@ def parse_date(raw: str | None, *, default_tz: tzinfo = UTC) -> datetime | None:
     """
     if not raw or not isinstance(raw, str):
         return None
-    common = _parse_rfc822_utc(raw)
-    if common is not None:
-        return common
     text = " ".join(raw.split())
     if not text:
         return None
     try:
-        for parser in (_parse_rfc822_common, _parse_iso, _parse_textual, _parse_rfc822):
+        for parser in (_parse_iso, _parse_textual, _parse_rfc822):
             value = parser(text)
             if value is not None:
                 return _as_utc(value, default_tz)

@@ -22,14 +22,6 @@ _TRACKING_PARAMS = frozenset(
 _CHANNEL_ONLY = frozenset({"ref", "src", "source", "cid", "from", "share", "via", "feature"})
 _CHANNEL_VALUE_RE = re.compile(r"^[A-Za-z][\w.\-]{0,40}$")
 _AMP_VALUES = frozenset({"", "1", "true", "yes", "amp"})
-# A URL that canonical_url would give back unchanged: lower-case http(s) scheme and
-# host (no trailing dot, no "amp." host), a port that is not the default, a path
-# without "amp", and no query, fragment, userinfo, brackets, backslash or
-# whitespace (which urlsplit strips). The common feed link; it skips urlsplit.
-_CANONICAL_RE = re.compile(
-    r"(?P<scheme>https?)://(?!amp\.)[a-z0-9-]+(?:\.[a-z0-9-]+)*"
-    r"(?::(?P<port>[1-9][0-9]{0,4}))?(?P<path>/[^\s?#\[\]\\@]*)"
-)
 
 
 def _is_tracking(key: str, value: str) -> bool:
@@ -77,15 +69,6 @@ def _netloc(scheme: str, host: str, port: int | None, userinfo: str) -> str:
     return f"{userinfo}@{host}" if userinfo else host
 
 
-def is_canonical_url(url: str) -> bool:
-    """True when ``url`` is already in canonical form (see _CANONICAL_RE)."""
-    match = _CANONICAL_RE.fullmatch(url)
-    if match is None or "amp" in match["path"].lower():
-        return False
-    port = match.group("port")
-    return port is None or (int(port) <= 65535 and int(port) != _DEFAULT_PORTS[match["scheme"]])
-
-
 def canonical_url(url: str, base: str | None = None) -> str:
     """The canonical form of an article URL.
 
@@ -98,13 +81,6 @@ def canonical_url(url: str, base: str | None = None) -> str:
     raw = url.strip()
     if base:
         raw = urljoin(base.strip(), raw)
-    elif is_canonical_url(raw):
-        return raw
-    return _canonical_of(raw)
-
-
-def _canonical_of(raw: str) -> str:
-    """canonical_url of an absolute (or unusable) URL, by splitting and re-assembling it."""
     try:
         parts = urlsplit(raw)
         port = parts.port
@@ -120,25 +96,10 @@ def _canonical_of(raw: str) -> str:
     return urlunsplit((scheme, netloc, path, query, ""))
 
 
-def url_path(url: str) -> str:
-    """``urlsplit(url).path`` (raising ValueError as it does); a URL in canonical form
-    (_CANONICAL_RE: its path runs to the end) is not split.
-    """
-    match = _CANONICAL_RE.fullmatch(url)
-    return match["path"] if match is not None else urlsplit(url).path
-
-
 def is_http_url(value: str | None) -> bool:
     """True when ``value`` is an absolute http(s) URL with a host."""
     if not value:
         return False
-    if _CANONICAL_RE.fullmatch(value):
-        return True  # a lower-case http(s) scheme and a host, nothing urlsplit strips
-    return _is_http_url_split(value)
-
-
-def _is_http_url_split(value: str) -> bool:
-    """:func:`is_http_url` by ``urlsplit``: the general path."""
     try:
         parts = urlsplit(value.strip())
     except ValueError:
