@@ -4,34 +4,29 @@ Contract:
 - An article is identified by its canonical URL, and within a source by its
   guid; storing the same item again updates it, never duplicates it.
 - ``cluster_id`` is the id of the first article of the story; a new article
-  starts its own cluster unless the caller names an existing one.
-- Article ids grow with insertion, so "newer than the chat's cursor" is a
-  comparison of ids; all datetimes are aware UTC.
+  starts its own cluster unless ``group`` names an existing one, and gets its
+  cluster in the transaction that inserts it (no reader sees it without one).
+- Article ids grow with insertion and are never given twice (AUTOINCREMENT on
+  SQLite, a sequence on PostgreSQL), and they become visible in id order
+  (one article writer at a time), so "newer than the chat's cursor" is a
+  comparison of ids. All datetimes are aware UTC.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from itertools import chain
 from typing import Any
 
-from sqlalchemy import Row, and_, delete, func, or_, select, update
+from sqlalchemy import Row, and_, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from bot.store.dialect import (
-    MAX_BIND_PARAMS,
-    datetime_binder,
-    order_article_inserts,
-    placeholders,
-    reserve_article_ids,
-    row_placeholders,
-)
+from bot.store.dialect import lock_article_writes
 from bot.store.records import Article
 from bot.store.schema import article_topics, articles, sources
 
-CHUNK = 500
+CHUNK = 500  # values per IN (...) list: far below SQLite's and asyncpg's parameter limits
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,15 +40,6 @@ class ArticleInput:
     topics: tuple[str, ...]
     guid: str | None = None
     signature: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class SourceItems:
-    """One source's items for :meth:`ArticleRepository.store_many`."""
-
-    source_id: int
-    items: Sequence[ArticleInput]
-    fetched_at: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +61,11 @@ class RecentSignature:
     signature: str
 
 
+# ``group`` of store: the new items (with their ids) -> article id -> cluster id
+# of the earlier story each joins; items it leaves out start their own story.
+GroupNew = Callable[[Sequence[StoredItem]], Mapping[int, int]]
+
+
 class ArticleRepository:
     """Reads and writes articles and their topics."""
 
@@ -82,38 +73,50 @@ class ArticleRepository:
         self._engine = engine
 
     async def store(
-        self, source_id: int, items: Sequence[ArticleInput], fetched_at: datetime
+        self,
+        source_id: int,
+        items: Sequence[ArticleInput],
+        fetched_at: datetime,
+        *,
+        group: GroupNew | None = None,
     ) -> list[StoredItem]:
-        """Insert new items and update changed ones, in one transaction."""
-        return (await self.store_many([SourceItems(source_id, items, fetched_at)]))[0]
+        """Insert new items and update changed ones, in one transaction; results in item order.
 
-    async def store_many(
-        self, batches: Sequence[SourceItems], *, group: GroupNew | None = None
-    ) -> list[list[StoredItem]]:
-        """:meth:`store` for several sources in one transaction, results in the order given.
-
-        The outcome is that of storing the sources one after another: a source
-        sharing a URL with an earlier one of the batch is stored after it, so it
-        finds that article as existing. A handful of statements per batch
-        instead of per source is what makes a 1,000-feed cycle cheap.
-
-        ``group``, given the new items of each source (in order) once they have
-        ids, answers which join an earlier story: article id -> cluster id. Their
-        cluster is then written with everyone else's, in the same transaction, so
-        no article is written twice and none is ever seen without a cluster.
+        ``group`` (e.g. the story grouper's assign) is called inside the
+        transaction with the new items once they have ids; its answer sets
+        their clusters before the transaction commits.
         """
-        unique = [_dedupe(batch.items) for batch in batches]
-        results: list[list[StoredItem]] = [[] for _ in batches]
-        if not any(unique):
-            return results
+        unique = _dedupe(items)
+        if not unique:
+            return []
         async with self._engine.begin() as conn:
-            await order_article_inserts(conn)
-            for indexes in _rounds(unique):
-                entries = [(batches[i], unique[i]) for i in indexes]
-                stored = await _store_round(conn, entries, group)
-                for index, items in zip(indexes, stored, strict=True):
-                    results[index] = items
-        return results
+            await lock_article_writes(conn)
+            existing = await _existing(conn, source_id, unique)
+            outcomes: dict[str, StoredItem] = {}
+            fresh: list[ArticleInput] = []
+            for item in unique:
+                row = existing.get(("guid", item.guid or ""))
+                if row is None:
+                    row = existing.get(("url", item.url))
+                if row is None:
+                    fresh.append(item)
+                else:
+                    outcomes[item.url] = await _refresh(conn, row, item)
+            new_items = await _insert(conn, source_id, fetched_at, fresh)
+            joined = group(new_items) if group is not None and new_items else {}
+            await _set_clusters(conn, new_items, joined)
+            await _insert_topics(conn, new_items)
+        outcomes.update((s.input.url, s) for s in new_items)
+        return [outcomes[item.url] for item in unique]
+
+    async def known_urls(self, urls: Sequence[str]) -> set[str]:
+        """Those of ``urls`` already stored (by any source)."""
+        known: set[str] = set()
+        async with self._engine.connect() as conn:
+            for chunk in _chunks(urls):
+                stmt = select(articles.c.url).where(articles.c.url.in_(chunk))
+                known.update((await conn.execute(stmt)).scalars())
+        return known
 
     async def set_clusters(self, clusters: Mapping[int, int]) -> None:
         """Move articles into the given clusters (article id -> cluster id)."""
@@ -198,6 +201,7 @@ class ArticleRepository:
 
 
 def _dedupe(items: Sequence[ArticleInput]) -> list[ArticleInput]:
+    """The items in order, each URL and each guid once (the first one wins)."""
     seen: set[str] = set()
     seen_guid: set[str] = set()
     unique = []
@@ -211,89 +215,37 @@ def _dedupe(items: Sequence[ArticleInput]) -> list[ArticleInput]:
     return unique
 
 
-def _rounds(unique: Sequence[Sequence[ArticleInput]]) -> list[list[int]]:
-    """Batch indexes in rounds: a source goes one round after the last earlier source
-    it shares a URL with, so every round's sources are independent of each other.
-    """
-    round_of_url: dict[str, int] = {}
-    rounds: list[list[int]] = []
-    for index, items in enumerate(unique):
-        number = 1 + max((round_of_url.get(i.url, -1) for i in items), default=-1)
-        if number == len(rounds):
-            rounds.append([])
-        rounds[number].append(index)
-        for item in items:
-            round_of_url[item.url] = number
-    return rounds
-
-
-_Entry = tuple[SourceItems, list[ArticleInput]]
-# ``group`` of store_many: each source's new items -> article id -> cluster id.
-GroupNew = Callable[[Sequence[tuple[int, Sequence[StoredItem]]]], Awaitable[Mapping[int, int]]]
-_Existing = dict[tuple[str, int, str], Row[Any]]
-
-
-async def _store_round(
-    conn: AsyncConnection, entries: Sequence[_Entry], group: GroupNew | None
-) -> list[list[StoredItem]]:
-    """Store sources whose URLs do not overlap: existing items refreshed, the rest inserted."""
-    existing = await _existing(conn, entries)
-    results: list[list[StoredItem]] = []
-    fresh: list[list[ArticleInput]] = []
-    for batch, items in entries:
-        result: list[StoredItem] = []
-        new: list[ArticleInput] = []
-        for item in items:
-            row = _match(existing, batch.source_id, item)
-            if row is None:
-                new.append(item)
-            else:
-                result.append(await _refresh(conn, row, item))
-        results.append(result)
-        fresh.append(new)
-    inserted = await _insert(
-        conn, [(batch, new) for (batch, _), new in zip(entries, fresh, strict=True)], group
-    )
-    return [result + new for result, new in zip(results, inserted, strict=True)]
-
-
-_EXISTING_COLUMNS = "id, url, guid, source_id, headline, summary"
-
-
-async def _existing(conn: AsyncConnection, entries: Sequence[_Entry]) -> _Existing:
-    """Stored rows by ("url", 0, url) and by ("guid", source id, guid)."""
-    urls = [i.url for _, items in entries for i in items]
-    guids = list({i.guid for _, items in entries for i in items if i.guid})
-    source_ids = list({batch.source_id for batch, _ in entries})
-    found: _Existing = {}
-    dialect = conn.dialect
-    for chunk in _chunks(urls):
-        marks = placeholders(dialect, 1, len(chunk))
-        sql = f"SELECT {_EXISTING_COLUMNS} FROM articles WHERE url IN {marks}"
-        for row in (await conn.exec_driver_sql(sql, tuple(chunk))).all():
-            found[("url", 0, row.url)] = row
-    for chunk in _chunks(guids):
-        marks = row_placeholders(dialect, len(source_ids) + len(chunk))
-        in_sources = ", ".join(marks[: len(source_ids)])
-        in_guids = ", ".join(marks[len(source_ids) :])
-        sql = (
-            f"SELECT {_EXISTING_COLUMNS} FROM articles "
-            f"WHERE source_id IN ({in_sources}) AND guid IN ({in_guids})"
-        )
-        for row in (await conn.exec_driver_sql(sql, (*source_ids, *chunk))).all():
-            found[("guid", row.source_id, row.guid)] = row
-    return found
-
-
-def _match(existing: _Existing, source_id: int, item: ArticleInput) -> Row[Any] | None:
-    if item.guid and ("guid", source_id, item.guid) in existing:
-        return existing[("guid", source_id, item.guid)]
-    return existing.get(("url", 0, item.url))
-
-
 def _chunks(values: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:
     for start in range(0, len(values), size):
         yield values[start : start + size]
+
+
+_Existing = dict[tuple[str, str], Row[Any]]
+_EXISTING_COLUMNS = (
+    articles.c.id,
+    articles.c.url,
+    articles.c.guid,
+    articles.c.headline,
+    articles.c.summary,
+)
+
+
+async def _existing(
+    conn: AsyncConnection, source_id: int, items: Sequence[ArticleInput]
+) -> _Existing:
+    """Stored rows by ("url", url), any source's, and by ("guid", guid), this source's."""
+    found: _Existing = {}
+    for urls in _chunks([i.url for i in items]):
+        stmt = select(*_EXISTING_COLUMNS).where(articles.c.url.in_(urls))
+        for row in (await conn.execute(stmt)).all():
+            found[("url", row.url)] = row
+    for guids in _chunks([i.guid for i in items if i.guid]):
+        stmt = select(*_EXISTING_COLUMNS).where(
+            articles.c.source_id == source_id, articles.c.guid.in_(guids)
+        )
+        for row in (await conn.execute(stmt)).all():
+            found[("guid", row.guid)] = row
+    return found
 
 
 async def _refresh(conn: AsyncConnection, row: Row[Any], item: ArticleInput) -> StoredItem:
@@ -309,127 +261,62 @@ async def _refresh(conn: AsyncConnection, row: Row[Any], item: ArticleInput) -> 
     return StoredItem(row.id, "updated", item)
 
 
-# The hot inserts go as driver SQL with tuples (see bot.store.dialect): SQLAlchemy's
-# per-row parameter processing cost more than SQLite's own work here.
-_ARTICLE_COLUMNS = (
-    "id",
-    "source_id",
-    "guid",
-    "url",
-    "headline",
-    "summary",
-    "signature",
-    "published_at",
-    "fetched_at",
-    "cluster_id",
-)
-_INSERT_ROWS = MAX_BIND_PARAMS // len(_ARTICLE_COLUMNS)
-_TOPIC_ROWS = 256  # rows a multi-row topic INSERT (~0.25 us a row against ~1 by executemany)
-
-
 async def _insert(
-    conn: AsyncConnection, entries: Sequence[_Entry], group: GroupNew | None
-) -> list[list[StoredItem]]:
-    """Insert every source's new items, each row written once with its story cluster.
-
-    The ids are reserved first, so ``group`` sees the new items with their ids
-    before anything is written, and a row goes in with its cluster (the story it
-    joined, or its own id): no second write of 40,000 rows a cold cycle.
-    """
-    if not any(items for _, items in entries):
-        return [[] for _ in entries]
-    planned = await _with_reserved_ids(conn, entries)
-    joined: Mapping[int, int] = {}
-    if group is not None:
-        joined = await group(
-            [(batch.source_id, items) for (batch, _), items in zip(entries, planned, strict=True)]
-        )
-    inserted = await _insert_rows(conn, entries, planned, joined)
-    stored = [[s for s in items if s.article_id in inserted] for items in planned]
-    if len(inserted) < sum(map(len, planned)):
-        await _leave_skipped_stories(conn, planned, inserted, joined)
-    await _insert_topics(conn, stored)
-    return stored
-
-
-async def _with_reserved_ids(
-    conn: AsyncConnection, entries: Sequence[_Entry]
-) -> list[list[StoredItem]]:
-    """Each source's new items as "new" StoredItems, with ids reserved in item order."""
-    ids = iter(await reserve_article_ids(conn, sum(len(items) for _, items in entries)))
-    return [[StoredItem(next(ids), "new", i) for i in items] for _, items in entries]
+    conn: AsyncConnection, source_id: int, fetched_at: datetime, items: Sequence[ArticleInput]
+) -> list[StoredItem]:
+    """Insert the rows (no cluster yet) and give each item its new id, in item order."""
+    if not items:
+        return []
+    rows = [
+        {
+            "source_id": source_id,
+            "guid": i.guid,
+            "url": i.url,
+            "headline": i.headline,
+            "summary": i.summary,
+            "signature": i.signature,
+            "published_at": i.published_at,
+            "fetched_at": fetched_at,
+        }
+        for i in items
+    ]
+    stmt = insert(articles).returning(articles.c.id, sort_by_parameter_order=True)
+    ids = (await conn.execute(stmt, rows)).scalars().all()
+    return [StoredItem(article_id, "new", i) for article_id, i in zip(ids, items, strict=True)]
 
 
-async def _insert_rows(
-    conn: AsyncConnection,
-    entries: Sequence[_Entry],
-    planned: Sequence[Sequence[StoredItem]],
-    joined: Mapping[int, int],
-) -> set[int]:
-    """INSERT ... ON CONFLICT DO NOTHING RETURNING id: the ids of the rows written. A URL
-    another writer stored meanwhile is skipped, so it is not ours.
-    """
-    as_datetime = datetime_binder(conn.dialect)
-    rows: list[tuple[Any, ...]] = []
-    for (batch, _), items in zip(entries, planned, strict=True):
-        source_id, fetched_at = batch.source_id, as_datetime(batch.fetched_at)
-        for stored in items:
-            article_id, i = stored.article_id, stored.input
-            cluster_id = joined.get(article_id, article_id)
-            published_at = as_datetime(i.published_at)
-            rows.append(
-                (
-                    *(article_id, source_id, i.guid, i.url, i.headline, i.summary),
-                    *(i.signature, published_at, fetched_at, cluster_id),
-                )
-            )
-    columns = ", ".join(_ARTICLE_COLUMNS)
-    inserted: set[int] = set()
-    for chunk in _chunks(rows, _INSERT_ROWS):
-        marks = placeholders(conn.dialect, len(chunk), len(_ARTICLE_COLUMNS))
-        sql = f"INSERT INTO articles ({columns}) VALUES {marks} ON CONFLICT DO NOTHING RETURNING id"
-        result = await conn.exec_driver_sql(sql, tuple(chain.from_iterable(chunk)))
-        inserted.update(row[0] for row in result.all())
-    return inserted
-
-
-async def _leave_skipped_stories(
-    conn: AsyncConnection,
-    planned: Sequence[Sequence[StoredItem]],
-    inserted: set[int],
-    joined: Mapping[int, int],
+async def _set_clusters(
+    conn: AsyncConnection, new_items: Sequence[StoredItem], joined: Mapping[int, int]
 ) -> None:
-    """Rows that joined the story of a row that was skipped start their own instead."""
-    skipped = {s.article_id for items in planned for s in items} - inserted
-    orphans = [a for a, cluster in joined.items() if cluster in skipped and a in inserted]
-    for chunk in _chunks(orphans):
-        marks = placeholders(conn.dialect, 1, len(chunk))
-        sql = f"UPDATE articles SET cluster_id = id WHERE id IN {marks}"
-        await conn.exec_driver_sql(sql, tuple(chunk))
-
-
-async def _insert_topics(conn: AsyncConnection, stored: Sequence[Sequence[StoredItem]]) -> None:
-    """Topic rows in statements of _TOPIC_ROWS rows, the rest one row at a time: two
-    statements only, so the driver's statement cache keeps two compiled programs
-    (one for every distinct row count cost ~17 MB a cold benchmark cycle).
-    """
-    topic_rows = [(s.article_id, t) for items in stored for s in items for t in s.input.topics]
-    whole = len(topic_rows) - len(topic_rows) % _TOPIC_ROWS
-    sql = "INSERT INTO article_topics (article_id, topic_id) VALUES {} ON CONFLICT DO NOTHING"
-    many = sql.format(placeholders(conn.dialect, _TOPIC_ROWS, 2))
-    for start in range(0, whole, _TOPIC_ROWS):
-        chunk = topic_rows[start : start + _TOPIC_ROWS]
-        await conn.exec_driver_sql(many, tuple(chain.from_iterable(chunk)))
-    if whole < len(topic_rows):
-        one = sql.format(placeholders(conn.dialect, 1, 2))
-        await conn.exec_driver_sql(one, topic_rows[whole:])
+    """Every new row's cluster: the story ``joined`` names, else its own id."""
+    own = [s.article_id for s in new_items if s.article_id not in joined]
+    for ids in _chunks(own):
+        await conn.execute(
+            update(articles).where(articles.c.id.in_(ids)).values(cluster_id=articles.c.id)
+        )
+    if joined:
+        await _move_to_clusters(conn, joined)
 
 
 async def _move_to_clusters(conn: AsyncConnection, clusters: Mapping[int, int]) -> None:
-    """Article id -> cluster id, one prebuilt UPDATE for all."""
-    cluster, article = row_placeholders(conn.dialect, 2)
-    sql = f"UPDATE articles SET cluster_id = {cluster} WHERE id = {article}"
-    await conn.exec_driver_sql(sql, [(c, a) for a, c in clusters.items()])
+    """Article id -> cluster id, one executemany."""
+    stmt = (
+        update(articles)
+        .where(articles.c.id == bindparam("article"))
+        .values(cluster_id=bindparam("cluster"))
+    )
+    rows = [{"article": a, "cluster": c} for a, c in clusters.items()]
+    await conn.execute(stmt, rows)
+
+
+async def _insert_topics(conn: AsyncConnection, new_items: Sequence[StoredItem]) -> None:
+    rows = [
+        {"article_id": s.article_id, "topic_id": topic}
+        for s in new_items
+        for topic in dict.fromkeys(s.input.topics)
+    ]
+    if rows:
+        await conn.execute(insert(article_topics), rows)
 
 
 def _article_select() -> Any:
@@ -446,8 +333,8 @@ async def _with_topics(conn: AsyncConnection, stmt: Any) -> list[Article]:
         tstmt = select(article_topics).where(
             article_topics.c.article_id.in_(ids[start : start + CHUNK])
         )
-        for aid, topic in (await conn.execute(tstmt.order_by(article_topics.c.topic_id))).all():
-            topics.setdefault(aid, []).append(topic)
+        for row in (await conn.execute(tstmt.order_by(article_topics.c.topic_id))).all():
+            topics.setdefault(row.article_id, []).append(row.topic_id)
     return [article_from_row(r, tuple(topics.get(r.id, ()))) for r in rows]
 
 

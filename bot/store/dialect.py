@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from functools import lru_cache, partial
 from typing import Any
 
-from sqlalchemy import Table, text
+from sqlalchemy import Table, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -35,45 +35,26 @@ def upsert(
     )
 
 
-# Any fixed 64-bit number; it names the lock that orders article inserts.
-ARTICLE_INSERT_LOCK = 0x6E657773_62_6F74
+# Any fixed 64-bit number; it names the lock that orders article writes.
+ARTICLE_WRITE_LOCK = 0x6E657773_62_6F74
 
 
-async def order_article_inserts(conn: AsyncConnection) -> None:
+async def lock_article_writes(conn: AsyncConnection) -> None:
     """Make article ids commit in id order, so readers always see a prefix of ids.
 
-    A chat's cursor is an article id: on PostgreSQL two concurrent inserters
+    A chat's cursor is an article id: on PostgreSQL two concurrent writers
     could otherwise commit id 101 before id 100, and a digest planned between
     the two commits would move the cursor past 100 for good. A transaction
-    lock serializes the (short) article-writing transactions. SQLite needs
-    nothing: ``BEGIN IMMEDIATE`` already admits one writer at a time.
+    lock makes the (short) article-writing transactions take turns. SQLite
+    needs nothing: ``BEGIN IMMEDIATE`` already admits one writer at a time.
     """
     if conn.dialect.name == "postgresql":
-        await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ARTICLE_INSERT_LOCK})
+        await conn.execute(select(func.pg_advisory_xact_lock(ARTICLE_WRITE_LOCK)))
 
 
-async def reserve_article_ids(conn: AsyncConnection, count: int) -> list[int]:
-    """``count`` new article ids, ascending, above every id stored so far.
-
-    Called inside the article-writing transaction (after :func:`order_article_inserts`),
-    so the ids are the ones the database would have given the rows: on SQLite the
-    next rowids (``BEGIN IMMEDIATE`` holds the only writer), on PostgreSQL the
-    next values of the id sequence. Knowing ids before the INSERT lets a new row
-    be written with its story cluster in the same statement.
-    """
-    if count <= 0:
-        return []
-    if conn.dialect.name == "postgresql":
-        sql = "SELECT nextval(pg_get_serial_sequence('articles', 'id')) FROM generate_series(1, $1)"
-        return sorted(row[0] for row in (await conn.exec_driver_sql(sql, (count,))).all())
-    highest = (await conn.exec_driver_sql("SELECT max(id) FROM articles")).scalar() or 0
-    return list(range(highest + 1, highest + 1 + count))
-
-
-# --- driver SQL for the ingest cycle's hot statements ----------------------------------
-# SQLAlchemy's per-row parameter processing (construct_params, bind processors,
-# one dict a row) cost more than the database itself in the 1,000-feed ingest
-# benchmark; those statements are sent as driver SQL with tuples instead.
+# --- driver SQL helpers still used by chats.py and digest_writes.py ------------------
+# Not used by the article or source store; to go once those modules use SQLAlchemy
+# statements too.
 
 MAX_BIND_PARAMS = 30_000  # below SQLite's 32,766 and PostgreSQL's 32,767 per statement
 

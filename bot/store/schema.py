@@ -100,6 +100,8 @@ articles = Table(
     UniqueConstraint("source_id", "guid", name="uq_articles_source_guid"),
     Index("ix_articles_published", "published_at"),
     Index("ix_articles_cluster", "cluster_id"),
+    # SQLite: never give the id of a deleted (pruned) article again (migration 0002).
+    sqlite_autoincrement=True,
 )
 
 article_topics = Table(

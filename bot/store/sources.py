@@ -8,7 +8,6 @@ no-op), and datetimes are aware UTC.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -16,20 +15,9 @@ from sqlalchemy import Row, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.clock import Clock, utcnow
-from bot.store.dialect import datetime_binder, insert_ignore, row_placeholders
+from bot.store.dialect import insert_ignore
 from bot.store.records import Source
 from bot.store.schema import sources
-
-
-@dataclass(frozen=True, slots=True)
-class FetchSuccess:
-    """One source's successful fetch, for :meth:`SourceRepository.record_success_many`."""
-
-    source_id: int
-    next_poll_at: datetime
-    etag: str | None
-    last_modified: str | None
-    redirect_url: str | None = None
 
 
 class SourceRepository:
@@ -109,36 +97,6 @@ class SourceRepository:
             last_polled_at=now,
             redirect_url=redirect_url,
         )
-
-    async def record_success_many(self, successes: Sequence[FetchSuccess]) -> None:
-        """:meth:`record_success` for many sources in one transaction (one executemany)."""
-        if not successes:
-            return
-        now = self._clock()
-        async with self._engine.begin() as conn:
-            # Driver SQL with tuples: SQLAlchemy's per-row parameter processing was
-            # most of the cost of this executemany (1,000 rows a cycle).
-            as_datetime = datetime_binder(conn.dialect)
-            marks = row_placeholders(conn.dialect, 7)
-            sql = (
-                "UPDATE sources SET etag = {}, last_modified = {}, next_poll_at = {}, "
-                "redirect_url = {}, error_count = 0, last_error = NULL, "
-                "last_success_at = {}, last_polled_at = {} WHERE id = {}"
-            ).format(*marks)
-            stamp = as_datetime(now)
-            rows = [
-                (
-                    s.etag,
-                    s.last_modified,
-                    as_datetime(s.next_poll_at),
-                    s.redirect_url,
-                    stamp,
-                    stamp,
-                    s.source_id,
-                )
-                for s in successes
-            ]
-            await conn.exec_driver_sql(sql, rows)
 
     async def record_failure(self, source_id: int, *, error: str, next_poll_at: datetime) -> None:
         """A fetch or parse failed: count it, keep the reason, back off."""
