@@ -110,7 +110,7 @@ class ShellSession:
     def __init__(
         self, bot: ShellBot, request: ShellRequest, terminal: Terminal, clock: Clock
     ) -> None:
-        self._bot = bot
+        self._target = bot
         self._request = request
         self._terminal = terminal
         self._clock = clock
@@ -119,10 +119,10 @@ class ShellSession:
 
     async def start(self) -> None:
         """Seed the sample stories, register the commands and print the introduction."""
-        topic_ids = self._bot.topic_ids
+        topic_ids = self._target.topic_ids
         samples = load_sample_articles()
-        count = await seed_sample_articles(self._bot.store, samples, topic_ids, self._clock())
-        await set_bot_commands(self._bot.application.bot)
+        count = await seed_sample_articles(self._target.store, samples, topic_ids, self._clock())
+        await set_bot_commands(self._target.application.bot)
         for line in INTRO:
             self._terminal.note(line.format(count=count))
         if not topic_ids:
@@ -153,7 +153,7 @@ class ShellSession:
         if update is None:  # the shell itself explained why nothing was pressed
             return
         await self._process(update)
-        await self._bot.deliver()
+        await self._target.deliver()
         if not any(_is_visible(call) for call in self._request.calls[calls_before:]):
             self._terminal.note(NO_REPLY_COMMAND if line.startswith("/") else NO_REPLY_TEXT)
 
@@ -174,7 +174,7 @@ class ShellSession:
         return self._callback_update(keyboard, str(button["callback_data"]))
 
     async def _process(self, update: dict[str, Any]) -> None:
-        application = self._bot.application
+        application = self._target.application
         await application.process_update(Update.de_json(update, application.bot))
 
     def _message_update(self, text: str) -> dict[str, Any]:
