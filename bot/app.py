@@ -1,27 +1,29 @@
 """The composition root: builds and wires everything, and runs it.
 
 Data flows one way: sources -> store -> digest -> delivery -> Telegram; the
-chat handlers write subscriptions. The JobQueue only ticks; every due time
-lives in the store, so a restart resumes the plan.
+chat handlers write subscriptions. Polling, planning and sending are
+independent: the poll and plan jobs each run as their own JobQueue task and the
+sender has its own loop, so a source that hangs holds back neither a due digest
+nor a reply. The jobs only tick; every due time lives in the store, so a
+restart resumes the plan.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import logging
 import os
 import random
 import signal
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TextIO
 
 import httpx
 from telegram import Update
-from telegram.ext import Application, ApplicationBuilder, ContextTypes
+from telegram.ext import Application, ApplicationBuilder, ContextTypes, JobQueue
 from telegram.request import BaseRequest, HTTPXRequest
 
 from bot.chat import register_handlers, set_bot_commands
@@ -49,7 +51,7 @@ class NewsBot:
 
     settings: Settings
     store: Store
-    application: Application  # type: ignore[type-arg]
+    application: Application
     poller: Poller
     planner: DigestPlanner
     sender: Sender
@@ -57,25 +59,36 @@ class NewsBot:
     stop_event: asyncio.Event = field(default_factory=asyncio.Event)
     _sender_task: asyncio.Task[None] | None = None
 
-    async def tick(self) -> None:
-        """One scheduler tick: poll due sources, plan due digests, wake the sender."""
+    async def poll(self) -> None:
+        """The poll job: poll due sources, give instant chats the new stories, wake the sender."""
         report = await self.poller.tick()
-        if report.new_article_ids:
-            await self.planner.plan_instant(report.new_article_ids)
-        await self.planner.plan_due()
-        self.sender.wake()
+        if report.new_article_ids and await self.planner.plan_instant(report.new_article_ids):
+            self.sender.wake()
+
+    async def plan(self) -> None:
+        """The plan job: plan the scheduled digests that are due, wake the sender."""
+        if await self.planner.plan_due():
+            self.sender.wake()
+
+    async def tick(self) -> None:
+        """Each job once, one after the other (tests and the offline shell drive the bot so)."""
+        await self.poll()
+        await self.plan()
 
     async def start(self) -> None:
         """Start polling Telegram, the ticks and the sender (application initialised)."""
         await self.poller.sync_sources()
-        await self.poller.start_parsers()
         await set_bot_commands(self.application.bot)
         jobs = self.application.job_queue
         assert jobs is not None, "python-telegram-bot[job-queue] is required"
-        # The JobQueue only ticks; missed ticks are harmless because due times live in the store.
-        jobs.run_repeating(_job(self.tick), interval=self.settings.tick_seconds, first=0.1)
-        jobs.run_repeating(_job(self.sender.reap), interval=REAP_EVERY_SECONDS, first=1)
-        jobs.run_repeating(_job(self.poller.prune), interval=PRUNE_EVERY_SECONDS, first=60)
+        # Each job runs as its own task: a slow poll never holds back planning. A job
+        # still running when its next run comes is skipped, not stacked (max_instances);
+        # missed runs are harmless because due times live in the store.
+        every = self.settings.tick_seconds
+        self._repeat(jobs, self.poll, every, first=0.1)
+        self._repeat(jobs, self.plan, every, first=0.1)
+        self._repeat(jobs, self.sender.reap, REAP_EVERY_SECONDS, first=1)
+        self._repeat(jobs, self.poller.prune, PRUNE_EVERY_SECONDS, first=60)
         self._sender_task = asyncio.create_task(self.sender.run(self.stop_event))
         assert self.application.updater is not None
         await self.application.updater.start_polling(allowed_updates=Update.ALL_TYPES)
@@ -103,20 +116,32 @@ class NewsBot:
         await self.fetcher.aclose()
         await self.store.close()
 
+    @staticmethod
+    def _repeat(
+        jobs: JobQueue[ContextTypes.DEFAULT_TYPE],
+        step: Callable[[], Awaitable[object]],
+        seconds: float,
+        *,
+        first: float,
+    ) -> None:
+        async def callback(_context: ContextTypes.DEFAULT_TYPE) -> None:
+            try:
+                await step()
+            except Exception:  # a failed run must never stop the next one
+                log.exception("job %s failed", step.__qualname__)
 
-def _job(step):
-    async def callback(_context: ContextTypes.DEFAULT_TYPE) -> None:
-        try:
-            await step()
-        except Exception:  # a failed tick must never stop the next one
-            log.exception("tick %s failed", getattr(step, "__qualname__", step))
-
-    return callback
+        jobs.run_repeating(
+            callback,
+            interval=seconds,
+            first=first,
+            name=step.__qualname__,
+            job_kwargs={"max_instances": 1, "coalesce": True},
+        )
 
 
 def build_application(
     settings: Settings, limiter: SendLimiter, request: BaseRequest | None = None
-) -> Application:  # type: ignore[type-arg]
+) -> Application:
     """The python-telegram-bot Application, pointed at ``telegram_api_url``.
 
     ``request`` replaces the HTTP layer (the offline shell answers in-process).
@@ -159,7 +184,7 @@ async def build_bot(
     limiter = SendLimiter.from_settings(settings.delivery)
     application = build_application(settings, limiter, request)
     limits = fetch_limits(settings.fetch)
-    fetcher = Fetcher.create(limits, settings.fetch.http_client)
+    fetcher = Fetcher.create(limits)
     poller = Poller(store, fetcher, settings, clock, random.Random())
     planner = DigestPlanner(store, settings, clock)
     owner = f"{socket.gethostname()}:{os.getpid()}"
@@ -186,32 +211,9 @@ async def running_bot(settings: Settings, *, clock: Clock = utcnow) -> AsyncIter
         await newsbot.close()
 
 
-# The young generation's size, in net container allocations: CPython's 700 means a
-# collection every few hundred objects, and each tenth one also re-walks everything
-# promoted since. A cold ingest cycle builds ~40,000 articles' rows that live until
-# written: its GC time fell from 0.71 to 0.13 CPU s (gen-1/gen-2 collections 42/3 to
-# 0/0) with this setting, peak RSS unchanged (docs/performance.md, "Ingestion").
-GC_YOUNG_THRESHOLD = 20_000
-
-
-def tune_garbage_collector() -> None:
-    """Fewer garbage collections for a long-running process; called once it has started.
-
-    ``gc.freeze()`` takes everything built at startup (modules, classes, the settings,
-    the PTB application) out of the collector's rounds: in the 100,000-chat fan-out
-    re-walking them was most of the ~1 s spent in GC. A larger young generation
-    (GC_YOUNG_THRESHOLD) then lets batch work allocate without constant collections.
-    Garbage cycles are still collected, only in larger rounds.
-    """
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(GC_YOUNG_THRESHOLD, *gc.get_threshold()[1:])
-
-
 async def run_until_stopped(settings: Settings) -> None:
     """``newsbot run``: run until Ctrl-C or SIGTERM, then stop cleanly."""
     async with running_bot(settings) as newsbot:
-        tune_garbage_collector()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, newsbot.stop_event.set)

@@ -89,10 +89,8 @@ async def _migrate(settings: Settings, _args: argparse.Namespace) -> int:
 
 
 async def _ingest(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.app import tune_garbage_collector
     from bot.ops import ingest_once
 
-    tune_garbage_collector()
     return await ingest_once(settings, args.source)
 
 

@@ -5,7 +5,6 @@ code (``raise FetchTimeout(...) from err``), so callers catch our classes only.
 
     NewsbotError
     ├── ConfigError            bad setting; start-up stops with one clear line
-    ├── StoreError             database trouble we could not hide
     ├── SourceError            something wrong with a news source
     │   ├── FetchError         the HTTP fetch did not give a usable body
     │   │   ├── FetchTimeout
@@ -13,7 +12,6 @@ code (``raise FetchTimeout(...) from err``), so callers catch our classes only.
     │   │   ├── HTTPStatusError    (.status_code)
     │   │   └── BodyTooLarge
     │   └── ParseError         the body is not a feed/article we can read
-    └── DeliveryError          a Telegram send failed in a way the sender reports
 """
 
 from __future__ import annotations
@@ -32,10 +30,6 @@ class ConfigError(NewsbotError):
         self.hint = hint
         text = f"config error: {key}: {problem}"
         super().__init__(f"{text} ({hint})" if hint else text)
-
-
-class StoreError(NewsbotError):
-    """The store could not do what was asked."""
 
 
 class SourceError(NewsbotError):
@@ -69,7 +63,3 @@ class BodyTooLarge(FetchError):
 
 class ParseError(SourceError):
     """The body is not a feed or article we can read."""
-
-
-class DeliveryError(NewsbotError):
-    """A message could not be delivered to Telegram."""

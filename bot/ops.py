@@ -40,7 +40,7 @@ async def ingest_once(
         return 2
     async with _opened(settings) as store:
         limits = fetch_limits(settings.fetch)
-        fetcher = Fetcher.create(limits, settings.fetch.http_client)
+        fetcher = Fetcher.create(limits)
         try:
             poller = Poller(store, fetcher, settings, utcnow, random.Random())
             await poller.sync_sources()

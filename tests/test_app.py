@@ -3,20 +3,21 @@
 from __future__ import annotations
 
 import asyncio
-import gc
 import os
 import signal
 import subprocess
 import sys
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from telegram.request import HTTPXRequest
 
-from bot.app import GC_YOUNG_THRESHOLD, running_bot, tune_garbage_collector
-from bot.delivery.telegram_http import AiohttpRequest
-from bot.settings import DeliverySettings, Settings, SourceConfig, TopicConfig
+from bot.app import running_bot
+from bot.settings import FetchSettings, Settings, SourceConfig, TopicConfig
+from bot.store import open_store
+from bot.store.articles import ArticleInput
+from bot.store.records import ChatKey
 from tests.fakes.news_site import FakeNewsSite, make_items
 from tests.fakes.telegram import FakeTelegram
 
@@ -54,21 +55,6 @@ async def test_run_answers_start_and_registers_commands(
     assert {"start", "help", "subscribe", "digest", "schedule", "stop"} <= commands
 
 
-@pytest.mark.parametrize(
-    ("http_client", "request_class"), [("aiohttp", AiohttpRequest), ("httpx", HTTPXRequest)]
-)
-async def test_run_talks_to_telegram_through_the_chosen_http_client(
-    telegram: FakeTelegram, tmp_path: Path, http_client: str, request_class: type
-) -> None:
-    chat = telegram.private_chat(USER)
-    delivery = DeliverySettings(http_client=http_client)  # type: ignore[arg-type]
-    async with running_bot(make_settings(telegram, tmp_path, delivery=delivery)) as bot:
-        await telegram.send_text(chat, USER, "/help")
-        [reply, *_] = await telegram.wait_for_messages(chat)
-        assert isinstance(bot.application.bot.request, request_class)
-    assert "/subscribe" in reply.text
-
-
 async def test_whole_pipeline_feed_to_digest(telegram: FakeTelegram, tmp_path: Path) -> None:
     """A user subscribes; the poller ingests a feed; /digest delivers its stories."""
     chat = telegram.private_chat(USER)
@@ -93,6 +79,54 @@ async def test_whole_pipeline_feed_to_digest(telegram: FakeTelegram, tmp_path: P
     for item in items:
         assert item.title in texts
     assert telegram.rejected_429 == 0
+
+
+async def seed_due_digest(settings: Settings, source: SourceConfig, headline: str) -> None:
+    """A stored story of ``source`` and a chat of USER whose digest is due in a second."""
+    now = datetime.now(UTC)
+    store = await open_store(settings.database_url)
+    try:
+        [stored] = await store.sources.sync([(source.name, str(source.url), "feed")])
+        story = ArticleInput(f"{source.url}#1", headline, "Talks resume.", now, ("world",))
+        await store.articles.store(stored.id, [story], now)
+        chat = await store.chats.ensure(
+            ChatKey(USER),
+            kind="private",
+            title="",
+            timezone="UTC",
+            digest_times=["08:00"],
+            next_digest_at=now + timedelta(seconds=1),
+        )
+        await store.chats.add_topics(chat.id, ["world"])
+    finally:
+        await store.close()
+
+
+async def test_a_hanging_source_does_not_hold_back_a_due_digest(
+    telegram: FakeTelegram, tmp_path: Path
+) -> None:
+    """Polling and planning are separate jobs: a poll stuck on a source never delays a digest."""
+    chat = telegram.private_chat(USER)
+    headline = "Peace talks resume in Geneva"
+    async with FakeNewsSite() as site:
+        feed = site.add_feed("/slow.xml", title="Slow", items=[])
+        site.delay("/slow.xml", 600)  # far beyond this test's patience
+        source = SourceConfig(name="Slow", url=feed, topics=["world"])
+        settings = make_settings(
+            telegram,
+            tmp_path,
+            sources=[source],
+            fetch=FetchSettings(timeout_seconds=600),
+            tick_seconds=0.2,
+        )
+        await seed_due_digest(settings, source, headline)
+        async with running_bot(settings):
+            await telegram.wait_until(lambda: site.hits("/slow.xml") == 1, timeout=15)
+            await telegram.wait_until(
+                lambda: any(headline in m.text for m in telegram.messages_to(chat)), timeout=15
+            )
+            assert site.hits("/slow.xml") == 1  # the poll is still waiting for its answer
+            await site.close()  # answers the hanging request, so the bot stops at once
 
 
 async def test_newsbot_run_process_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
@@ -132,16 +166,3 @@ async def test_newsbot_run_process_stops_cleanly_on_sigterm(tmp_path: Path) -> N
         assert "Traceback" not in output
     finally:
         handle.stop()
-
-
-def test_tuned_collector_skips_startup_objects_and_collects_less_often() -> None:
-    thresholds = gc.get_threshold()
-    try:
-        tune_garbage_collector()
-        frozen = gc.get_freeze_count()
-        tuned = gc.get_threshold()
-    finally:
-        gc.unfreeze()  # other tests run in this process
-        gc.set_threshold(*thresholds)
-    assert frozen > 1000  # modules, classes and functions imported at startup
-    assert tuned == (GC_YOUNG_THRESHOLD, *thresholds[1:])

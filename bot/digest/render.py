@@ -17,6 +17,7 @@ import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import datetime
+from functools import partial
 from html import escape
 from typing import Literal
 from urllib.parse import urlsplit
@@ -157,7 +158,7 @@ class _Packer:
         self.continued = None
         lead = [_heading(section.topic_name)]
         for story in section.stories:
-            self._put(lead, lambda budget, story=story: self._story(story, budget))
+            self._put(lead, partial(self._story, story))
             lead = []
             self.continued = _heading(f"{section.topic_name} (cont.)")
         if section.more_count:
