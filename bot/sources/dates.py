@@ -145,7 +145,7 @@ def _parse_rfc822(text: str) -> datetime | None:
     if not fields:
         return None
     try:
-        value = datetime(*fields[:6])  # type: ignore[misc]
+        value = datetime(*fields[:6])
     except (TypeError, ValueError):
         return None
     offset = fields[9]
