@@ -35,9 +35,9 @@ from telegram.ext import Application
 from bot.chat import set_bot_commands
 from bot.clock import Clock, utcnow
 from bot.settings import Settings
-from bot.shell.render import Terminal, keyboard_buttons
 from bot.shell.samples import load_sample_articles, seed_sample_articles
 from bot.shell.stand_in import BotCall, ShellMessage, ShellRequest, private_chat
+from bot.shell.terminal import Terminal, keyboard_buttons
 from bot.store import Store
 
 SHELL_TOKEN = "1000000:newsbot-shell"

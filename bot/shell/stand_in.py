@@ -4,7 +4,7 @@
 every Bot API call, and instead of going over HTTP it answers from memory,
 keeps the chat's messages (so edits and button presses work), records each
 call in :attr:`ShellRequest.calls` and prints what a user would see through a
-:class:`~bot.shell.render.Terminal`. Answers follow Telegram's shapes and
+:class:`~bot.shell.terminal.Terminal`. Answers follow Telegram's shapes and
 error texts (see docs field notes), so handlers behave as they do for real.
 """
 
@@ -18,7 +18,7 @@ from typing import Any
 
 from telegram.request import BaseRequest, RequestData
 
-from bot.shell.render import Terminal, html_to_terminal
+from bot.shell.terminal import Terminal, html_to_terminal
 
 JsonDict = dict[str, Any]
 MESSAGE_MAX_UTF16 = 4096

@@ -21,9 +21,9 @@ from telegram.error import BadRequest
 from bot.app import run_shell
 from bot.settings import Settings, TopicConfig
 from bot.shell.console import NO_REPLY_TEXT, offline_settings
-from bot.shell.render import ANSI_RESET, Terminal, html_to_terminal, keyboard_lines
 from bot.shell.samples import load_sample_articles, seed_sample_articles
 from bot.shell.stand_in import ShellRequest
+from bot.shell.terminal import ANSI_RESET, Terminal, html_to_terminal, keyboard_lines
 from bot.store import open_store
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
