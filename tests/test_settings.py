@@ -45,7 +45,6 @@ def test_defaults_without_any_file(config_dir: Path) -> None:
     assert settings.poll_interval_seconds == 300
     assert settings.timezone == "UTC"
     assert settings.digest_times == ["08:00"]
-    assert settings.admin_ids == []
     assert settings.telegram_token is None
 
 
@@ -65,13 +64,11 @@ def test_env_beats_dotenv_beats_toml(config_dir: Path, monkeypatch: pytest.Monke
     )
     monkeypatch.setenv("NEWSBOT_POLL_INTERVAL_SECONDS", "60")
     monkeypatch.setenv("NEWSBOT_DELIVERY__LEASE_SECONDS", "45")
-    monkeypatch.setenv("NEWSBOT_ADMIN_IDS", "[1, 2]")
     settings = load_settings()
     assert settings.poll_interval_seconds == 60  # env
     assert settings.timezone == "Asia/Kolkata"  # .env
     assert settings.digest_times == ["07:30"]  # TOML
     assert settings.delivery.lease_seconds == 45  # nested key with __
-    assert settings.admin_ids == [1, 2]
     assert settings.require_token() == "1:x"
     assert "1:x" not in repr(settings)  # the token is a secret
 
