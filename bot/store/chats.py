@@ -8,17 +8,15 @@ Deleting a chat deletes its subscriptions, digests and deliveries.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Row, Text, and_, cast, delete, func, select, update
+from sqlalchemy import Row, and_, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.clock import Clock, utcnow
-from bot.store.dialect import MAX_BIND_PARAMS, insert_ignore, placeholders
+from bot.store.dialect import insert_ignore
 from bot.store.records import Chat, ChatKey
 from bot.store.schema import chats, subscriptions
 
@@ -195,9 +193,10 @@ class ChatRepository:
 
     async def count_by_topic(self) -> dict[str, int]:
         """How many chats subscribe to each topic."""
-        stmt = select(subscriptions.c.topic_id, func.count()).group_by(subscriptions.c.topic_id)
+        chat_count = func.count().label("chat_count")
+        stmt = select(subscriptions.c.topic_id, chat_count).group_by(subscriptions.c.topic_id)
         async with self._engine.connect() as conn:
-            return {topic: n for topic, n in (await conn.execute(stmt)).all()}
+            return {row.topic_id: row.chat_count for row in await conn.execute(stmt)}
 
 
 async def _topics_of(conn: AsyncConnection, chat_id: int) -> list[str]:
@@ -209,65 +208,54 @@ async def _topics_of(conn: AsyncConnection, chat_id: int) -> list[str]:
     return list((await conn.execute(stmt)).scalars())
 
 
-# JSON lists (times, words) are read as text and decoded once per distinct value:
-# 100,000 due chats hold a handful of distinct lists, and json.loads was a tenth
-# of a fan-out's time.
-_JSON_LISTS = ("digest_times", "include_words", "exclude_words")
-_CHAT_COLUMNS = [
-    cast(column, Text).label(column.name) if column.name in _JSON_LISTS else column
-    for column in chats.columns
-    if column.name != "updated_at"  # not part of a Chat: one datetime less to parse per row
-]
-
-
-@lru_cache(maxsize=4096)
-def _json_list(raw: str) -> tuple[str, ...]:
-    return tuple(json.loads(raw))
+# Ids per IN (...) list: far below SQLite's and PostgreSQL's bind-parameter limits.
+CHUNK = 1_000
 
 
 async def _load(
     conn: AsyncConnection, where: Any, *, order: Any = None, limit: int | None = None
 ) -> list[Chat]:
-    stmt = select(*_CHAT_COLUMNS).where(where)
+    stmt = select(chats).where(where)
     if order is not None:
         stmt = stmt.order_by(order)
     if limit is not None:
         stmt = stmt.limit(limit)
     rows = (await conn.execute(stmt)).all()
     topics = await _topics_for(conn, [row.id for row in rows])
-    return [chat_from_row(row, topics.get(row.id, ())) for row in rows]
+    return [_chat(row, topics.get(row.id, ())) for row in rows]
 
 
 async def _topics_for(conn: AsyncConnection, chat_ids: list[int]) -> dict[int, tuple[str, ...]]:
-    """Each chat's topics, in subscription order. Driver SQL: the rows need no conversion,
-    and SQLAlchemy's statement and result work was most of this for 100,000 chats."""
+    """Each chat's topics, in subscription order."""
     found: dict[int, list[str]] = {}
-    per_statement = MAX_BIND_PARAMS // 2
-    for start in range(0, len(chat_ids), per_statement):
-        chunk = chat_ids[start : start + per_statement]
-        marks = placeholders(conn.dialect, 1, len(chunk))  # "(?, ?, ...)"
-        sql = (
-            f"SELECT chat_id, topic_id FROM subscriptions WHERE chat_id IN {marks}"
-            " ORDER BY created_at, topic_id"
+    for start in range(0, len(chat_ids), CHUNK):
+        stmt = (
+            select(subscriptions.c.chat_id, subscriptions.c.topic_id)
+            .where(subscriptions.c.chat_id.in_(chat_ids[start : start + CHUNK]))
+            .order_by(subscriptions.c.created_at, subscriptions.c.topic_id)
         )
-        for chat_id, topic in await conn.exec_driver_sql(sql, tuple(chunk)):
-            found.setdefault(chat_id, []).append(topic)
-    return {k: tuple(v) for k, v in found.items()}
+        for row in await conn.execute(stmt):
+            found.setdefault(row.chat_id, []).append(row.topic_id)
+    return {chat_id: tuple(topics) for chat_id, topics in found.items()}
 
 
-def chat_from_row(row: Row[Any], topics: tuple[str, ...]) -> Chat:
-    """Build a Chat value from a row of ``_CHAT_COLUMNS`` (JSON lists as text) and its topics."""
-    # By position (the columns are Chat's fields in order, less topics; a test pins
-    # it): a fan-out builds 100,000 chats, and lookups by name were most of the cost.
-    digest_times, mode, is_paused, is_active, include_words, exclude_words = row[6:12]
+def _chat(row: Row[Any], topics: tuple[str, ...]) -> Chat:
     return Chat(
-        *row[:6],
-        _json_list(digest_times),
-        mode,
-        is_paused,
-        is_active,
-        _json_list(include_words),
-        _json_list(exclude_words),
-        topics,
-        *row[12:],
+        id=row.id,
+        telegram_id=row.telegram_id,
+        thread_id=row.thread_id,
+        kind=row.kind,
+        title=row.title,
+        timezone=row.timezone,
+        digest_times=tuple(row.digest_times),
+        mode=row.mode,
+        is_paused=row.is_paused,
+        is_active=row.is_active,
+        include_words=tuple(row.include_words),
+        exclude_words=tuple(row.exclude_words),
+        topics=topics,
+        next_digest_at=row.next_digest_at,
+        last_digest_at=row.last_digest_at,
+        cursor_article_id=row.cursor_article_id,
+        created_at=row.created_at,
     )

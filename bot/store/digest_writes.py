@@ -2,9 +2,8 @@
 
 The write half of the outbox's ``enqueue`` (protocol step 1): everything for
 many chats in the caller's ONE transaction, with unique keys (body hash,
-(chat, slot), (digest, part)) so that writing twice is harmless. Tuned for the
-fan-out benchmark (100,000 chats): texts hashed once, columns equal for every
-row bound once, cursors moved by group (docs/performance.md, "Fan-out").
+(chat, slot), (digest, part)) so that writing twice is harmless. Chats that
+share a digest text share its body row, so each text is stored once.
 """
 
 from __future__ import annotations
@@ -12,20 +11,13 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from datetime import datetime
-from itertools import chain
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.store.dialect import (
-    MAX_BIND_PARAMS,
-    datetime_binder,
-    insert_ignore,
-    placeholders,
-    row_placeholders,
-)
-from bot.store.schema import bodies, chats
+from bot.store.dialect import insert_ignore
+from bot.store.schema import bodies, chats, deliveries, digests
 
 if TYPE_CHECKING:  # outbox.py imports this module; the records are only annotations here
     from bot.store.outbox import DigestRequest
@@ -73,38 +65,32 @@ async def _store_bodies(conn: AsyncConnection, texts: list[str]) -> dict[str, in
         stmt = select(bodies.c.hash, bodies.c.id).where(
             bodies.c.hash.in_(hashes[start : start + CHUNK])
         )
-        found.update({by_hash[h]: i for h, i in (await conn.execute(stmt)).all()})
+        found.update({by_hash[row.hash]: row.id for row in await conn.execute(stmt)})
     return found
-
-
-_DIGEST_COLUMNS = "chat_id, kind, slot_key, part_count, max_article_id, created_at"
 
 
 async def _insert_digests(
     conn: AsyncConnection, requests: Sequence[DigestRequest], now: datetime
 ) -> dict[tuple[int, str], int]:
-    """Insert-or-ignore the digests; returns the ids of those newly created.
-
-    Driver SQL, many rows per INSERT ... RETURNING (as SQLAlchemy's
-    insertmanyvalues does, without its per-row parameter processing).
-    """
-    created_at = datetime_binder(conn.dialect)(now)
+    """Insert-or-ignore the digests; returns the ids of those newly created."""
+    if not requests:
+        return {}
+    stmt = insert_ignore(conn.dialect, digests, ["chat_id", "slot_key"]).returning(
+        digests.c.chat_id, digests.c.slot_key, digests.c.id
+    )
     rows = [
-        (r.chat_id, r.kind, r.slot_key, len(r.parts), r.max_article_id, created_at)
+        {
+            "chat_id": r.chat_id,
+            "kind": r.kind,
+            "slot_key": r.slot_key,
+            "part_count": len(r.parts),
+            "max_article_id": r.max_article_id,
+            "created_at": now,
+        }
         for r in requests
     ]
-    per_statement = MAX_BIND_PARAMS // 6
-    created: dict[tuple[int, str], int] = {}
-    for start in range(0, len(rows), per_statement):
-        chunk = rows[start : start + per_statement]
-        sql = (
-            f"INSERT INTO digests ({_DIGEST_COLUMNS})"
-            f" VALUES {placeholders(conn.dialect, len(chunk), 6)}"
-            " ON CONFLICT (chat_id, slot_key) DO NOTHING RETURNING chat_id, slot_key, id"
-        )
-        result = await conn.exec_driver_sql(sql, tuple(chain.from_iterable(chunk)))
-        created.update({(chat_id, slot): digest_id for chat_id, slot, digest_id in result})
-    return created
+    result = await conn.execute(stmt, rows)
+    return {(row.chat_id, row.slot_key): row.id for row in result}
 
 
 async def _insert_deliveries(
@@ -114,66 +100,46 @@ async def _insert_deliveries(
     body_ids: dict[str, int],
     now: datetime,
 ) -> None:
-    # Driver SQL with tuples: SQLAlchemy's per-row parameter processing (a dict and
-    # bind processors per row) cost more than SQLite itself for 150,000 rows.
-    at = datetime_binder(conn.dialect)(now)  # next_attempt_at, the same for every row
     rows = [
-        (digest_ids[(r.chat_id, r.slot_key)], r.chat_id, n, body_ids[p.text], p.disable_preview, at)
+        {
+            "digest_id": digest_ids[(r.chat_id, r.slot_key)],
+            "chat_id": r.chat_id,
+            "part_no": n,
+            "body_id": body_ids[p.text],
+            "disable_preview": p.disable_preview,
+            "status": "pending",
+            "attempts": 0,
+            "next_attempt_at": now,
+        }
         for r in requests
         for n, p in enumerate(r.parts, start=1)
     ]
     if rows:
-        marks = row_placeholders(conn.dialect, 6)
-        sql = (
-            "INSERT INTO deliveries (digest_id, chat_id, part_no, body_id, disable_preview,"
-            f" status, attempts, next_attempt_at) VALUES ({', '.join(marks[:5])},"
-            f" 'pending', 0, {marks[5]}) ON CONFLICT (digest_id, part_no) DO NOTHING"
-        )
-        await conn.exec_driver_sql(sql, rows)
-
-
-# Below this many chats per distinct (cursor, next, last), one executemany is cheaper.
-_MIN_CHATS_PER_CURSOR_GROUP = 8
+        await conn.execute(insert_ignore(conn.dialect, deliveries, ["digest_id", "part_no"]), rows)
 
 
 async def _move_cursors(
     conn: AsyncConnection, requests: Sequence[DigestRequest], now: datetime
 ) -> None:
-    """Move each chat's cursor and schedule (never moving a cursor back).
-
-    Chats due together mostly share their new values, so they are updated by
-    group (``WHERE id IN (...)``): a few statements instead of one row per chat.
-    """
-    groups: dict[tuple[int, datetime | None, datetime | None], list[int]] = {}
-    for r in requests:
-        groups.setdefault((r.max_article_id, r.next_digest_at, r.last_digest_at), []).append(
-            r.chat_id
-        )
-    if len(groups) * _MIN_CHATS_PER_CURSOR_GROUP > len(requests):
-        one_by_one = _cursor_update(conn, chats.c.id == bindparam("cid"), now)
-        rows = [
-            {
-                "cid": r.chat_id,
-                "cursor": r.max_article_id,
-                "next_at": r.next_digest_at,
-                "last_at": r.last_digest_at,
-            }
-            for r in requests
-        ]
-        await conn.execute(one_by_one, rows)
-        return
-    by_group = _cursor_update(conn, chats.c.id.in_(bindparam("cid", expanding=True)), now)
-    for (c, n, last), chat_ids in groups.items():
-        for start in range(0, len(chat_ids), CHUNK):
-            params = {"cid": chat_ids[start : start + CHUNK], "cursor": c}
-            await conn.execute(by_group, params | {"next_at": n, "last_at": last})
+    """Move each chat's cursor and schedule (never moving a cursor back)."""
+    rows = [
+        {
+            "cid": r.chat_id,
+            "cursor": r.max_article_id,
+            "next_at": r.next_digest_at,
+            "last_at": r.last_digest_at,
+        }
+        for r in requests
+    ]
+    if rows:
+        await conn.execute(_cursor_update(conn, now), rows)
 
 
-def _cursor_update(conn: AsyncConnection, where: Any, now: datetime) -> Any:
+def _cursor_update(conn: AsyncConnection, now: datetime) -> Any:
     cursor = bindparam("cursor", type_=chats.c.cursor_article_id.type)
     return (
         update(chats)
-        .where(where)
+        .where(chats.c.id == bindparam("cid"))
         .values(
             cursor_article_id=func.max(chats.c.cursor_article_id, cursor)
             if conn.dialect.name == "sqlite"
