@@ -1,46 +1,59 @@
 """The polite HTTP fetcher: conditional GETs, size and time caps, connection caps.
 
-The HTTP library sits behind :class:`~bot.sources.http_backend.HttpBackend`:
-aiohttp by default (:mod:`bot.sources.http_aiohttp`, a fraction of httpx's
-CPU per fetch: docs/performance.md), httpx as the fallback
-(:mod:`bot.sources.http_httpx`), chosen by ``fetch.http_client``. The
-Fetcher is written once above it: slots, the whole-fetch timeout, conditional
-headers and the result. Every library error is wrapped once in its backend
-into ``bot.errors.FetchError`` subclasses, so the poller never sees its types.
+One shared ``httpx.AsyncClient`` does every fetch (feeds and article pages).
+httpx reads HTTP(S)_PROXY / NO_PROXY from the environment (``trust_env``).
+Every httpx error is wrapped here, once, into ``bot.errors``:
+
+    no complete answer within timeout_seconds  -> FetchTimeout
+    connect failed, connection broke, bad HTTP -> FetchConnectionError
+    final status not 2xx and not 304           -> HTTPStatusError
+    body over max_bytes (declared or decoded)  -> BodyTooLarge
+    too many redirects, bad URL or scheme,
+    undecodable body                           -> FetchError
 """
 
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from functools import lru_cache
 from itertools import pairwise
 from typing import Literal
 from urllib.parse import urlsplit
 
-from bot.errors import FetchTimeout, HTTPStatusError
-from bot.settings import HttpClient
-from bot.sources.http_aiohttp import AiohttpBackend
-from bot.sources.http_backend import ContentDecoder, FetchLimits, HttpBackend, HttpResponse
-from bot.sources.http_httpx import HttpxBackend
+import httpx
 
-__all__ = ["FetchLimits", "FetchResult", "Fetcher", "decoded_body"]
+from bot.errors import BodyTooLarge, FetchConnectionError, FetchError, FetchTimeout, HTTPStatusError
 
+__all__ = ["MAX_REDIRECTS", "FetchLimits", "FetchResult", "Fetcher"]
+
+MAX_REDIRECTS = 5
 _PERMANENT_REDIRECTS = frozenset({301, 308})
+_ACCEPT = (
+    "application/rss+xml, application/atom+xml, application/feed+json, "
+    "application/xml;q=0.9, text/xml;q=0.9, application/json;q=0.8, */*;q=0.5"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class FetchLimits:
+    """Caps for one process; ``timeout_seconds`` bounds a whole fetch, not one read."""
+
+    timeout_seconds: float = 20.0
+    max_bytes: int = 10_000_000
+    max_connections: int = 20
+    max_per_host: int = 4
+    user_agent: str = "newsbot/0.1 (+https://github.com/newsbot/newsbot)"
 
 
 @dataclass(frozen=True, slots=True)
 class FetchResult:
     """What one fetch gave.
 
+    ``body`` is decoded (gzip/deflate undone) and empty on ``not_modified``.
     ``permanent_redirect`` is the URL the source moved to when the redirect
     chain started with 301/308 hops; the caller decides whether to switch.
-    ``body`` is decoded (gzip/deflate undone) and empty on ``not_modified``,
-    unless ``content_encoding`` is set (``fetch(..., decode=False)``): then it
-    is the body as received, for :func:`decoded_body` to decode elsewhere.
     """
 
     status: Literal["ok", "not_modified"]
@@ -50,129 +63,110 @@ class FetchResult:
     etag: str | None
     last_modified: str | None
     permanent_redirect: str | None
-    elapsed_seconds: float
-    content_encoding: str | None = None
 
 
 class Fetcher:
     """Fetches URLs politely: at most ``max_connections`` at once, ``max_per_host`` per host."""
 
-    def __init__(self, backend: HttpBackend, limits: FetchLimits) -> None:
-        self._backend = backend
+    def __init__(self, limits: FetchLimits) -> None:
         self._limits = limits
+        # The time cap is ours (one asyncio.timeout over the whole fetch), not httpx's per read.
+        self._client = httpx.AsyncClient(
+            timeout=None,
+            headers={
+                "User-Agent": limits.user_agent,
+                "Accept": _ACCEPT,
+                "Accept-Encoding": "gzip, deflate",
+            },
+            follow_redirects=True,
+            max_redirects=MAX_REDIRECTS,
+            limits=httpx.Limits(
+                max_connections=limits.max_connections,
+                max_keepalive_connections=limits.max_connections,
+            ),
+        )
+        # Slots are taken before the time cap starts, so a fetch queued behind busy
+        # connections is not timed out for waiting.
         self._all_hosts = asyncio.Semaphore(limits.max_connections)
         self._per_host: dict[str, asyncio.Semaphore] = {}
 
     @classmethod
-    def create(cls, limits: FetchLimits, http_client: HttpClient = "aiohttp") -> Fetcher:
-        """A Fetcher over one shared client of the ``http_client`` library."""
-        backend = AiohttpBackend(limits) if http_client == "aiohttp" else HttpxBackend(limits)
-        return cls(backend, limits)
-
-    @property
-    def max_bytes(self) -> int:
-        """The body size cap (for :func:`decoded_body` of ``decode=False`` fetches)."""
-        return self._limits.max_bytes
+    def create(cls, limits: FetchLimits) -> Fetcher:
+        """A Fetcher over its own shared client."""
+        return cls(limits)
 
     async def aclose(self) -> None:
-        """Close the shared HTTP client."""
-        await self._backend.aclose()
+        """Close the shared HTTP client and its connections."""
+        await self._client.aclose()
 
     async def fetch(
-        self,
-        url: str,
-        *,
-        etag: str | None = None,
-        last_modified: str | None = None,
-        decode: bool = True,
+        self, url: str, *, etag: str | None = None, last_modified: str | None = None
     ) -> FetchResult:
-        """GET ``url`` conditionally; returns ok or not_modified, else raises FetchError.
-
-        Raises FetchTimeout (whole fetch over ``timeout_seconds``), HTTPStatusError
-        (any non-2xx final status other than 304), BodyTooLarge (over ``max_bytes``,
-        declared or counted while streaming), FetchConnectionError, or FetchError.
-
-        ``decode=False`` leaves a gzip body as received (``content_encoding`` "gzip",
-        its received size capped at ``max_bytes``): :func:`decoded_body` undoes it
-        later, e.g. in a parse process, so the event loop neither inflates it nor
-        hands that process ~7x the bytes (benchmark feeds). Other encodings are
-        decoded here, as is everything with the default ``decode=True``.
-        """
+        """GET ``url`` conditionally; returns ok or not_modified, else raises FetchError."""
         async with self._slot(url):
             try:
                 async with asyncio.timeout(self._limits.timeout_seconds):
-                    return await self._get(url, etag, last_modified, decode)
+                    return await self._get(url, etag, last_modified)
             except TimeoutError as err:
                 cap = self._limits.timeout_seconds
                 raise FetchTimeout(f"{url}: no complete answer within {cap} s") from err
+            except (httpx.HTTPError, httpx.InvalidURL) as err:
+                raise _wrapped(url, err) from err
 
     @asynccontextmanager
     async def _slot(self, url: str) -> AsyncIterator[None]:
         # The host slot is taken first, so a task waiting for a busy host
         # does not hold one of the global slots other hosts could use.
-        async with self._host_semaphore(url), self._all_hosts:
+        host = _host_of(url)
+        per_host = self._per_host.get(host)
+        if per_host is None:
+            per_host = self._per_host[host] = asyncio.Semaphore(self._limits.max_per_host)
+        async with per_host, self._all_hosts:
             yield
 
-    def _host_semaphore(self, url: str) -> asyncio.Semaphore:
-        host = _host_of(url)
-        semaphore = self._per_host.get(host)
-        if semaphore is None:
-            semaphore = self._per_host[host] = asyncio.Semaphore(self._limits.max_per_host)
-        return semaphore
-
-    async def _get(
-        self, url: str, etag: str | None, last_modified: str | None, decode: bool
-    ) -> FetchResult:
-        started = time.monotonic()
-        headers = _conditional_headers(etag, last_modified)
-        response = await self._backend.get(url, headers, decode=decode)
-        if response.status == 304:
-            # A 304 may omit validators; the ones we sent are still current then.
-            return _result(url, response, started, etag, last_modified)
-        if not 200 <= response.status < 300:
-            raise HTTPStatusError(response.status, url)
-        return _result(url, response, started)
+    async def _get(self, url: str, etag: str | None, last_modified: str | None) -> FetchResult:
+        headers = {}
+        if etag:
+            headers["If-None-Match"] = etag
+        if last_modified:
+            headers["If-Modified-Since"] = last_modified
+        async with self._client.stream("GET", url, headers=headers) as response:
+            moved_to = _permanent_redirect(response)
+            if response.status_code == 304:
+                # A 304 may omit validators; the ones we sent are still current then.
+                return _result(url, response, b"", moved_to, etag, last_modified)
+            if not response.is_success:
+                raise HTTPStatusError(response.status_code, url)
+            body = await _read_capped(response, url, self._limits.max_bytes)
+            return _result(url, response, body, moved_to)
 
 
-def _conditional_headers(etag: str | None, last_modified: str | None) -> dict[str, str]:
-    headers: dict[str, str] = {}
-    if etag:
-        headers["If-None-Match"] = etag
-    if last_modified:
-        headers["If-Modified-Since"] = last_modified
-    return headers
+async def _read_capped(response: httpx.Response, url: str, max_bytes: int) -> bytes:
+    """The decoded body, refused when declared or counted over ``max_bytes``.
 
-
-@lru_cache(maxsize=4096)
-def _host_of(url: str) -> str:
-    """The URL's host, lower-cased (cached: a source's URL is the same every cycle)."""
-    try:
-        return urlsplit(url).hostname or ""
-    except ValueError:
-        return ""  # the request itself will fail and report the bad URL
-
-
-def decoded_body(body: bytes, content_encoding: str | None, *, url: str, max_bytes: int) -> bytes:
-    """A body fetched with ``decode=False``, decoded as httpx would have decoded it.
-
-    Raises BodyTooLarge when the decoded body is over ``max_bytes`` (inflating
-    stops there, so a gzip bomb never fills the memory) and FetchError for a
-    corrupt gzip stream, with the message the fetcher gives httpx's DecodingError.
-    Picklable errors only: this runs in parse processes.
+    ``aiter_bytes`` yields decoded chunks, so a gzip bomb is cut at the cap
+    rather than inflated whole.
     """
-    if content_encoding is None:
-        return body
-    if content_encoding != "gzip":
-        raise ValueError(f"cannot decode {content_encoding!r} here")
-    decoder = ContentDecoder(["gzip"], url=url, max_bytes=max_bytes)
-    return decoder.decode(body) + decoder.flush()
+    declared = response.headers.get("Content-Length", "")
+    if declared.isdigit() and int(declared) > max_bytes:
+        raise BodyTooLarge(f"{url}: Content-Length {declared} > {max_bytes}")
+    chunks: list[bytes] = []
+    received = 0
+    async for chunk in response.aiter_bytes():
+        received += len(chunk)
+        if received > max_bytes:
+            raise BodyTooLarge(f"{url}: body over {max_bytes} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
-def _permanent_redirect(hops: tuple[tuple[int, str], ...]) -> str | None:
+def _permanent_redirect(response: httpx.Response) -> str | None:
     """Where the leading run of 301/308 hops ends; None when the first hop is temporary.
 
     After 301 A->B then 302 B->C, only B is the source's new permanent address.
     """
+    hops = [(hop.status_code, str(hop.request.url)) for hop in response.history]
+    hops.append((response.status_code, str(response.request.url)))
     moved_to: str | None = None
     for (status, _), (_, next_url) in pairwise(hops):
         if status not in _PERMANENT_REDIRECTS:
@@ -183,21 +177,40 @@ def _permanent_redirect(hops: tuple[tuple[int, str], ...]) -> str | None:
 
 def _result(
     url: str,
-    response: HttpResponse,
-    started: float,
+    response: httpx.Response,
+    body: bytes,
+    moved_to: str | None,
     etag: str | None = None,
     last_modified: str | None = None,
 ) -> FetchResult:
     """The FetchResult of ``response``; ``etag``/``last_modified`` fill validators it lacks."""
     headers = response.headers
     return FetchResult(
-        status="not_modified" if response.status == 304 else "ok",
+        status="not_modified" if response.status_code == 304 else "ok",
         url=url,
-        body=response.body,
+        body=body,
         content_type=headers.get("Content-Type"),
         etag=headers.get("ETag") or etag,
         last_modified=headers.get("Last-Modified") or last_modified,
-        permanent_redirect=_permanent_redirect(response.hops),
-        elapsed_seconds=time.monotonic() - started,
-        content_encoding=response.content_encoding,
+        permanent_redirect=moved_to,
     )
+
+
+def _host_of(url: str) -> str:
+    """The URL's host, lower-cased; "" for a URL the request itself will reject."""
+    try:
+        return urlsplit(url).hostname or ""
+    except ValueError:
+        return ""
+
+
+def _wrapped(url: str, err: httpx.HTTPError | httpx.InvalidURL) -> FetchError:
+    """Our error for an httpx error; the caller raises it ``from err``."""
+    detail = f"{url}: {type(err).__name__}: {err}"
+    if isinstance(err, httpx.TimeoutException):
+        return FetchTimeout(detail)
+    if isinstance(err, httpx.UnsupportedProtocol):
+        return FetchError(detail)
+    if isinstance(err, httpx.TransportError):
+        return FetchConnectionError(detail)
+    return FetchError(detail)  # TooManyRedirects, DecodingError, InvalidURL...

@@ -50,6 +50,7 @@ _CONTENT_TYPES: dict[str, str] = {
     "json": "application/feed+json; charset=utf-8",
 }
 _QUOTE = {'"': "&quot;"}
+TRICKLE_PIECES = 10
 _HUGE_CHUNK = (
     b"<item><title>padding</title><description>" + b"x" * 4000 + b"</description></item>\n"
 )
@@ -306,6 +307,7 @@ class _Faults:
     fail_status: int | None = None
     fail_remaining: int | None = None  # None: fail forever
     delay_seconds: float = 0.0
+    trickle_seconds: float = 0.0
     garbage: _Rendition | None = None
     huge_bytes: int | None = None
     huge_has_length: bool = True
@@ -481,6 +483,10 @@ class FakeNewsSite:
         """Wait ``seconds`` before answering each request to ``path``."""
         self._faults_for(path).delay_seconds = seconds
 
+    def trickle(self, path: str, seconds: float) -> None:
+        """Answer at once, then send the body in small pieces spread over ``seconds``."""
+        self._faults_for(path).trickle_seconds = seconds
+
     def garbage(self, path: str) -> None:
         """Answer 200 with random non-feed bytes (same ETag rules as a real body)."""
         path = _normal_path(path)
@@ -540,7 +546,25 @@ class FakeNewsSite:
         if _is_not_modified(request, rendition):
             self.not_modified[path] += 1
             return web.Response(status=304, headers=_validators(rendition))
+        if faults.trickle_seconds > 0:
+            return await self._trickled(request, rendition, faults.trickle_seconds)
         return self._full_response(request, path, rendition)
+
+    async def _trickled(
+        self, request: web.BaseRequest, rendition: _Rendition, seconds: float
+    ) -> web.StreamResponse:
+        """The body uncompressed, in TRICKLE_PIECES pieces with a pause before each."""
+        headers = _validators(rendition) | {"Content-Type": rendition.content_type}
+        response = web.StreamResponse(headers=headers)
+        response.content_length = len(rendition.body)
+        await response.prepare(request)
+        piece = -(-len(rendition.body) // TRICKLE_PIECES)
+        with contextlib.suppress(ConnectionError):  # the client gave up: that is the point
+            for start in range(0, len(rendition.body), piece):
+                await self._pause(seconds / TRICKLE_PIECES)
+                await response.write(rendition.body[start : start + piece])
+            await response.write_eof()
+        return response
 
     async def _pause(self, seconds: float) -> None:
         # Waiting on the closing event lets close() release slow handlers at once.

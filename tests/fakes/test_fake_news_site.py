@@ -189,6 +189,20 @@ async def test_delay_holds_the_answer(site: FakeNewsSite, client):
     assert time.monotonic() - started >= 0.3
 
 
+async def test_trickle_answers_at_once_and_sends_the_whole_body_slowly(site: FakeNewsSite, client):
+    url = site.add_feed("/feed.xml", items=make_items(3, seed=1))
+    site.trickle("/feed.xml", 0.3)
+    started = time.monotonic()
+
+    async with client.stream("GET", url) as response:
+        answered = time.monotonic() - started
+        body = await response.aread()
+
+    assert response.status_code == 200
+    assert answered < 0.3 <= time.monotonic() - started
+    assert body == site.body("/feed.xml")
+
+
 async def test_close_releases_delayed_requests_quickly(client):
     site = FakeNewsSite()
     await site.start()

@@ -2,23 +2,18 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-import logging
 import random
 import shutil
 from collections.abc import AsyncIterator, Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor
 from contextlib import aclosing, asynccontextmanager
 from datetime import UTC, datetime, timedelta
-from functools import cache
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from bot.settings import FetchSettings, Settings, SourceConfig, TopicConfig
-from bot.sources import poller as poller_module
 from bot.sources.fetcher import Fetcher
 from bot.sources.poller import CycleReport, Poller, SourceResult, fetch_limits
 from bot.sources.report import cycle_table, health_table, progress_line
@@ -73,6 +68,8 @@ def clock() -> FakeClock:
 
 
 def make_settings(sources: Sequence[SourceConfig], **overrides: Any) -> Settings:
+    # make_items dates its stories in May 2024: keep them unless a test says otherwise.
+    overrides.setdefault("retention_days", 100 * 365)
     return Settings(
         _env_file=None,  # type: ignore[call-arg]
         topics=TOPICS,
@@ -88,12 +85,11 @@ def feed(name: str, url: str, **extra: Any) -> SourceConfig:
 
 @asynccontextmanager
 async def running_poller(
-    store: Store, settings: Settings, clock: FakeClock, parse_executor: Executor | None = None
+    store: Store, settings: Settings, clock: FakeClock
 ) -> AsyncIterator[Poller]:
-    fetcher = Fetcher.create(fetch_limits(settings.fetch), settings.fetch.http_client)
+    fetcher = Fetcher.create(fetch_limits(settings.fetch))
     async with aclosing(fetcher):
-        rng = random.Random(0)
-        yield Poller(store, fetcher, settings, clock, rng, parse_executor=parse_executor)
+        yield Poller(store, fetcher, settings, clock, random.Random(0))
 
 
 async def source_named(store: Store, name: str) -> Source:
@@ -192,20 +188,6 @@ async def test_a_new_item_appears_after_the_next_cycle_exactly_once(
     assert len(stored) == 6
     assert [a.headline for a in stored].count("Volcano erupts near Reykjavik") == 1
     assert second.new_article_ids == tuple(a.id for a in stored if a.guid == "b-1")
-
-
-async def test_parsing_in_a_process_pool_stores_the_same_articles(
-    store: Store, site: FakeNewsSite, clock: FakeClock
-) -> None:
-    items = make_items(6, seed=17, prefix="pool")
-    url = site.add_feed("/pool.xml", items=items, fmt="json")
-    with ProcessPoolExecutor(1) as executor:
-        async with running_poller(store, make_settings([feed("Pool", url)]), clock, executor) as p:
-            report = await p.run_cycle()
-    stored = {a.guid: a for a in await articles(store)}
-    assert the(report, "Pool").new == 6
-    assert [stored[i.guid].headline for i in items if i.guid] == [i.title for i in items]
-    assert all("world" in a.topics for a in stored.values())
 
 
 # --- failures ----------------------------------------------------------------------
@@ -475,7 +457,7 @@ async def test_fetch_pages_completes_an_item_without_summary(
 # --- retention and reports ------------------------------------------------------------
 
 
-async def test_prune_deletes_articles_older_than_retention(
+async def test_items_older_than_retention_are_never_stored(
     store: Store, site: FakeNewsSite, clock: FakeClock
 ) -> None:
     old = make_items(4, seed=15, prefix="old")  # published in May 2024
@@ -483,10 +465,26 @@ async def test_prune_deletes_articles_older_than_retention(
     url = site.add_feed("/mixed.xml", items=[fresh, *old])
     settings = make_settings([feed("Mixed", url)], retention_days=30)
     async with running_poller(store, settings, clock) as poller:
-        await poller.run_cycle()
+        report = await poller.run_cycle()
         pruned = await poller.prune()
-    assert pruned == 4
+    assert (the(report, "Mixed").new, len(report.new_article_ids)) == (1, 1)
+    assert pruned == 0
     assert [a.guid for a in await articles(store)] == ["fresh"]
+
+
+async def test_prune_deletes_articles_that_aged_past_retention(
+    store: Store, site: FakeNewsSite, clock: FakeClock
+) -> None:
+    story = recent_item("Fresh story", "Still news.", site.url("/s/fresh"), "fresh", clock)
+    url = site.add_feed("/aging.xml", items=[story])
+    settings = make_settings([feed("Aging", url)], retention_days=30)
+    async with running_poller(store, settings, clock) as poller:
+        await poller.run_cycle()
+        kept = await poller.prune()
+        clock.advance(31 * 86400)
+        pruned = await poller.prune()
+    assert (kept, pruned) == (0, 1)
+    assert await articles(store) == []
 
 
 async def test_report_tables_render(store: Store, site: FakeNewsSite, clock: FakeClock) -> None:
@@ -504,62 +502,3 @@ async def test_report_tables_render(store: Store, site: FakeNewsSite, clock: Fak
     assert "HTTP 500" in text
     assert "2 sources" in text and "1 failed" in text
     assert "just now" in text and "in 5 min" in text
-
-
-# --- parse processes -------------------------------------------------------------------
-
-
-async def test_a_pool_that_cannot_start_is_logged_and_the_bot_goes_on(
-    store: Store,
-    clock: FakeClock,
-    monkeypatch: pytest.MonkeyPatch,
-    caplog: pytest.LogCaptureFixture,
-) -> None:
-    broken = ProcessPoolExecutor(1)
-    broken.shutdown()  # submitting to it raises, as a pool that cannot start would
-    monkeypatch.setattr(poller_module, "shared_parse_pool", cache(lambda processes: broken))
-    settings = make_settings([])
-    fetcher = Fetcher.create(fetch_limits(settings.fetch), settings.fetch.http_client)
-    async with aclosing(fetcher):
-        poller = Poller(store, fetcher, settings, clock, random.Random(0), parse_processes=1)
-        with caplog.at_level(logging.WARNING, logger=poller_module.__name__):
-            await poller.start_parsers()
-    assert "parse processes did not start" in caplog.text
-
-
-# --- the batch writer's batches ----------------------------------------------------------
-
-
-def _queued_writes(count: int) -> asyncio.Queue[Any]:
-    queue: asyncio.Queue[Any] = asyncio.Queue()
-    for number in range(count):
-        queue.put_nowait(number)  # the writer only counts them here
-    return queue
-
-
-async def test_the_writer_lets_a_small_batch_gather_before_writing(monkeypatch):
-    monkeypatch.setattr(poller_module, "BATCH_LINGER_SECONDS", 0.2)
-    queue = _queued_writes(2)
-
-    async def arrive_later() -> None:
-        await asyncio.sleep(0.05)
-        for number in range(2, 7):
-            queue.put_nowait(number)
-
-    late = asyncio.create_task(arrive_later())
-    batch = await poller_module._next_batch(queue)
-    await late
-
-    assert batch == list(range(7))  # the five that came during the linger went with it
-
-
-async def test_the_writer_does_not_wait_when_a_batch_is_already_there(monkeypatch):
-    monkeypatch.setattr(poller_module, "BATCH_LINGER_SECONDS", 60)
-    full, minimum = poller_module.BATCH_SOURCES, poller_module.MIN_BATCH_SOURCES
-    queue = _queued_writes(full + minimum)
-
-    batch = await asyncio.wait_for(poller_module._next_batch(queue), timeout=5)
-    rest = await asyncio.wait_for(poller_module._next_batch(queue), timeout=5)
-
-    assert batch == list(range(full))  # at most BATCH_SOURCES in one transaction
-    assert rest == list(range(full, full + minimum))
