@@ -111,9 +111,6 @@ class FetchSettings(BaseModel):
     max_per_host: int = Field(default=4, gt=0)
     user_agent: str = "newsbot/0.1 (+https://github.com/newsbot/newsbot)"
     max_backoff_seconds: int = Field(default=6 * 3600, gt=0)
-    # The feed fetcher's HTTP library: aiohttp costs a fraction of httpx's CPU per fetch
-    # on the event loop (docs/performance.md); httpx is kept as a fallback.
-    http_client: HttpClient = "aiohttp"
 
 
 class DeliverySettings(BaseModel):
