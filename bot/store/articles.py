@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Unpack
 
 from sqlalchemy import Row, and_, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -220,7 +220,8 @@ def _chunks(values: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]
         yield values[start : start + size]
 
 
-_Existing = dict[tuple[str, str], Row[Any]]
+_AnyRow = Row[Unpack[tuple[Any, ...]]]
+_Existing = dict[tuple[str, str], _AnyRow]
 _EXISTING_COLUMNS = (
     articles.c.id,
     articles.c.url,
@@ -248,7 +249,7 @@ async def _existing(
     return found
 
 
-async def _refresh(conn: AsyncConnection, row: Row[Any], item: ArticleInput) -> StoredItem:
+async def _refresh(conn: AsyncConnection, row: _AnyRow, item: ArticleInput) -> StoredItem:
     changed = row.headline != item.headline or row.summary != item.summary
     if not changed:
         return StoredItem(row.id, "unchanged", item)
