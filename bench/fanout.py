@@ -29,7 +29,6 @@ from typing import Any
 
 from sqlalchemy import func, insert, select
 
-from bot.app import tune_garbage_collector
 from bot.digest.planner import DigestPlanner
 from bot.digest.select import tokenize
 from bot.settings import DeliverySettings, Settings, TopicConfig
@@ -130,11 +129,10 @@ async def plan_once(database_url: str) -> dict[str, Any]:
     try:
         planner = DigestPlanner(store, bench_settings(), lambda: datetime.now(UTC))
         tokenize("warm up")  # compiles the word pattern once per process (~0.8 s), see docs
-        tune_garbage_collector()  # as `newsbot run` does once it has started
         started = time.perf_counter()
         await planner.plan_due()
         seconds = time.perf_counter() - started
-        hits, misses = planner.cache_stats()
+        chats_planned, rendered = planner.memo_stats()
         async with store.engine.connect() as conn:
             digest_rows = (await conn.execute(select(func.count()).select_from(digests))).scalar()
             part_rows = (await conn.execute(select(func.count()).select_from(deliveries))).scalar()
@@ -145,8 +143,8 @@ async def plan_once(database_url: str) -> dict[str, Any]:
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "digests": digest_rows,
         "deliveries": part_rows,
-        "cache_hits": hits,
-        "cache_misses": misses,
+        "chats_planned": chats_planned,
+        "digests_rendered": rendered,
     }
 
 

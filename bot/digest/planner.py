@@ -19,12 +19,9 @@ Guarantees:
 
 Fan-out cost. Due chats are planned in batches of :data:`BATCH_SIZE`: one
 candidate query per batch for the union of the batch's topics, and one
-transaction per batch. Chats with the same topics, filters, cursor, time zone
-and slot get the same digest, so results are cached and shared between chats:
-two bounded LRUs, plans by (topics, filters, cursor, since) and texts by (plan,
-zone, slot), plus schedules by (next time, times, zone); see ``plan_cache``.
-The caches are fresh for each call, because results depend on the articles
-stored at that moment. The outbox stores each distinct text once.
+transaction per batch. Alike chats share their digest and schedule through the
+call's :class:`~bot.digest.plan_cache.PlanMemo`; the outbox stores each
+distinct text once.
 """
 
 from __future__ import annotations
@@ -37,8 +34,8 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.clock import Clock
-from bot.digest.content import DigestPlan, TopicRef
-from bot.digest.plan_cache import CallCaches, CandidatePool, PlanKey, Rendered, RenderKey
+from bot.digest.content import TopicRef
+from bot.digest.plan_cache import DigestKey, PlanMemo, Rendered, fetched_since
 from bot.digest.render import render_digest
 from bot.digest.select import plan_digest
 from bot.digest.slots import coalesce_missed, slot_key
@@ -71,7 +68,7 @@ class DigestPlanner:
         self._settings = settings
         self._clock = clock
         self._catalogue = tuple(TopicRef(t.id, t.name) for t in settings.topics)
-        self._caches = CallCaches()
+        self._memo = PlanMemo()
         self.batch_size = BATCH_SIZE
 
     async def plan_due(self) -> int:
@@ -80,7 +77,7 @@ class DigestPlanner:
         Digests with no new story are not written (but the chat's schedule moves).
         """
         now = self._clock()
-        self._caches = CallCaches()
+        self._memo = PlanMemo()
         written = 0
         seen: set[int] = set()
         while True:
@@ -101,7 +98,7 @@ class DigestPlanner:
             return 0
         now = self._clock()
         slot = f"poll:{max(new_article_ids)}"
-        self._caches = CallCaches()
+        self._memo = PlanMemo()
         chats = await self._store.chats.instant()
         written = 0
         for start in range(0, len(chats), self.batch_size):
@@ -115,7 +112,7 @@ class DigestPlanner:
         """/digest: queue what is new for ``chat`` right now; returns stories queued (0 = none)."""
         now = self._clock()
         pool = await self._candidates([chat], now)
-        articles = pool.since(self._since(chat, now))
+        articles = fetched_since(pool, self._since(chat, now))
         rendered = self._render(chat, articles, chat.cursor_article_id, at=now, title=DIGEST_TITLE)
         request = DigestRequest(
             chat_id=chat.id,
@@ -161,9 +158,9 @@ class DigestPlanner:
         await self._store.outbox.enqueue([request])
         return rendered.story_count
 
-    def cache_stats(self) -> tuple[int, int]:
-        """(hits, misses) of the render cache during the last plan_due/plan_instant."""
-        return self._caches.renders.hits, self._caches.renders.misses
+    def memo_stats(self) -> tuple[int, int]:
+        """(chats, distinct digests rendered) of the last plan_due/plan_instant."""
+        return self._memo.lookups, self._memo.renders
 
     # ---- scheduled -------------------------------------------------------------------
 
@@ -181,7 +178,7 @@ class DigestPlanner:
     def _scheduled_request(
         self,
         chat: Chat,
-        pool: CandidatePool,
+        pool: Sequence[Article],
         deliver_at: datetime,
         following: datetime,
         now: datetime,
@@ -211,7 +208,7 @@ class DigestPlanner:
     # ---- instant ---------------------------------------------------------------------
 
     def _instant_request(
-        self, chat: Chat, pool: CandidatePool, slot: str, now: datetime
+        self, chat: Chat, pool: Sequence[Article], slot: str, now: datetime
     ) -> DigestRequest | None:
         rendered = self._cached_render(chat, pool, now, at=None, title=None)
         if not rendered.parts and rendered.max_article_id <= chat.cursor_article_id:
@@ -228,18 +225,18 @@ class DigestPlanner:
 
     # ---- selection and rendering ------------------------------------------------------
 
-    async def _candidates(self, chats: Sequence[Chat], now: datetime) -> CandidatePool:
+    async def _candidates(self, chats: Sequence[Chat], now: datetime) -> tuple[Article, ...]:
         """One query for the whole batch: the union of topics, the lowest cursor and since."""
         topics = sorted({topic for chat in chats for topic in chat.topics})
         if not topics:
-            return CandidatePool(())
+            return ()
         articles = await self._store.articles.candidates(
             topics,
             after_cluster_id=min(chat.cursor_article_id for chat in chats),
             since=min(self._since(chat, now) for chat in chats),
             limit=CANDIDATE_LIMIT,
         )
-        return CandidatePool(articles)
+        return tuple(articles)
 
     @staticmethod
     def _since(chat: Chat, now: datetime) -> datetime:
@@ -250,41 +247,35 @@ class DigestPlanner:
     def _cached_render(
         self,
         chat: Chat,
-        pool: CandidatePool,
+        pool: Sequence[Article],
         now: datetime,
         *,
         at: datetime | None,
         title: str | None,
     ) -> Rendered:
-        plan_key = PlanKey(
+        since = self._since(chat, now)
+        key = DigestKey(
             topics=frozenset(chat.topics),
             include_words=chat.include_words,
             exclude_words=chat.exclude_words,
             cursor=chat.cursor_article_id,
-            since=self._since(chat, now),
+            since=since,
+            timezone=chat.timezone,
+            at=at,
+            title=title,
         )
-        key = RenderKey(plan_key, chat.timezone, at, title)
-        found = self._caches.renders.get(key)
-        if found is None:
-            found = self._render_plan(chat, self._cached_plan(chat, pool, plan_key), at, title)
-            self._caches.renders.put(key, found)
-        return found
-
-    def _cached_plan(self, chat: Chat, pool: CandidatePool, key: PlanKey) -> DigestPlan:
-        found = self._caches.plans.get(key)
-        if found is None:
-            found = self._plan(chat, pool.since(key.since), key.cursor)
-            self._caches.plans.put(key, found)
-        return found
+        return self._memo.digest(
+            key,
+            lambda: self._render(
+                chat, fetched_since(pool, since), chat.cursor_article_id, at=at, title=title
+            ),
+        )
 
     def _due_slots(self, chat: Chat, now: datetime) -> tuple[datetime, datetime] | None:
-        """Schedules repeat across chats: compute each (next, times, zone) once per call."""
         if chat.next_digest_at is None:
             return None
         key = (chat.next_digest_at, chat.digest_times, chat.timezone)
-        if key not in self._caches.slots:
-            self._caches.slots[key] = _due_slots(chat, now)
-        return self._caches.slots[key]
+        return self._memo.schedule(key, lambda: _due_slots(chat, now))
 
     def _render(
         self,
@@ -295,11 +286,15 @@ class DigestPlanner:
         at: datetime | None,
         title: str | None,
     ) -> Rendered:
-        return self._render_plan(chat, self._plan(chat, articles, cursor), at, title)
-
-    def _render_plan(
-        self, chat: Chat, plan: DigestPlan, at: datetime | None, title: str | None
-    ) -> Rendered:
+        plan = plan_digest(
+            articles,
+            topics=chat.topics,
+            catalogue=self._catalogue,
+            include_words=chat.include_words,
+            exclude_words=chat.exclude_words,
+            cursor_article_id=cursor,
+            per_topic=self._settings.stories_per_topic,
+        )
         parts = render_digest(
             plan,
             tz=chat.timezone,
@@ -311,17 +306,6 @@ class DigestPlanner:
             parts=tuple(Part(p.text, p.disable_preview) for p in parts),
             story_count=plan.story_count,
             max_article_id=plan.max_article_id,
-        )
-
-    def _plan(self, chat: Chat, articles: Sequence[Article], cursor: int) -> DigestPlan:
-        return plan_digest(
-            articles,
-            topics=chat.topics,
-            catalogue=self._catalogue,
-            include_words=chat.include_words,
-            exclude_words=chat.exclude_words,
-            cursor_article_id=cursor,
-            per_topic=self._settings.stories_per_topic,
         )
 
 

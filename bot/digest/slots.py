@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime, time, timedelta
-from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from bot.settings import validate_digest_time, validate_timezone
@@ -46,7 +45,6 @@ def previous_slot_at_or_before(times: Sequence[str], tz: str, moment: datetime) 
     return max(earlier)
 
 
-@lru_cache(maxsize=4096)  # a fan-out asks it for 100,000 chats due at a handful of slots
 def slot_key(due_at: datetime) -> str:
     """A stable text key for a slot, e.g. "2026-11-27T02:30Z" (UTC, minute precision).
 

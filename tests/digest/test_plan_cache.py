@@ -1,10 +1,13 @@
-"""The planner's per-call memos: a bounded LRU and the batch's candidate pool."""
+"""The planner's per-call memo and the candidates' time cut."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from bot.digest.plan_cache import LRU, CallCaches, CandidatePool
+import pytest
+
+from bot.digest import plan_cache
+from bot.digest.plan_cache import DigestKey, PlanMemo, Rendered, fetched_since
 from bot.store.records import Article
 
 NOW = datetime(2026, 11, 27, 8, 0, tzinfo=UTC)
@@ -27,35 +30,39 @@ def fetched(id: int, hours_ago: float) -> Article:
     )
 
 
-def test_lru_counts_hits_and_misses() -> None:
-    cache: LRU[str, int] = LRU(max_size=4)
-    assert cache.get("a") is None
-    cache.put("a", 1)
-    assert cache.get("a") == 1
-    assert (cache.hits, cache.misses) == (1, 1)
+def key(cursor: int = 0, timezone: str = "UTC") -> DigestKey:
+    return DigestKey(frozenset({"world"}), (), (), cursor, NOW, timezone, NOW, "Digest")
 
 
-def test_lru_evicts_the_least_recently_used() -> None:
-    cache: LRU[str, int] = LRU(max_size=2)
-    cache.put("a", 1)
-    cache.put("b", 2)
-    cache.get("a")  # "b" is now the oldest
-    cache.put("c", 3)
-    assert cache.get("b") is None
-    assert (cache.get("a"), cache.get("c")) == (1, 3)
+def rendered(max_article_id: int) -> Rendered:
+    return Rendered(parts=(), story_count=0, max_article_id=max_article_id)
 
 
-def test_call_caches_do_not_share_their_maps() -> None:
-    first, second = CallCaches(), CallCaches()
-    first.slots[(NOW, ("08:00",), "UTC")] = None
-    assert second.slots == {}
-    assert first.plans is not second.plans
-    assert first.renders is not second.renders
+def test_memo_makes_each_digest_once_per_key() -> None:
+    memo = PlanMemo()
+    first = memo.digest(key(), lambda: rendered(1))
+    again = memo.digest(key(), lambda: rendered(2))
+    other = memo.digest(key(timezone="Asia/Tokyo"), lambda: rendered(3))
+    assert first is again and other.max_article_id == 3
+    assert (memo.lookups, memo.renders) == (3, 2)
 
 
-def test_candidate_pool_keeps_articles_fetched_at_or_after_the_moment() -> None:
-    pool = CandidatePool([fetched(1, 3), fetched(2, 2), fetched(3, 1)])
-    cutoff = NOW - timedelta(hours=2)
-    assert [a.id for a in pool.since(cutoff)] == [2, 3]
-    assert pool.since(cutoff) is pool.since(cutoff)  # memoised per moment
-    assert pool.since(NOW) == ()
+def test_memo_stays_bounded_when_no_two_chats_are_alike(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(plan_cache, "MEMO_LIMIT", 3)
+    memo = PlanMemo()
+    for cursor in range(10):
+        memo.digest(key(cursor), lambda: rendered(0))
+    assert len(memo.digests) <= 3 and memo.renders == 10
+
+
+def test_memo_makes_each_schedule_once() -> None:
+    memo = PlanMemo()
+    slots = (NOW, NOW + timedelta(days=1))
+    made = [memo.schedule((NOW, ("08:00",), "UTC"), lambda: slots) for _ in range(3)]
+    assert made == [slots] * 3 and len(memo.slots) == 1
+
+
+def test_fetched_since_keeps_articles_fetched_at_or_after_the_moment() -> None:
+    articles = [fetched(1, 3), fetched(2, 2), fetched(3, 1)]
+    assert [a.id for a in fetched_since(articles, NOW - timedelta(hours=2))] == [2, 3]
+    assert fetched_since(articles, NOW) == ()
