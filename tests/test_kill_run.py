@@ -1,4 +1,8 @@
-"""SIGKILL `newsbot run` while it delivers a digest to 300 chats, restart it, count copies.
+"""SIGKILL `newsbot run`: nothing of it survives, and a restart sends no digest twice.
+
+The first test checks that a killed ``newsbot run`` leaves no process behind.
+The second kills it while it delivers a digest to 300 chats, restarts it and
+counts copies.
 
 The bot runs as a real subprocess against the fake Telegram (in a thread of
 this process, limits on) and a SQLite file seeded with 300 subscribers whose
@@ -15,6 +19,7 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -24,7 +29,7 @@ from bot.store import open_store
 from bot.store.articles import ArticleInput
 from bot.store.records import ChatKey
 from tests.conftest import REPO_ROOT
-from tests.fakes.telegram import FakeTelegram
+from tests.fakes.telegram import FakeTelegram, FakeTelegramThread
 
 CHATS = 300
 FIRST_ID = 700_000
@@ -62,6 +67,38 @@ async def seed(db_url: str, folder: Path) -> None:
     await store.close()
 
 
+def with_mark(env: dict[str, str]) -> tuple[dict[str, str], str]:
+    """``env`` plus a unique variable that every process the bot starts inherits."""
+    mark = uuid.uuid4().hex
+    return env | {"NEWSBOT_TEST_PROCESS_MARK": mark}, mark
+
+
+def marked_processes(mark: str) -> list[int]:
+    """Live processes whose environment carries ``mark`` (zombies have none left)."""
+    needle = f"NEWSBOT_TEST_PROCESS_MARK={mark}".encode()
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if needle in (entry / "environ").read_bytes().split(b"\0"):
+                found.append(int(entry.name))
+        except OSError:  # gone meanwhile, or not ours to read
+            continue
+    return found
+
+
+async def survivors(mark: str) -> list[int]:
+    """Processes still marked after up to ten seconds (an orphan may take a moment to exit)."""
+    found = marked_processes(mark)
+    for _ in range(50):
+        if not found:
+            break
+        await asyncio.sleep(0.2)
+        found = marked_processes(mark)
+    return found
+
+
 def start_bot(env: dict[str, str], cwd: Path) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         [sys.executable, "-m", "bot", "run"], env=env, cwd=cwd, stderr=subprocess.DEVNULL
@@ -75,6 +112,40 @@ async def wait_until(condition, seconds: float) -> None:  # type: ignore[no-unty
         await asyncio.sleep(0.1)
 
 
+async def test_sigkill_of_newsbot_run_leaves_no_process_behind(tmp_path: Path) -> None:
+    folder = tmp_path / "desk"
+    folder.mkdir()
+    (tmp_path / "newsbot.toml").write_text(CONFIG.format(folder=folder))
+    handle = FakeTelegram.run_in_thread()
+    env, mark = with_mark(bot_env(handle, f"sqlite:///{tmp_path / 'bot.db'}", tmp_path))
+    try:
+        chat = handle.fake.private_chat(FIRST_ID)
+        bot = start_bot(env, tmp_path)
+        try:
+            handle.call(handle.fake.send_text(chat, FIRST_ID, "/help"))
+            await wait_until(lambda: bool(handle.fake.messages_to(chat)), 60)  # fully started
+            assert bot.pid in marked_processes(mark)
+            bot.send_signal(signal.SIGKILL)
+            bot.wait(timeout=10)
+        finally:
+            if bot.poll() is None:
+                bot.kill()
+        assert await survivors(mark) == []
+    finally:
+        handle.stop()
+
+
+def bot_env(handle: FakeTelegramThread, db_url: str, tmp_path: Path) -> dict[str, str]:
+    """The environment of `newsbot run` against the fake Telegram and ``tmp_path``'s config."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("NEWSBOT_")} | {
+        "NEWSBOT_TELEGRAM_TOKEN": handle.fake.token,
+        "NEWSBOT_TELEGRAM_API_URL": handle.base_url,
+        "NEWSBOT_DATABASE_URL": db_url,
+        "NEWSBOT_CONFIG": str(tmp_path / "newsbot.toml"),
+        "PYTHONPATH": str(REPO_ROOT),
+    }
+
+
 @pytest.mark.slow
 async def test_sigkill_newsbot_run_mid_delivery_then_restart(tmp_path: Path) -> None:
     folder = tmp_path / "desk"
@@ -83,21 +154,16 @@ async def test_sigkill_newsbot_run_mid_delivery_then_restart(tmp_path: Path) -> 
     db_url = f"sqlite:///{tmp_path / 'bot.db'}"
     await seed(db_url, folder)
     handle = FakeTelegram.run_in_thread(limits=True, auto_create_chats=True)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSBOT_")} | {
-        "NEWSBOT_TELEGRAM_TOKEN": handle.fake.token,
-        "NEWSBOT_TELEGRAM_API_URL": handle.base_url,
-        "NEWSBOT_DATABASE_URL": db_url,
-        "NEWSBOT_CONFIG": str(tmp_path / "newsbot.toml"),
-        "PYTHONPATH": str(REPO_ROOT),
-        # The killed process's leases must expire before the restarted one takes over.
-        "NEWSBOT_DELIVERY__LEASE_SECONDS": "8",
-    }
+    # The killed process's leases must expire before the restarted one takes over.
+    env, mark = with_mark(bot_env(handle, db_url, tmp_path))
+    env["NEWSBOT_DELIVERY__LEASE_SECONDS"] = "8"
     fake = handle.fake
     try:
         first = start_bot(env, tmp_path)
         await wait_until(lambda: len(fake.sent) >= 100, 60)
         first.send_signal(signal.SIGKILL)
         first.wait(timeout=10)
+        assert await survivors(mark) == []
         sent_at_kill = len(fake.sent)
         second = start_bot(env, tmp_path)
         try:
