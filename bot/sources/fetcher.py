@@ -133,6 +133,8 @@ class Fetcher:
         async with self._client.stream("GET", url, headers=headers) as response:
             moved_to = _permanent_redirect(response)
             if response.status_code == 304:
+                # Reading the (empty) body lets httpcore keep the connection alive.
+                await response.aread()
                 # A 304 may omit validators; the ones we sent are still current then.
                 return _result(url, response, b"", moved_to, etag, last_modified)
             if not response.is_success:

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Unpack
+from typing import Any
 
 from sqlalchemy import Row, and_, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -220,7 +220,7 @@ def _chunks(values: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]
         yield values[start : start + size]
 
 
-_AnyRow = Row[Unpack[tuple[Any, ...]]]
+_AnyRow = Row[*tuple[Any, ...]]
 _Existing = dict[tuple[str, str], _AnyRow]
 _EXISTING_COLUMNS = (
     articles.c.id,

@@ -170,7 +170,7 @@ async def test_concurrent_writers_make_ids_visible_in_id_order(store: Store):
     await reader
 
     final = await all_ids(store)
-    assert len(snapshots) > 5
+    assert snapshots  # the reader looked while the writers wrote
     for seen in snapshots:
         below = [i for i in final if seen and i <= max(seen)]
         assert seen == below  # every id under the highest one seen was already there

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import fields, replace
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -11,10 +11,9 @@ from sqlalchemy import inspect
 
 from bot.store import Store, open_store
 from bot.store.articles import ArticleInput
-from bot.store.chats import _CHAT_COLUMNS
 from bot.store.migrate import current_revision
 from bot.store.outbox import DigestRequest, Part
-from bot.store.records import Chat, ChatKey
+from bot.store.records import ChatKey
 
 NOW = datetime(2026, 11, 27, 8, 0, tzinfo=UTC)
 
@@ -418,11 +417,6 @@ async def test_enqueue_moves_many_chats_by_group_and_never_moves_a_cursor_back(
         assert chat is not None
         assert (chat.cursor_article_id, chat.next_digest_at) == (9, later)
         assert [p.text for p in await store.outbox.for_chat(chat_id)] == ["a", "b"]
-
-
-def test_chat_columns_are_the_chat_fields_in_order() -> None:
-    """chat_from_row unpacks rows by position: the selected columns must match Chat's fields."""
-    assert [c.name for c in _CHAT_COLUMNS] == [f.name for f in fields(Chat) if f.name != "topics"]
 
 
 async def test_a_loaded_chat_has_every_field_in_its_place(store: Store) -> None:
