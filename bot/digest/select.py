@@ -1,9 +1,8 @@
 """Choose what a digest says: new stories, grouped by topic, filtered and ranked.
 
 :func:`plan_digest` is pure: a function of (articles, topics, filters, cursor,
-limit) whose arguments can all be tuples and whose result is a hashable
-:class:`DigestPlan`, so the planner can compute one plan per distinct
-(topics, filters, cursor) and share it between chats.
+limit), so the planner can compute one digest per distinct set of them and
+share it between chats.
 
 Ranking. A story's score, in seconds, is
 
@@ -33,7 +32,7 @@ import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from functools import cache, lru_cache
+from functools import cache
 from typing import Protocol
 
 from bot.digest.content import DigestPlan, Section, Story
@@ -162,9 +161,8 @@ def matches_any(tokens: Tokens, phrases: Sequence[Tokens]) -> bool:
     return any(_contains(tokens, phrase) for phrase in phrases)
 
 
-@lru_cache(maxsize=65_536)
 def tokenize(text: str) -> Tokens:
-    """Case-folded word tokens of ``text``; cached because one article serves many chats."""
+    """Case-folded word tokens of ``text``."""
     normal = unicodedata.normalize("NFKC", text).casefold()
     return tuple(_word_pattern().findall(normal))
 
