@@ -31,10 +31,9 @@ from bot.clock import Clock, utcnow
 from bot.delivery.limiter import SendLimiter
 from bot.delivery.ptb_limiter import SharedRateLimiter
 from bot.delivery.sender import Sender
-from bot.delivery.telegram_http import AiohttpRequest
 from bot.digest.planner import DigestPlanner
 from bot.services import SERVICES_KEY, Services
-from bot.settings import HttpClient, Settings
+from bot.settings import Settings
 from bot.sources.fetcher import Fetcher
 from bot.sources.poller import Poller, fetch_limits
 from bot.store import Store, open_store
@@ -83,7 +82,8 @@ class NewsBot:
         assert jobs is not None, "python-telegram-bot[job-queue] is required"
         # Each job runs as its own task: a slow poll never holds back planning. A job
         # still running when its next run comes is skipped, not stacked (max_instances);
-        # missed runs are harmless because due times live in the store.
+        # a run the busy loop made late still runs, once (coalesce, no misfire grace).
+        # Skipped runs are harmless because due times live in the store.
         every = self.settings.tick_seconds
         self._repeat(jobs, self.poll, every, first=0.1)
         self._repeat(jobs, self.plan, every, first=0.1)
@@ -135,7 +135,7 @@ class NewsBot:
             interval=seconds,
             first=first,
             name=step.__qualname__,
-            job_kwargs={"max_instances": 1, "coalesce": True},
+            job_kwargs={"max_instances": 1, "coalesce": True, "misfire_grace_time": None},
         )
 
 
@@ -158,20 +158,18 @@ def build_application(
     if request is not None:
         return builder.request(request).get_updates_request(request).build()
     delivery = settings.delivery
-    return builder.request(telegram_request(delivery.concurrency, delivery.http_client)).build()
+    return builder.request(telegram_request(delivery.concurrency)).build()
 
 
-def telegram_request(concurrency: int, client: HttpClient = "aiohttp") -> BaseRequest:
-    """The Bot API's HTTP client, with a pool for ``concurrency`` senders plus room for replies.
+def telegram_request(concurrency: int) -> HTTPXRequest:
+    """The Bot API's HTTP client: PTB's HTTPXRequest, a pool for ``concurrency`` senders plus
+    room for replies.
 
-    aiohttp by default (:mod:`bot.delivery.telegram_http`). With httpx, the
-    keep-alive limit is raised to the pool size: httpx keeps only 20 idle
-    connections by default, and with more senders than that it closes and
-    reopens connections all the time (about twice the CPU per message).
+    The keep-alive limit is the pool size: httpx keeps only 20 idle connections by
+    default, and with more senders than that it closes and reopens connections all
+    the time (about twice the CPU per message).
     """
     size = concurrency + 8
-    if client == "aiohttp":
-        return AiohttpRequest(size)
     limits = httpx.Limits(max_connections=size, max_keepalive_connections=size)
     return HTTPXRequest(connection_pool_size=size, httpx_kwargs={"limits": limits})
 

@@ -64,7 +64,8 @@ def _quiet_noisy_loggers() -> None:
     # Every HTTP request at INFO would drown the bot's own log lines.
     for name in ("httpx", "httpcore", "alembic", "apscheduler.executors.default"):
         logging.getLogger(name).setLevel(logging.WARNING)
-    # A tick skipped because the previous one still runs is harmless by design.
+    # A job run skipped because the previous one still runs is harmless by design
+    # (APScheduler says so at WARNING).
     logging.getLogger("apscheduler.scheduler").setLevel(logging.ERROR)
 
 
