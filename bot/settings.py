@@ -99,9 +99,6 @@ class SourceConfig(BaseModel):
         return self
 
 
-HttpClient = Literal["aiohttp", "httpx"]
-
-
 class FetchSettings(BaseModel):
     """How politely the poller fetches."""
 
@@ -124,9 +121,6 @@ class DeliverySettings(BaseModel):
     resend_unknown: bool = False
     link_preview: Literal["off", "top"] = "off"
     concurrency: int = Field(default=16, gt=0)
-    # The Bot API client's HTTP library: aiohttp costs about a third of httpx's CPU per
-    # message (docs/performance.md); httpx is PTB's default, kept as a fallback.
-    http_client: HttpClient = "aiohttp"
 
 
 class Settings(BaseSettings):

@@ -15,15 +15,13 @@ Telegram's error texts; the sender and the outbox act on :class:`Outcome` only.
     found" / TOPIC_DELETED            -> THREAD_NOT_FOUND (drop the thread, keep the chat)
     other BadRequest                  -> BAD_REQUEST (our message is wrong: failed, logged;
                                          "message is too long" lands here, reason says so)
-    TimedOut / NetworkError           -> by the transport error in the ``__cause__`` chain
-                                         (httpx for PTB's HTTPXRequest, aiohttp for ours):
+    TimedOut / NetworkError           -> by the httpx error in the ``__cause__`` chain
+                                         (PTB's HTTPXRequest raises them ``from`` it):
         httpx ConnectError, ConnectTimeout, PoolTimeout, ProxyError,
-        UnsupportedProtocol, LocalProtocolError; aiohttp ClientConnectorError,
-        ConnectionTimeoutError (pool wait or connect); ConnectionRefusedError
+        UnsupportedProtocol, LocalProtocolError; ConnectionRefusedError
                                       -> NOT_SENT (nothing reached Telegram: retry with backoff)
         anything else (ReadTimeout, WriteTimeout, ReadError, WriteError,
-        RemoteProtocolError, ServerDisconnectedError, SocketTimeoutError,
-        an HTTP 5xx answer, no cause at all)
+        RemoteProtocolError, an HTTP 5xx answer, no cause at all)
                                       -> AMBIGUOUS
     anything else                     -> AMBIGUOUS
 
@@ -39,7 +37,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
 
-import aiohttp
 import httpx
 from telegram.error import (
     BadRequest,
@@ -98,7 +95,7 @@ class Outcome:
 
 SENT = Outcome(OutcomeKind.SENT)
 
-# Lower-case fragments of Telegram error descriptions (field notes; Bot API texts).
+# Lower-case fragments of Telegram error descriptions (as the Bot API sends them).
 _CHAT_NOT_FOUND_TEXTS = ("chat not found", "peer_id_invalid")
 _NO_RIGHTS_TEXTS = (
     "not enough rights",
@@ -117,11 +114,9 @@ _NOT_SENT_ERRORS: tuple[type[BaseException], ...] = (
     httpx.ProxyError,
     httpx.UnsupportedProtocol,
     httpx.LocalProtocolError,
-    aiohttp.ClientConnectorError,
-    aiohttp.ConnectionTimeoutError,
     ConnectionRefusedError,
 )
-_TRANSPORT_ERRORS = (httpx.TransportError, aiohttp.ClientError, OSError)
+_TRANSPORT_ERRORS = (httpx.TransportError, OSError)
 
 
 def classify_send_error(err: BaseException) -> Outcome:
@@ -184,7 +179,7 @@ def _classify_transport_failure(err: BaseException) -> Outcome:
 
 
 def _first_transport_cause(err: BaseException) -> BaseException | None:
-    """The first httpx, aiohttp or OS error in ``err`` and its cause/context chain, if any."""
+    """The first httpx or OS error in ``err`` and its cause/context chain, if any."""
     seen: set[int] = set()
     current: BaseException | None = err
     while current is not None and id(current) not in seen:

@@ -1,12 +1,17 @@
 """Group commit of the Sender's 'sending' and 'sent' marks: many parts, one transaction.
 
-Every part needs two committed marks (outbox protocol, docs field notes):
+Every part needs two committed marks (the outbox protocol, docs/design.md):
 'sending' before it goes to Telegram, 'sent' with Telegram's message id after.
-One transaction each would cost two SQLite commits per message; here the marks
-of all workers are queued and written together with
+Here the marks of all workers are queued and written together with
 :meth:`~bot.store.outbox.OutboxRepository.mark_progress` (at most
 :data:`MARK_BATCH_ROWS` per transaction; when several wait, the flush first
-gathers for :data:`MARK_GATHER_SECONDS`).
+gathers for :data:`MARK_GATHER_SECONDS`). This is the Sender's one write path
+for the marks.
+
+Kept for the capacity budget's delivery line "limits off, >= 1,000 msg/s in one
+process" (docs/capacity.md): one small SQLite transaction through aiosqlite
+costs ~0.7 ms CPU, so two per message alone would cap a process near 700 msg/s
+before any HTTP work; batched, the marks cost ~0.1 ms per message.
 
 A worker waits for its 'sending' commit before it sends, but not for 'sent':
 that is committed with or before the worker's next 'sending', and before the

@@ -1,6 +1,6 @@
 """The one send limiter of the process: paces messages to stay under Telegram's flood limits.
 
-Four limits hold at once (Bots FAQ, see docs field notes):
+Four limits hold at once (Telegram's Bots FAQ):
 
 * **Overall**: messages are spaced by at least ``1 / (per_second * 0.98)`` seconds.
   Even spacing, no burst: any 1 s window holds at most ``ceil(0.98 * per_second)``

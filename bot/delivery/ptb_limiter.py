@@ -68,9 +68,9 @@ class SharedRateLimiter(BaseRateLimiter[str]):
         rate_limit_args: str | None,
     ) -> ApiResult:
         """Wait for a slot when the call sends to a chat, then make it."""
-        chat_id = data.get("chat_id")
-        if rate_limit_args != ALREADY_PACED and _is_paced(endpoint, chat_id):
-            await self._wait_for_slot(int(chat_id))
+        chat_id = _paced_chat_id(endpoint, data.get("chat_id"))
+        if rate_limit_args != ALREADY_PACED and chat_id is not None:
+            await self._wait_for_slot(chat_id)
         try:
             return await callback(*args, **kwargs)
         except RetryAfter as err:
@@ -86,8 +86,12 @@ class SharedRateLimiter(BaseRateLimiter[str]):
             )
 
 
-def _is_paced(endpoint: str, chat_id: object) -> bool:
-    """True for message-producing methods aimed at a numeric chat id."""
+def _paced_chat_id(endpoint: str, chat_id: object) -> int | None:
+    """The numeric chat id of a message-producing call; None for calls not paced here."""
     if endpoint in _UNPACED or not endpoint.startswith(_PACED_PREFIXES):
-        return False
-    return isinstance(chat_id, int) or (isinstance(chat_id, str) and chat_id.lstrip("-").isdigit())
+        return None
+    if isinstance(chat_id, int):
+        return chat_id
+    if isinstance(chat_id, str) and chat_id.lstrip("-").isdigit():
+        return int(chat_id)
+    return None

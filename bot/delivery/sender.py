@@ -1,6 +1,6 @@
 """Deliver the outbox: claim digests, send their parts in order, record what happened.
 
-Protocol per part (docs field notes, "Durable delivery"):
+Protocol per part (docs/design.md, "The outbox"):
 
 1. ``claim`` leases whole digests and commits before any network call;
 2. the shared :class:`SendLimiter` grants a slot, then 'sending' is
@@ -18,7 +18,7 @@ Group commit: the 'sending' and 'sent' marks of all workers go through one
 queued in one transaction. A worker waits for its 'sending' commit before it
 sends, but not for 'sent': that is committed with or before the worker's next
 'sending', and before :meth:`Sender.drain` returns (see that module for the
-ambiguous window this leaves).
+budget line it serves and the ambiguous window it leaves).
 
 Pacing: the Sender acquires the limiter itself (it needs to, to bound the wait
 and to see pauses) and marks its own ``send_message`` calls with
@@ -30,9 +30,10 @@ parts of a digest go strictly in order on one worker, and the digests of one
 chat claimed together go on the same worker. The bot given to the Sender needs
 an HTTP pool at least that large (PTB's default HTTPXRequest has 256), and
 httpx's ``max_keepalive_connections`` (20 by default) should match the pool:
-otherwise httpcore closes and reopens connections under load. More workers
-than ``rate x round trip`` only cost CPU (httpcore's pool work grows with its
-connections); see docs/performance.md.
+otherwise httpcore closes and reopens connections under load
+(:func:`bot.app.telegram_request` builds it so). More workers than ``rate x
+round trip`` only cost CPU: httpcore's pool work per request grows with its
+open connections.
 
 A flood wait (429) pauses the limiter for everyone, is stored in ``bot_state``
 (``SENDING_PAUSED_UNTIL``) for ``newsbot stats`` and for a restart, and stops
@@ -44,11 +45,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
 from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol
 
 import telegram
 from telegram.constants import ParseMode
@@ -128,7 +131,7 @@ class Sender:
         # A claimed digest must go well within its lease; a part that would wait
         # longer for a slot (a flood pause can last hours) is given back instead.
         self._max_slot_wait = max(1.0, min(60.0, settings.lease_seconds / 3))
-        self._marks_pacing = isinstance(bot, ExtBot) and bot.rate_limiter is not None
+        self._send_message = _send_message_of(bot)
         # SQLite has one writer: connections that race for it sleep in its busy
         # handler (1-100 ms steps). Taking turns here costs nothing and avoids that.
         self._write_turn: contextlib.AbstractAsyncContextManager[object] = (
@@ -281,22 +284,16 @@ class Sender:
             return Outcome(OutcomeKind.NOT_SENT, reason="no send slot in time"), None
         await self._limiter.clear_to_send()  # the last check, right before the wire
         try:
-            message = await self._bot.send_message(**self._send_arguments(part))
+            message = await self._send_message(
+                part.telegram_id,
+                part.text,
+                parse_mode=ParseMode.HTML,
+                message_thread_id=part.thread_id or None,
+                link_preview_options=telegram.LinkPreviewOptions(is_disabled=part.disable_preview),
+            )
         except Exception as err:  # classify_send_error decides what each failure means
             return classify_send_error(err), None
         return SENT, message.message_id
-
-    def _send_arguments(self, part: Delivery) -> dict[str, object]:
-        arguments: dict[str, object] = {
-            "chat_id": part.telegram_id,
-            "text": part.text,
-            "parse_mode": ParseMode.HTML,
-            "message_thread_id": part.thread_id or None,
-            "link_preview_options": telegram.LinkPreviewOptions(is_disabled=part.disable_preview),
-        }
-        if self._marks_pacing:
-            arguments["rate_limit_args"] = ALREADY_PACED
-        return arguments
 
     # ---- outcomes: the one place that acts on them --------------------------------------
 
@@ -412,6 +409,32 @@ class Sender:
 
     async def _give_back(self, digest_id: int, at: datetime) -> None:
         await self._store.outbox.release(self._owner, digest_id, at)
+
+
+class _SendMessage(Protocol):
+    """The part of ``Bot.send_message`` the Sender uses."""
+
+    def __call__(
+        self,
+        chat_id: int,
+        text: str,
+        *,
+        parse_mode: str,
+        message_thread_id: int | None,
+        link_preview_options: telegram.LinkPreviewOptions,
+    ) -> Awaitable[telegram.Message]: ...
+
+
+def _send_message_of(bot: telegram.Bot) -> _SendMessage:
+    """``bot.send_message``, marked as already paced when the bot has a rate limiter.
+
+    The Sender takes its limiter slot itself; a bot built with
+    :class:`~bot.delivery.ptb_limiter.SharedRateLimiter` must not count the part again
+    (and an ExtBot without a rate limiter refuses ``rate_limit_args``).
+    """
+    if isinstance(bot, ExtBot) and bot.rate_limiter is not None:
+        return functools.partial(bot.send_message, rate_limit_args=ALREADY_PACED)
+    return bot.send_message
 
 
 def _by_chat(digests: Sequence[Digest]) -> list[list[Digest]]:

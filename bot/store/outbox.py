@@ -1,16 +1,15 @@
 """The durable outbox: digests and their messages waiting to be delivered.
 
-Protocol (see docs/design.md and the field notes):
+Protocol (see docs/design.md):
 1. ``enqueue`` writes the digest, its rendered parts (``deliveries``) and the
    chat's new cursor in ONE transaction; (chat, slot_key) and
    (digest, part_no) are unique, so enqueueing twice is harmless.
 2. ``claim`` leases whole digests (all their pending parts) to one sender and
    commits before any network call.
-3. ``mark_sending`` is committed right before a part goes to Telegram;
-   ``mark_sent`` records Telegram's message id afterwards. A crash between
-   the two leaves 'sending': the one ambiguous window. ``mark_progress``
-   (and ``mark_sending_many`` / ``mark_sent_many``) commits both kinds for
-   many parts in one transaction, for the Sender's group commit.
+3. 'sending' is committed right before a part goes to Telegram; 'sent'
+   records Telegram's message id afterwards. A crash between the two leaves
+   'sending': the one ambiguous window. ``mark_progress`` writes both kinds
+   of mark, for many parts in one transaction (the Sender's group commit).
 4. ``reap`` returns expired 'leased' rows to 'pending' (never attempted) and
    turns expired 'sending' rows into 'unknown' (maybe delivered), or back to
    'pending' when resending unknowns is configured.
@@ -19,7 +18,6 @@ Statuses: pending -> leased -> sending -> sent | failed | unknown | pending.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -29,7 +27,6 @@ from sqlalchemy import (
     BigInteger,
     Row,
     and_,
-    bindparam,
     case,
     func,
     literal,
@@ -41,7 +38,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.clock import Clock, utcnow
-from bot.store.digest_writes import CHUNK, write_digests
+from bot.store.digest_writes import write_digests
 from bot.store.records import Delivery, DigestKind
 from bot.store.schema import bodies, chats, deliveries, digests
 
@@ -112,39 +109,6 @@ class OutboxRepository:
             rows = await _leased_rows(conn, owner, digest_ids)
         return _group_by_digest(rows)
 
-    async def mark_sending(self, delivery_id: int, owner: str) -> bool:
-        """Commit that a send is about to start; False if the lease was lost."""
-        return await self._transition(
-            delivery_id, owner, "leased", status="sending", attempts=deliveries.c.attempts + 1
-        )
-
-    async def mark_sent(self, delivery_id: int, owner: str, message_id: int) -> bool:
-        """Record Telegram's message id for a part that went out."""
-        return await self._transition(
-            delivery_id,
-            owner,
-            "sending",
-            status="sent",
-            telegram_message_id=message_id,
-            sent_at=self._clock(),
-            lease_owner=None,
-            lease_expires_at=None,
-            error=None,
-        )
-
-    async def mark_sending_many(self, delivery_ids: Sequence[int], owner: str) -> set[int]:
-        """Commit 'sending' for several parts in ONE transaction; returns the ids still ours."""
-        ours, _ = await self.mark_progress(owner, sending=delivery_ids)
-        return ours
-
-    async def mark_sent_many(self, message_ids: Mapping[int, int], owner: str) -> set[int]:
-        """Record Telegram's message ids (delivery id -> message id) in ONE transaction.
-
-        Returns the ids recorded; a part whose lease was lost is not among them.
-        """
-        _, recorded = await self.mark_progress(owner, sent=message_ids)
-        return recorded
-
     async def mark_progress(
         self,
         owner: str,
@@ -152,27 +116,24 @@ class OutboxRepository:
         sending: Sequence[int] = (),
         sent: Mapping[int, int] | None = None,
     ) -> tuple[set[int], set[int]]:
-        """Group commit: mark parts 'sending' and record sent parts, all in one transaction.
+        """Mark leased parts 'sending' and record sent parts, all in ONE transaction.
 
-        Same rules as :meth:`mark_sending` and :meth:`mark_sent` row by row (only
-        the lease owner's rows in the expected status change). Returns (ids now
-        'sending', ids now 'sent').
+        Only the lease owner's rows change: its 'leased' rows in ``sending``
+        become 'sending' (attempts + 1), its 'sending' rows in ``sent`` (delivery
+        id -> Telegram message id) become 'sent'. Returns (ids now 'sending',
+        ids now 'sent'); a part whose lease was lost is in neither. Meant for
+        small batches (the group commit writes at most 64 marks at a time).
         """
         sent = sent or {}
         if not sending and not sent:
             return set(), set()
-        now = self._clock()
         ours: set[int] = set()
         recorded: set[int] = set()
+        statement = _progress_statement(owner, self._clock(), sent, sending)
         async with self._engine.begin() as conn:
-            for sent_chunk, sending_chunk in _progress_chunks(list(sent), list(sending)):
-                message_ids = {i: sent[i] for i in sent_chunk}
-                result = await conn.execute(
-                    _progress_statement(len(sent_chunk)),
-                    _progress_parameters(owner, now, message_ids, sending_chunk),
-                )
-                for delivery_id, status in result:
-                    (recorded if status == "sent" else ours).add(delivery_id)
+            result = await conn.execute(statement)
+            for row in result:
+                (recorded if row.status == "sent" else ours).add(row.id)
         return ours, recorded
 
     async def mark_failed(self, delivery_id: int, owner: str, reason: str) -> bool:
@@ -235,9 +196,10 @@ class OutboxRepository:
 
     async def counts(self) -> dict[str, int]:
         """How many deliveries are in each status."""
-        stmt = select(deliveries.c.status, func.count()).group_by(deliveries.c.status)
+        stmt = select(deliveries.c.status, func.count().label("n")).group_by(deliveries.c.status)
         async with self._engine.connect() as conn:
-            return {status: n for status, n in (await conn.execute(stmt)).all()}
+            rows = (await conn.execute(stmt)).all()
+        return {row.status: row.n for row in rows}
 
     async def for_chat(self, chat_id: int) -> list[Delivery]:
         """Every delivery of a chat, oldest first (for tools and tests)."""
@@ -245,16 +207,6 @@ class OutboxRepository:
             stmt = _delivery_select().where(deliveries.c.chat_id == chat_id)
             rows = (await conn.execute(stmt.order_by(deliveries.c.id))).all()
         return [delivery_from_row(r) for r in rows]
-
-    async def _transition(self, delivery_id: int, owner: str, expect: str, **values: Any) -> bool:
-        where = and_(
-            deliveries.c.id == delivery_id,
-            deliveries.c.lease_owner == owner,
-            deliveries.c.status == expect,
-        )
-        async with self._engine.begin() as conn:
-            result = await conn.execute(update(deliveries).where(where).values(**values))
-        return bool(result.rowcount)
 
     async def _finish(
         self, delivery_id: int, owner: str, status: str, reason: str, **extra: Any
@@ -271,33 +223,15 @@ class OutboxRepository:
         return bool(result.rowcount)
 
 
-# At most this many 'sent' rows per progress statement: each needs its own CASE branch.
-SENT_PER_STATEMENT = 64
-
-
-def _progress_chunks(sent: list[int], sending: list[int]) -> list[tuple[list[int], list[int]]]:
-    """Pair slices of both id lists, one statement each (usually one in all)."""
-    steps = max(-(-len(sent) // SENT_PER_STATEMENT), -(-len(sending) // CHUNK), 1)
-    return [
-        (
-            sent[k * SENT_PER_STATEMENT : (k + 1) * SENT_PER_STATEMENT],
-            sending[k * CHUNK : (k + 1) * CHUNK],
-        )
-        for k in range(steps)
-    ]
-
-
-@functools.cache
-def _progress_statement(sent_count: int) -> Any:
-    """ONE UPDATE for a group commit: the owner's 'sending' rows in ``:sent_ids``
-    become 'sent' (with their message ids), its 'leased' rows in ``:sending_ids``
-    become 'sending'. RETURNING gives (id, new status).
+def _progress_statement(
+    owner: str, now: datetime, sent: Mapping[int, int], sending: Sequence[int]
+) -> Any:
+    """ONE UPDATE for a group commit: the owner's 'sending' rows in ``sent`` become
+    'sent' (with their message ids), its 'leased' rows in ``sending`` become
+    'sending'. RETURNING gives each changed row's id and new status.
 
     Every CASE reads the row as it was before the update (standard SQL, in SQLite
-    and PostgreSQL alike), so ``was_sending`` tells the two kinds apart. Built
-    once per number of sent rows: the group commit runs it hundreds of times a
-    second, and a prebuilt statement skips SQLAlchemy's construction and
-    cache-key work (a third of the commit's CPU before).
+    and PostgreSQL alike), so ``was_sending`` tells the two kinds apart.
     """
     c = deliveries.c
     was_sending = c.status == "sending"
@@ -305,52 +239,33 @@ def _progress_statement(sent_count: int) -> Any:
     def for_sent(value: Any, otherwise: Any) -> Any:
         return case((was_sending, value), else_=otherwise)
 
+    # Telegram's message ids outgrow 32 bits: bind them as BIGINT.
+    message_ids = {delivery_id: literal(m, BigInteger) for delivery_id, m in sent.items()}
     message_id = (
-        case(
-            *(
-                (c.id == bindparam(f"sent_id_{k}"), bindparam(f"message_id_{k}", type_=BigInteger))
-                for k in range(sent_count)
-            ),
-            else_=c.telegram_message_id,
-        )
-        if sent_count
+        case(message_ids, value=c.id, else_=c.telegram_message_id)
+        if message_ids
         else c.telegram_message_id
     )
     return (
         update(deliveries)
         .where(
-            c.lease_owner == bindparam("owner"),
+            c.lease_owner == owner,
             or_(
-                and_(c.id.in_(bindparam("sent_ids", expanding=True)), was_sending),
-                and_(c.id.in_(bindparam("sending_ids", expanding=True)), c.status == "leased"),
+                and_(c.id.in_(list(sent)), was_sending),
+                and_(c.id.in_(list(sending)), c.status == "leased"),
             ),
         )
         .values(
             status=for_sent(literal("sent"), literal("sending")),
             attempts=for_sent(c.attempts, c.attempts + 1),
             telegram_message_id=message_id,
-            sent_at=for_sent(bindparam("now", type_=c.sent_at.type), c.sent_at),
+            sent_at=for_sent(literal(now, c.sent_at.type), c.sent_at),
             lease_owner=for_sent(null(), c.lease_owner),
             lease_expires_at=for_sent(null(), c.lease_expires_at),
             error=for_sent(null(), c.error),
         )
         .returning(c.id, c.status)
     )
-
-
-def _progress_parameters(
-    owner: str, now: datetime, message_ids: Mapping[int, int], sending: Sequence[int]
-) -> dict[str, Any]:
-    parameters: dict[str, Any] = {
-        "owner": owner,
-        "now": now,
-        "sent_ids": list(message_ids),
-        "sending_ids": list(sending),
-    }
-    for k, (delivery_id, message_id) in enumerate(message_ids.items()):
-        parameters[f"sent_id_{k}"] = delivery_id
-        parameters[f"message_id_{k}"] = message_id
-    return parameters
 
 
 def _delivery_select() -> Any:

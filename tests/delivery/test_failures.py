@@ -1,4 +1,8 @@
-"""classify_send_error on real PTB exceptions, built by hand and produced by a real Bot."""
+"""classify_send_error on real PTB exceptions, built by hand and raised by a real Bot.
+
+The real Bot talks to the fake Bot API over HTTP through PTB's HTTPXRequest, the
+client the bot uses, so the httpx causes are the ones production sees.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +11,8 @@ import warnings
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
-import aiohttp
 import httpx
 import pytest
-from aiohttp import web
 from telegram import Bot
 from telegram.error import (
     BadRequest,
@@ -24,7 +26,7 @@ from telegram.error import (
     TelegramError,
     TimedOut,
 )
-from telegram.request import BaseRequest, HTTPXRequest
+from telegram.request import HTTPXRequest
 from telegram.warnings import PTBDeprecationWarning
 
 from bot.delivery.failures import (
@@ -34,7 +36,7 @@ from bot.delivery.failures import (
     classify_send_error,
     retry_after_seconds,
 )
-from bot.delivery.telegram_http import AiohttpRequest, PoolTimeout
+from tests.fakes.telegram import FakeTelegram
 
 TOKEN = "123456:TEST-token"
 
@@ -255,207 +257,112 @@ def test_sent_outcome_constant() -> None:
     assert not SENT.deactivates_chat
 
 
-# --- through a real Bot against a tiny Bot API server -------------------------------------
-
-
-def _error(status: int, description: str, **parameters: int) -> web.Response:
-    body: dict[str, object] = {"ok": False, "error_code": status, "description": description}
-    if parameters:
-        body["parameters"] = parameters
-    return web.json_response(body, status=status)
-
-
-_ME = {"id": 1, "is_bot": True, "first_name": "Newsbot", "username": "newsbot"}
-_ANSWERS = {
-    1: lambda: _error(429, "Too Many Requests: retry after 7", retry_after=7),
-    2: lambda: _error(403, "Forbidden: bot was blocked by the user"),
-    3: lambda: _error(400, "Bad Request: chat not found"),
-    4: lambda: _error(400, "Bad Request: group chat was upgraded", migrate_to_chat_id=-100999),
-    5: lambda: _error(400, "Bad Request: message is too long"),
-    6: lambda: _error(400, "Bad Request: message thread not found"),
-    7: lambda: _error(401, "Unauthorized"),
-    8: lambda: _error(502, "Bad Gateway"),
-}
-_DROP_CHAT, _SLOW_CHAT = 20, 21
-_CONTENT_TYPES: list[str] = []  # of every request with parameters, in arrival order
-
-
-async def _bot_api(request: web.Request) -> web.StreamResponse:
-    method = request.match_info["method"]
-    if method == "getMe":
-        return web.json_response({"ok": True, "result": _ME})
-    _CONTENT_TYPES.append(request.content_type)
-    is_json = request.content_type == "application/json"
-    form = await request.json() if is_json else await request.post()
-    chat_id = int(form["chat_id"])
-    if method == "sendDocument":  # echo what arrived, so a test can check the upload
-        upload = form["document"]
-        assert isinstance(upload, web.FileField)
-        text = f"{upload.filename}:{upload.content_type}:{upload.file.read().decode()}"
-        message = {"message_id": 2, "date": 0, "chat": {"id": chat_id, "type": "private"}}
-        return web.json_response({"ok": True, "result": {**message, "caption": text}})
-    if chat_id == _DROP_CHAT:
-        assert request.transport is not None
-        request.transport.close()  # request received, connection dropped, no answer
-        return web.Response()
-    if chat_id == _SLOW_CHAT:
-        await asyncio.sleep(1.0)
-    if chat_id in _ANSWERS:
-        return _ANSWERS[chat_id]()
-    message = {"message_id": 1, "date": 1_700_000_000, "chat": {"id": chat_id, "type": "private"}}
-    return web.json_response({"ok": True, "result": {**message, "text": form.get("text")}})
+# --- through a real Bot (PTB's HTTPXRequest) against the fake Bot API -------------------
 
 
 @pytest.fixture
-async def bot_api_url() -> AsyncIterator[str]:
-    app = web.Application()
-    app.router.add_post("/bot{token}/{method}", _bot_api)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    yield f"http://127.0.0.1:{port}"
-    await runner.cleanup()
+async def tg() -> AsyncIterator[FakeTelegram]:
+    async with FakeTelegram(TOKEN, auto_create_chats=True) as fake:
+        yield fake
 
 
-# The two HTTP layers the bot can use; each must raise so that the same outcomes follow.
-TRANSPORTS = ("httpx", "aiohttp")
-# The transport error each layer puts in the ``__cause__`` of PTB's exception.
-_DROPPED = {"httpx": httpx.RemoteProtocolError, "aiohttp": aiohttp.ServerDisconnectedError}
-_READ_TIMEOUT = {"httpx": httpx.ReadTimeout, "aiohttp": aiohttp.SocketTimeoutError}
-_POOL_TIMEOUT = {"httpx": httpx.PoolTimeout, "aiohttp": PoolTimeout}
-_REFUSED = {"httpx": httpx.ConnectError, "aiohttp": aiohttp.ClientConnectorError}
+def _bot(base_url: str, token: str = TOKEN, **options: float | int) -> Bot:
+    return Bot(token, base_url=base_url, request=HTTPXRequest(**options))  # type: ignore[arg-type]
 
 
-@pytest.fixture(params=TRANSPORTS)
-def transport(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
-def _bot(base_url: str, transport: str, **options: float | int) -> Bot:
-    request: BaseRequest
-    if transport == "httpx":
-        request = HTTPXRequest(**options)  # type: ignore[arg-type]
-    else:
-        pool_size = int(options.pop("connection_pool_size", 16))
-        request = AiohttpRequest(pool_size, **options)
-    return Bot(TOKEN, base_url=f"{base_url}/bot", request=request)
-
-
-async def _send_error(bot: Bot, chat_id: int) -> BaseException:
+async def _send_error(bot: Bot, chat_id: int, text: str = "hello") -> BaseException:
     with pytest.raises(TelegramError) as caught:
-        await bot.send_message(chat_id, "hello")
+        await bot.send_message(chat_id, text)
     return caught.value
 
 
-@pytest.mark.parametrize(
-    ("chat_id", "kind"),
-    [
-        (2, OutcomeKind.BLOCKED),
-        (3, OutcomeKind.CHAT_NOT_FOUND),
-        (5, OutcomeKind.BAD_REQUEST),
-        (6, OutcomeKind.THREAD_NOT_FOUND),
-        (7, OutcomeKind.FATAL),
-        (8, OutcomeKind.AMBIGUOUS),
-    ],
-)
-async def test_real_bot_errors(
-    bot_api_url: str, transport: str, chat_id: int, kind: OutcomeKind
-) -> None:
-    async with _bot(bot_api_url, transport) as bot:
-        assert (await bot.send_message(100, "hello")).message_id == 1
-        err = await _send_error(bot, chat_id)
+async def test_real_bot_chat_errors(tg: FakeTelegram) -> None:
+    tg.faults.block(2)
+    tg.faults.not_found(3)
+    async with _bot(tg.api_base_url) as bot:
+        assert (await bot.send_message(100, "hello")).message_id
+        blocked = classify_send_error(await _send_error(bot, 2))
+        gone = classify_send_error(await _send_error(bot, 3))
+        too_long = classify_send_error(await _send_error(bot, 100, "x" * 5000))
 
-    assert classify_send_error(err).kind is kind
+    assert blocked.kind is OutcomeKind.BLOCKED
+    assert gone.kind is OutcomeKind.CHAT_NOT_FOUND
+    assert too_long.kind is OutcomeKind.BAD_REQUEST
+    assert "too long" in too_long.reason
 
 
-async def test_real_bot_retry_after_and_migration(
-    bot_api_url: str, transport: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("PTB_TIMEDELTA", "1")  # else PTB warns while building RetryAfter
-    async with _bot(bot_api_url, transport) as bot:
+async def test_real_bot_wrong_token_is_fatal(tg: FakeTelegram) -> None:
+    bot = _bot(tg.api_base_url, token="999:WRONG")
+    err = await _send_error(bot, 100)
+    await bot.request.shutdown()
+
+    assert classify_send_error(err).kind is OutcomeKind.FATAL
+
+
+async def test_real_bot_retry_after_and_migration(tg: FakeTelegram) -> None:
+    tg.group(-555, "Old group", admins={1}, supergroup=False)
+    tg.faults.force_429(1, retry_after=7)
+    await tg.migrate_group(-555, -100999)
+    async with _bot(tg.api_base_url) as bot:
         flood = classify_send_error(await _send_error(bot, 1))
-        moved = classify_send_error(await _send_error(bot, 4))
+        moved = classify_send_error(await _send_error(bot, -555))
 
     assert (flood.kind, flood.retry_after_seconds) == (OutcomeKind.RETRY_AFTER, 7.0)
     assert (moved.kind, moved.new_chat_id) == (OutcomeKind.MIGRATED, -100999)
 
 
-async def test_real_bot_dropped_connection_is_ambiguous(bot_api_url: str, transport: str) -> None:
-    async with _bot(bot_api_url, transport) as bot:
-        err = await _send_error(bot, _DROP_CHAT)
+async def test_real_bot_dropped_connection_is_ambiguous(tg: FakeTelegram) -> None:
+    tg.faults.drop_connection(20)
+    async with _bot(tg.api_base_url) as bot:
+        err = await _send_error(bot, 20)
 
     assert isinstance(err, NetworkError)
-    assert isinstance(err.__cause__, _DROPPED[transport])
+    assert isinstance(err.__cause__, httpx.RemoteProtocolError)
     assert classify_send_error(err).kind is OutcomeKind.AMBIGUOUS
 
 
-async def test_real_bot_read_timeout_is_ambiguous(bot_api_url: str, transport: str) -> None:
-    async with _bot(bot_api_url, transport, read_timeout=0.3) as bot:
-        err = await _send_error(bot, _SLOW_CHAT)
+async def test_real_bot_read_timeout_is_ambiguous(tg: FakeTelegram) -> None:
+    tg.faults.slow(21, 1.0)
+    async with _bot(tg.api_base_url, read_timeout=0.3) as bot:
+        err = await _send_error(bot, 21)
 
     assert isinstance(err, TimedOut)
-    assert isinstance(err.__cause__, _READ_TIMEOUT[transport])
+    assert isinstance(err.__cause__, httpx.ReadTimeout)
     assert classify_send_error(err).kind is OutcomeKind.AMBIGUOUS
 
 
-async def test_real_bot_pool_timeout_is_not_sent(bot_api_url: str, transport: str) -> None:
-    async with _bot(bot_api_url, transport, connection_pool_size=1, pool_timeout=0.2) as bot:
-        slow = asyncio.create_task(bot.send_message(_SLOW_CHAT, "occupies the only connection"))
+async def test_real_bot_pool_timeout_is_not_sent(tg: FakeTelegram) -> None:
+    tg.faults.slow(21, 1.0)
+    async with _bot(tg.api_base_url, connection_pool_size=1, pool_timeout=0.2) as bot:
+        slow = asyncio.create_task(bot.send_message(21, "occupies the only connection"))
         await asyncio.sleep(0.1)
         err = await _send_error(bot, 100)
         await slow
 
-    assert isinstance(err, TimedOut)
-    assert isinstance(err.__cause__, _POOL_TIMEOUT[transport])
+    assert isinstance(err, TimedOut)  # a timeout, yet nothing left this process
+    assert isinstance(err.__cause__, httpx.PoolTimeout)
     assert classify_send_error(err).kind is OutcomeKind.NOT_SENT
+    assert tg.messages_to(100) == []
 
 
-async def test_real_bot_connection_refused_is_not_sent(transport: str) -> None:
+async def test_real_bot_connection_refused_is_not_sent() -> None:
     server = await asyncio.start_server(lambda r, w: None, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
     server.close()
     await server.wait_closed()  # the port is now closed: connecting is refused
 
-    bot = _bot(f"http://127.0.0.1:{port}", transport)
+    bot = _bot(f"http://127.0.0.1:{port}/bot")
     err = await _send_error(bot, 100)
     await bot.request.shutdown()
 
-    assert isinstance(err.__cause__, _REFUSED[transport])
+    assert isinstance(err.__cause__, httpx.ConnectError)
     assert classify_send_error(err).kind is OutcomeKind.NOT_SENT
 
 
-async def test_real_bot_uploads_a_file(bot_api_url: str, transport: str) -> None:
-    async with _bot(bot_api_url, transport) as bot:
-        message = await bot.send_document(100, b"digest body", filename="digest.txt")
-
-    assert message.caption == "digest.txt:text/plain:digest body"
-
-
-@pytest.mark.parametrize(
-    ("transport", "content_type"),
-    [("httpx", "application/x-www-form-urlencoded"), ("aiohttp", "application/json")],
-)
-async def test_real_bot_sends_text_intact_as_form_or_json(
-    bot_api_url: str, transport: str, content_type: str
-) -> None:
-    text = 'A <b>digest</b> & "quotes", émoji 🗞 and\nnew lines'
-    _CONTENT_TYPES.clear()
-    async with _bot(bot_api_url, transport) as bot:
+async def test_real_bot_sends_text_intact(tg: FakeTelegram) -> None:
+    text = 'A <b>digest</b> &amp; "quotes", émoji 🗞 and\nnew lines'
+    async with _bot(tg.api_base_url) as bot:
         message = await bot.send_message(100, text, parse_mode="HTML")
 
-    assert (message.chat.id, message.text) == (100, text)  # the server got the text intact
-    assert [content_type] == _CONTENT_TYPES
-
-
-async def test_aiohttp_request_reopens_after_shutdown(bot_api_url: str) -> None:
-    request = AiohttpRequest(2)
-    url = f"{bot_api_url}/bot{TOKEN}/getMe"
-    first = await request.do_request(url, "POST")
-    await request.shutdown()
-    second = await request.do_request(url, "POST")
-    await request.shutdown()
-
-    assert first[0] == second[0] == 200
-    assert b'"username": "newsbot"' in second[1]
+    [sent] = tg.messages_to(100)
+    assert (message.chat.id, sent.text) == (100, text)

@@ -314,7 +314,7 @@ async def test_crash_mid_digest_resumes_and_marks_the_inflight_part_unknown(
     chat = await world.chat(111)
     await world.digest(chat, "p1", "p2", "p3")
     [[p1, _, _]] = await world.store.outbox.claim("crashed", now=world.clock(), lease_seconds=30)
-    assert await world.store.outbox.mark_sending(p1.id, "crashed")
+    assert await world.store.outbox.mark_progress("crashed", sending=[p1.id]) == ({p1.id}, set())
     # ... and the process dies here, before (or after?) Telegram got p1.
 
     world.clock.advance(timedelta(seconds=31))
