@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from bot.settings import FetchSettings, Settings, SourceConfig, TopicConfig
 from bot.store import open_store
 from bot.store.articles import ArticleInput
 from bot.store.records import ChatKey
-from tests.fakes.news_site import FakeNewsSite, make_items
+from tests.fakes.news_site import FakeNewsSite, FeedItem, make_items
 from tests.fakes.telegram import FakeTelegram
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -55,11 +56,17 @@ async def test_run_answers_start_and_registers_commands(
     assert {"start", "help", "subscribe", "digest", "schedule", "stop"} <= commands
 
 
+def recent(items: list[FeedItem]) -> list[FeedItem]:
+    """The items as if published in the last hours (older ones would not be stored)."""
+    now = datetime.now(UTC).replace(microsecond=0)
+    return [replace(item, published=now - timedelta(hours=n)) for n, item in enumerate(items, 1)]
+
+
 async def test_whole_pipeline_feed_to_digest(telegram: FakeTelegram, tmp_path: Path) -> None:
     """A user subscribes; the poller ingests a feed; /digest delivers its stories."""
     chat = telegram.private_chat(USER)
     async with FakeNewsSite() as site:
-        items = make_items(3, seed=7, prefix="world", base_url=site.base_url)
+        items = recent(make_items(3, seed=7, prefix="world", base_url=site.base_url))
         feed = site.add_feed("/world.xml", title="Wire", items=items)
         source = SourceConfig(name="Wire", url=feed, topics=["world"])
         settings = make_settings(telegram, tmp_path, sources=[source], tick_seconds=0.2)
