@@ -230,10 +230,12 @@ async def test_claim_send_and_reap(store: Store) -> None:
     [digest] = await store.outbox.claim("w1", now=NOW, lease_seconds=60)
     assert [d.part_no for d in digest] == [1, 2] and digest[0].telegram_id == 42
     assert await store.outbox.claim("w2", now=NOW, lease_seconds=60) == []
-    assert await store.outbox.mark_sending(digest[0].id, "w1")
-    assert not await store.outbox.mark_sending(digest[0].id, "w2")  # not its lease
-    assert await store.outbox.mark_sent(digest[0].id, "w1", message_id=77)
-    assert await store.outbox.mark_sending(digest[1].id, "w1")
+    first, second = digest[0].id, digest[1].id
+    assert await store.outbox.mark_progress("w1", sending=[first]) == ({first}, set())
+    # not its lease:
+    assert await store.outbox.mark_progress("w2", sending=[first]) == (set(), set())
+    assert await store.outbox.mark_progress("w1", sent={first: 77}) == (set(), {first})
+    assert await store.outbox.mark_progress("w1", sending=[second]) == ({second}, set())
     # w1 dies here: part 2 is mid-send, so after the lease it is 'unknown'.
     assert await store.outbox.reap(NOW + timedelta(minutes=5)) == (0, 1)
     statuses = [(p.status, p.telegram_message_id) for p in await store.outbox.for_chat(chat_id)]
@@ -296,7 +298,7 @@ async def test_enqueue_counts_new_digests_and_never_adds_parts_to_old_ones(store
     assert [p.text for p in await store.outbox.for_chat(chats[1])] == ["a"]
 
 
-async def test_mark_sending_many_marks_only_the_owners_leased_parts(store: Store) -> None:
+async def test_mark_progress_marks_only_the_owners_leased_parts_sending(store: Store) -> None:
     a, b = await new_chat(store, 1), await new_chat(store, 2)
     await store.outbox.enqueue([request(a, "s1", ("a1", "a2")), request(b, "s1", ("b1",))])
     [a1] = await store.outbox.claim("w1", now=NOW, lease_seconds=60, max_digests=1)
@@ -304,22 +306,23 @@ async def test_mark_sending_many_marks_only_the_owners_leased_parts(store: Store
     assert a1[0].chat_id == a
     ids = [a1[0].id, a1[1].id, b1.id]
 
-    assert await store.outbox.mark_sending_many(ids, "w1") == {a1[0].id, a1[1].id}
-    assert await store.outbox.mark_sending_many(ids, "w1") == set()  # no longer 'leased'
+    assert await store.outbox.mark_progress("w1", sending=ids) == ({a1[0].id, a1[1].id}, set())
+    # no longer 'leased':
+    assert await store.outbox.mark_progress("w1", sending=ids) == (set(), set())
     parts = await store.outbox.for_chat(a)
     assert [(p.status, p.attempts) for p in parts] == [("sending", 1), ("sending", 1)]
     assert [p.status for p in await store.outbox.for_chat(b)] == ["leased"]
 
 
-async def test_mark_sent_many_records_each_message_id_under_the_lease(store: Store) -> None:
+async def test_mark_progress_records_each_message_id_under_the_lease(store: Store) -> None:
     chat_id = await new_chat(store)
     await store.outbox.enqueue([request(chat_id, "s1", ("a", "b", "c"))])
     [parts] = await store.outbox.claim("w1", now=NOW, lease_seconds=60)
     p1, p2, p3 = (p.id for p in parts)
-    await store.outbox.mark_sending_many([p1, p2], "w1")
+    await store.outbox.mark_progress("w1", sending=[p1, p2])
 
-    recorded = await store.outbox.mark_sent_many({p1: 2_200_000_000, p2: 12, p3: 13}, "w1")
-    again = await store.outbox.mark_sent_many({p1: 99}, "w1")  # already sent: unchanged
+    _, recorded = await store.outbox.mark_progress("w1", sent={p1: 2_200_000_000, p2: 12, p3: 13})
+    _, again = await store.outbox.mark_progress("w1", sent={p1: 99})  # already sent: unchanged
 
     assert recorded == {p1, p2} and again == set()
     stored = await store.outbox.for_chat(chat_id)
@@ -335,7 +338,7 @@ async def test_mark_progress_commits_sent_and_sending_together(store: Store) -> 
     chat_id = await new_chat(store)
     await store.outbox.enqueue([request(chat_id, "s1", ("a", "b"))])
     [[p1, p2]] = await store.outbox.claim("w1", now=NOW, lease_seconds=60)
-    assert await store.outbox.mark_sending_many([p1.id], "w1") == {p1.id}
+    assert await store.outbox.mark_progress("w1", sending=[p1.id]) == ({p1.id}, set())
 
     ours, recorded = await store.outbox.mark_progress("w1", sending=[p2.id], sent={p1.id: 7})
     assert (ours, recorded) == ({p2.id}, {p1.id})
@@ -344,40 +347,6 @@ async def test_mark_progress_commits_sent_and_sending_together(store: Store) -> 
     assert await store.outbox.reap(NOW + timedelta(minutes=5)) == (0, 1)
     stored = await store.outbox.for_chat(chat_id)
     assert [(p.status, p.telegram_message_id) for p in stored] == [("sent", 7), ("unknown", None)]
-
-
-async def test_mark_many_handles_more_rows_than_one_statement_chunk(store: Store) -> None:
-    chats = [await new_chat(store, n) for n in range(1, 601)]
-    await store.outbox.enqueue([request(c, "s1", ("x",)) for c in chats])
-    claimed = await store.outbox.claim("w1", now=NOW, lease_seconds=60, max_digests=600)
-    ids = [digest[0].id for digest in claimed]
-
-    assert await store.outbox.mark_sending_many(ids, "w1") == set(ids)
-    assert await store.outbox.mark_sent_many({i: i + 1000 for i in ids}, "w1") == set(ids)
-    assert await store.outbox.counts() == {"sent": 600}
-    stored = [p for c in chats for p in await store.outbox.for_chat(c)]
-    assert [p.telegram_message_id for p in stored] == [p.id + 1000 for p in stored]
-
-
-async def test_mark_progress_with_both_kinds_over_several_statements(store: Store) -> None:
-    chats = [await new_chat(store, n) for n in range(1, 151)]
-    await store.outbox.enqueue([request(c, "s1", ("x",)) for c in chats])
-    claimed = await store.outbox.claim("w1", now=NOW, lease_seconds=60, max_digests=150)
-    ids = [digest[0].id for digest in claimed]
-    first, second = ids[:100], ids[100:]
-    assert await store.outbox.mark_sending_many(first, "w1") == set(first)
-
-    sent = {i: 5 * i for i in first}  # 100 'sent' rows need two statements
-    assert await store.outbox.mark_progress("w1", sending=second, sent=sent) == (
-        set(second),
-        set(first),
-    )
-    stored = {p.id: p for c in chats for p in await store.outbox.for_chat(c)}
-    assert {i: (stored[i].status, stored[i].telegram_message_id) for i in first} == {
-        i: ("sent", 5 * i) for i in first
-    }
-    assert {(stored[i].status, stored[i].attempts) for i in second} == {("sending", 1)}
-    assert all(stored[i].sent_at is not None for i in first)
 
 
 async def test_due_chats_carry_their_times_words_and_topics(store: Store) -> None:
