@@ -1,4 +1,4 @@
-"""What the chat handlers and the ticks share, built once by ``bot.app``."""
+"""What the chat handlers and the jobs share, built once by ``bot.app``."""
 
 from __future__ import annotations
 
