@@ -14,7 +14,7 @@ import asyncio
 import itertools
 import threading
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import NamedTuple
 
@@ -122,7 +122,7 @@ class StoryGrouper:
         self._postings: defaultdict[tuple[str, str], list[int]] = defaultdict(list)
         self._lock = threading.Lock()
         for row in sorted(recent, key=lambda r: r.article_id):
-            parsed = _read_signature(row.signature)
+            parsed = _read_signature(row.signature)  # parsed once, kept parsed
             if parsed is not None:
                 self._add(row.cluster_id, row.source_id, parsed)
 
@@ -136,16 +136,24 @@ class StoryGrouper:
     def __len__(self) -> int:
         return len(self._remembered)
 
-    def assign(self, new_items: Sequence[StoredItem], *, source_id: int) -> dict[int, int]:
+    def assign(
+        self,
+        new_items: Sequence[StoredItem],
+        *,
+        signatures: Mapping[str, StorySignature],
+        source_id: int,
+    ) -> dict[int, int]:
         """Article id -> cluster id for new items that tell an already-known story.
 
-        Only items with status "new" are grouped; every grouped or not item is
-        remembered so later sources in the cycle can join its story.
+        ``signatures`` holds each item's parsed signature by URL (ingestion
+        computed it; reading it back from its text would cost as much as the
+        grouping). Only items with status "new" are grouped; every grouped or
+        not item is remembered so later sources in the cycle can join its story.
         """
         clusters: dict[int, int] = {}
         with self._lock:
             for item in new_items:
-                parsed = self._groupable(item)
+                parsed = self._groupable(item, signatures)
                 if parsed is None:
                     continue
                 cluster_id = self._match(parsed, source_id)
@@ -154,12 +162,14 @@ class StoryGrouper:
                 self._add(cluster_id or item.article_id, source_id, parsed)
         return clusters
 
-    def _groupable(self, item: StoredItem) -> StorySignature | None:
+    def _groupable(
+        self, item: StoredItem, signatures: Mapping[str, StorySignature]
+    ) -> StorySignature | None:
         if item.status != "new":
             return None
         if self._since is not None and item.input.published_at < self._since:
             return None  # old news: outside the window of every recent story
-        return _read_signature(item.input.signature)
+        return signatures.get(item.input.url)
 
     def _add(self, cluster_id: int, source_id: int, parsed: StorySignature) -> None:
         index = len(self._remembered)

@@ -26,7 +26,7 @@ from bot.sources.feeds import parse_feed
 from bot.sources.fetcher import Fetcher
 from bot.sources.pages import extract_page
 from bot.sources.plaintext import parse_article_file
-from bot.sources.story_signature import signature_of
+from bot.sources.story_signature import StorySignature, signature_of
 from bot.store.articles import ArticleInput
 
 log = logging.getLogger(__name__)
@@ -51,14 +51,17 @@ class SourceProfile:
 
 @dataclass(frozen=True, slots=True)
 class Prepared:
-    """One item ready for the store, with the draft it came from.
+    """One item ready for the store, with the draft it came from and its story signature.
 
     ``draft.needs_page`` tells the feed gave no usable summary, so the article
-    page should be fetched (see :func:`enrich_with_pages`).
+    page should be fetched (see :func:`enrich_with_pages`). ``signature`` is the
+    parsed form of ``input.signature``, handed to the story grouper so it never
+    reads back the text it was written as.
     """
 
     draft: ArticleDraft
     input: ArticleInput
+    signature: StorySignature
 
 
 # --- conversion -------------------------------------------------------------------
@@ -66,24 +69,26 @@ class Prepared:
 
 def to_input(draft: ArticleDraft, *, fetched_at: datetime, profile: SourceProfile) -> ArticleInput:
     """The store's input for one draft: final date, topics and story signature."""
-    return _to_input(draft, fetched_at, profile, topic_matchers(profile.topic_catalogue))
+    return _prepared(draft, fetched_at, profile, topic_matchers(profile.topic_catalogue)).input
 
 
-def _to_input(
+def _prepared(
     draft: ArticleDraft,
     fetched_at: datetime,
     profile: SourceProfile,
     matchers: Sequence[TopicMatcher],
-) -> ArticleInput:
-    return ArticleInput(
+) -> Prepared:
+    story = signature_of(draft)
+    item = ArticleInput(
         url=draft.url,
         headline=draft.headline,
         summary=draft.summary,
         published_at=clamp_future(draft.published_at, fetched_at),
         topics=classify_with(draft, source_topics=profile.topics, matchers=matchers),
         guid=draft.guid,
-        signature=signature_of(draft).to_text(),
+        signature=story.to_text(),
     )
+    return Prepared(draft, item, story)
 
 
 def prepare(
@@ -93,11 +98,11 @@ def prepare(
     matchers = topic_matchers(profile.topic_catalogue)
     prepared = []
     for draft in drafts:
-        item = _to_input(draft, fetched_at, profile, matchers)
-        if profile.oldest is not None and item.published_at < profile.oldest:
+        item = _prepared(draft, fetched_at, profile, matchers)
+        if profile.oldest is not None and item.input.published_at < profile.oldest:
             log.debug("not keeping %s: published before the retention window", draft.url)
             continue
-        prepared.append(Prepared(draft, item))
+        prepared.append(item)
     return prepared
 
 

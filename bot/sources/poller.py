@@ -48,6 +48,7 @@ from bot.sources.poll_results import (
     outcome_of,
     short_reason,
 )
+from bot.sources.story_signature import StorySignature
 from bot.store import Store
 from bot.store.records import Source
 
@@ -245,7 +246,12 @@ class Poller:
     ) -> Outcome:
         """Store the items and group the new ones into stories, in one transaction."""
         grouper = self._grouper
-        group = None if grouper is None else partial(grouper.assign, source_id=source.id)
+        signatures: dict[str, StorySignature] = {}
+        for item in prepared:
+            signatures.setdefault(item.input.url, item.signature)  # the store keeps the first
+        group = None
+        if grouper is not None:
+            group = partial(grouper.assign, signatures=signatures, source_id=source.id)
         inputs = [p.input for p in prepared]
         try:
             stored = await self._store.articles.store(source.id, inputs, fetched_at, group=group)

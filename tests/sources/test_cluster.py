@@ -229,25 +229,31 @@ def stored(article_id: int, story: dict[str, str], *, status: str = "new") -> St
     return StoredItem(article_id, status, item)
 
 
+def assign(grouper: StoryGrouper, items: list[StoredItem], *, source_id: int) -> dict[int, int]:
+    """``grouper.assign`` with each item's signature parsed, as ingestion hands it over."""
+    signatures = {i.input.url: StorySignature.from_text(i.input.signature) for i in items}
+    return grouper.assign(items, signatures=signatures, source_id=source_id)
+
+
 @pytest.mark.parametrize("pair", pairs("same_story.json"), ids=lambda p: p["note"][:30])
 def test_grouper_joins_the_same_story_from_another_source(pair: dict) -> None:
     grouper = StoryGrouper()
-    assert grouper.assign([stored(1, pair["a"])], source_id=1) == {}
-    assert grouper.assign([stored(2, pair["b"])], source_id=2) == {2: 1}
+    assert assign(grouper, [stored(1, pair["a"])], source_id=1) == {}
+    assert assign(grouper, [stored(2, pair["b"])], source_id=2) == {2: 1}
 
 
 @pytest.mark.parametrize("pair", pairs("different_story.json"), ids=lambda p: p["note"][:30])
 def test_grouper_keeps_different_stories_apart(pair: dict) -> None:
     grouper = StoryGrouper()
-    grouper.assign([stored(1, pair["a"])], source_id=1)
-    assert grouper.assign([stored(2, pair["b"])], source_id=2) == {}
+    assign(grouper, [stored(1, pair["a"])], source_id=1)
+    assert assign(grouper, [stored(2, pair["b"])], source_id=2) == {}
 
 
 def test_grouper_never_merges_within_one_source_and_skips_updates() -> None:
     pair = pairs("same_story.json")[0]
     grouper = StoryGrouper()
-    assert grouper.assign([stored(1, pair["a"]), stored(2, pair["b"])], source_id=1) == {}
-    assert grouper.assign([stored(3, pair["b"], status="updated")], source_id=2) == {}
+    assert assign(grouper, [stored(1, pair["a"]), stored(2, pair["b"])], source_id=1) == {}
+    assert assign(grouper, [stored(3, pair["b"], status="updated")], source_id=2) == {}
     assert len(grouper) == 2
 
 
@@ -256,8 +262,8 @@ def test_grouper_joins_the_earlier_cluster_transitively() -> None:
     grouper = StoryGrouper(
         [RecentSignature(7, 5, 9, signature(pair["a"]["headline"], pair["a"]["lead"]).to_text())]
     )
-    assert grouper.assign([stored(20, pair["b"])], source_id=1) == {20: 5}
-    assert grouper.assign([stored(21, pair["a"])], source_id=2) == {21: 5}
+    assert assign(grouper, [stored(20, pair["b"])], source_id=1) == {20: 5}
+    assert assign(grouper, [stored(21, pair["a"])], source_id=2) == {21: 5}
 
 
 def test_grouper_ignores_items_older_than_the_window_and_unreadable_signatures() -> None:
@@ -265,7 +271,7 @@ def test_grouper_ignores_items_older_than_the_window_and_unreadable_signatures()
     since = FETCHED_AT + timedelta(minutes=1)  # every stored() item is older than this
     grouper = StoryGrouper([RecentSignature(1, 1, 1, "garbage|x")], since=since)
     assert len(grouper) == 0
-    grouper.assign([stored(2, pair["a"])], source_id=2)
+    assign(grouper, [stored(2, pair["a"])], source_id=2)
     assert len(grouper) == 0
 
 
@@ -274,8 +280,8 @@ def test_grouper_work_per_article_is_bounded_on_a_crowded_index() -> None:
     crowd = [RecentSignature(i, i, i % 50, f"s1|japan russia|{i:06x}") for i in range(1, 5001)]
     pair = pairs("same_story.json")[0]
     grouper = StoryGrouper(crowd)
-    grouper.assign([stored(6000, pair["a"])], source_id=100)
-    assert grouper.assign([stored(6001, pair["b"])], source_id=101) == {6001: 6000}
+    assign(grouper, [stored(6000, pair["a"])], source_id=100)
+    assert assign(grouper, [stored(6001, pair["b"])], source_id=101) == {6001: 6000}
 
 
 async def test_grouper_loads_recent_signatures_from_the_store(store: Store) -> None:
@@ -284,7 +290,7 @@ async def test_grouper_loads_recent_signatures_from_the_store(store: Store) -> N
     [first] = await store.articles.store(source.id, [stored(0, pair["a"]).input], FETCHED_AT)
     grouper = await StoryGrouper.load(store.articles, FETCHED_AT + GROUPING_WINDOW / 2)
     assert len(grouper) == 1
-    assert grouper.assign([stored(first.article_id + 1, pair["b"])], source_id=source.id + 1) == {
+    assert assign(grouper, [stored(first.article_id + 1, pair["b"])], source_id=source.id + 1) == {
         first.article_id + 1: first.article_id
     }
     expired = await StoryGrouper.load(store.articles, FETCHED_AT + GROUPING_WINDOW * 2)
