@@ -3,9 +3,10 @@
     .venv/bin/python -m bench.ingest [--feeds 1000] [--items 40] [--repeat 3]
         [--database-url postgresql://postgres@127.0.0.1:5432/postgres] [--profile cold]
 
-Runs from the repository root. The fake site runs in its own process, so the
-CPU seconds reported are this process only (poller, parsing threads, store
-client); the site's CPU seconds are read from /proc (Linux; 0 elsewhere).
+Runs from the repository root. The fake site runs in its own process. "CPU s"
+is this process (poller, store client, threads) plus its feed parse workers;
+"workers CPU s" is the workers' share and "site CPU s" the site's, both read
+from /proc (Linux; 0 elsewhere).
 Each repeat uses a fresh database (a new SQLite file, or a new PostgreSQL
 database created through ``--database-url`` and dropped afterwards).
 
@@ -64,6 +65,7 @@ class CycleNumbers:
     failed: int
     new_articles: int
     site_cpu_seconds: float = 0.0
+    workers_cpu_seconds: float = 0.0
 
     @property
     def feeds_per_second(self) -> float:
@@ -88,6 +90,21 @@ def process_cpu(pid: int) -> float:
         return 0.0
     tick = os.sysconf("SC_CLK_TCK")
     return (int(fields[11]) + int(fields[12])) / tick
+
+
+def children_cpu(exclude: int) -> float:
+    """CPU seconds of this process's live children (the parse workers), but ``exclude``."""
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == exclude:
+            continue
+        try:
+            fields = (entry / "stat").read_text().rpartition(")")[2].split()
+        except OSError:
+            continue
+        if int(fields[1]) == os.getpid():
+            total += process_cpu(int(entry.name))
+    return total
 
 
 # --- the fake site in its own process ------------------------------------------------
@@ -160,14 +177,16 @@ def bench_settings(base_url: str, feeds: int, connections: int) -> Settings:
 
 async def measured(cycle: Callable[[], Awaitable[CycleReport]], site_pid: int) -> CycleNumbers:
     """Run one cycle and measure it."""
-    site_before = process_cpu(site_pid)
+    site_before, workers_before = process_cpu(site_pid), children_cpu(site_pid)
     cpu_before, wall_before = time.process_time(), time.perf_counter()
     report = await cycle()
     wall = time.perf_counter() - wall_before
-    cpu = time.process_time() - cpu_before
+    workers = children_cpu(site_pid) - workers_before
+    cpu = time.process_time() - cpu_before + workers
     return CycleNumbers(
         wall_seconds=wall,
         cpu_seconds=cpu,
+        workers_cpu_seconds=workers,
         feeds=len(report.results),
         failed=len(report.failed),
         new_articles=len(report.new_article_ids),
@@ -206,10 +225,11 @@ async def one_repeat(
                     random.Random(0),
                     concurrency=options.concurrency,
                 )
-                await poller.sync_sources()
-                cold = await profiled(profiler, options.profile == "cold", poller, site.pid)
-                clock.now += timedelta(seconds=1)
-                warm = await profiled(profiler, options.profile == "warm", poller, site.pid)
+                async with aclosing(poller):
+                    await poller.sync_sources()
+                    cold = await profiled(profiler, options.profile == "cold", poller, site.pid)
+                    clock.now += timedelta(seconds=1)
+                    warm = await profiled(profiler, options.profile == "warm", poller, site.pid)
         finally:
             await store.close()
     return cold, warm
@@ -238,21 +258,26 @@ def median_row(label: str, runs: Sequence[CycleNumbers]) -> str:
     rate = statistics.median(r.feeds_per_second for r in runs)
     cpu = statistics.median(r.cpu_seconds for r in runs)
     site_cpu = statistics.median(r.site_cpu_seconds for r in runs)
+    workers_cpu = statistics.median(r.workers_cpu_seconds for r in runs)
     new = statistics.median(r.new_articles for r in runs)
     failed = max(r.failed for r in runs)
     return (
-        f"| {label} | {wall:.2f} | {rate:.0f} | {cpu:.2f} | {site_cpu:.2f} | {new:.0f} | {failed} |"
+        f"| {label} | {wall:.2f} | {rate:.0f} | {cpu:.2f} | {workers_cpu:.2f} | {site_cpu:.2f} "
+        f"| {new:.0f} | {failed} |"
     )
 
 
 def print_results(cold: Sequence[CycleNumbers], warm: Sequence[CycleNumbers]) -> None:
     print(f"\nmedians of {len(cold)} repeats")
-    print("| cycle | wall s | feeds/s | CPU s | site CPU s | new articles | failed (max) |")
-    print("|---|---:|---:|---:|---:|---:|---:|")
+    print(
+        "| cycle | wall s | feeds/s | CPU s | workers CPU s | site CPU s | new articles "
+        "| failed (max) |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
     print(median_row("cold (all new)", cold))
     print(median_row("warm (all 304)", warm))
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"peak RSS of this process: {peak:.0f} MB")
+    print(f"peak RSS of this process: {peak:.0f} MB (parse workers not included)")
     for index, (c, w) in enumerate(zip(cold, warm, strict=True), start=1):
         print(
             f"  repeat {index}: cold {c.wall_seconds:.2f} s ({c.cpu_seconds:.2f} CPU s), "

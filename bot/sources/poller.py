@@ -1,7 +1,9 @@
 """The poller: polls due sources, stores their items, groups stories, plans the next poll.
 
 A source's poll is one straight line (:meth:`Poller._refresh`): fetch, parse
-and clean (in a worker thread, so the event loop stays free), complete items
+and clean (a feed in a worker process of :mod:`bot.sources.parse_pool`, which
+serves the budget line "cold ingest >= 50 feeds/s"; a folder or pages in a
+worker thread, so the event loop stays free), complete items
 from their pages if the source asks for it, store with story grouping in one
 transaction, record the outcome. Sources are polled concurrently, at most
 ``concurrency`` at once; every failure of one source (HTTP, parse, even a bug)
@@ -38,6 +40,7 @@ from bot.sources.ingest import (
     prepare_feed,
     prepare_folder,
 )
+from bot.sources.parse_pool import ParsePool
 from bot.sources.poll_results import (
     CycleReport,
     Outcome,
@@ -79,6 +82,7 @@ class Poller:
 
     ``concurrency``: sources polled at once (default twice the fetcher's
     connection cap, so the next source is parsing while connections stay busy).
+    Feed parse workers start with the first feed parsed; :meth:`aclose` stops them.
     """
 
     def __init__(
@@ -102,6 +106,11 @@ class Poller:
         self._grouper: StoryGrouper | None = None
         self._grouper_loaded_at: datetime | None = None
         self._is_synced = False
+        self._parse_pool = ParsePool()
+
+    async def aclose(self) -> None:
+        """Stop the feed parse workers (the store and fetcher are the caller's)."""
+        await self._parse_pool.aclose()
 
     async def sync_sources(self) -> list[Source]:
         """Make the sources table match the settings; new sources are due at once."""
@@ -224,7 +233,7 @@ class Poller:
             fetched_at=fetched_at,
             profile=profile,
         )
-        return fetched, await asyncio.to_thread(parsed)
+        return fetched, await self._parse_pool.run(parsed)
 
     async def _complete_from_pages(
         self, prepared: list[Prepared], profile: SourceProfile, fetched_at: datetime

@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import json
+import os
 import random
 import shutil
 from collections.abc import AsyncIterator, Sequence
 from contextlib import aclosing, asynccontextmanager
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from bot.errors import ParseError
 from bot.settings import FetchSettings, Settings, SourceConfig, TopicConfig
 from bot.sources.fetcher import Fetcher
+from bot.sources.parse_pool import ParsePool
 from bot.sources.poller import CycleReport, Poller, SourceResult, fetch_limits
 from bot.sources.report import cycle_table, health_table, progress_line
 from bot.store import Store
@@ -89,7 +93,9 @@ async def running_poller(
 ) -> AsyncIterator[Poller]:
     fetcher = Fetcher.create(fetch_limits(settings.fetch))
     async with aclosing(fetcher):
-        yield Poller(store, fetcher, settings, clock, random.Random(0))
+        poller = Poller(store, fetcher, settings, clock, random.Random(0))
+        async with aclosing(poller):
+            yield poller
 
 
 async def source_named(store: Store, name: str) -> Source:
@@ -502,3 +508,13 @@ async def test_report_tables_render(store: Store, site: FakeNewsSite, clock: Fak
     assert "HTTP 500" in text
     assert "2 sources" in text and "1 failed" in text
     assert "just now" in text and "in 5 min" in text
+
+
+async def test_a_parse_worker_that_dies_fails_that_parse_and_the_next_gets_a_fresh_pool() -> None:
+    pool = ParsePool(workers=1)
+    try:
+        with pytest.raises(ParseError, match="parse worker died"):
+            await pool.run(partial(os._exit, 1))
+        assert await pool.run(partial(sum, [1, 2])) == 3
+    finally:
+        await pool.aclose()
