@@ -3,7 +3,7 @@
     .venv/bin/python -m bench.delivery [--runs 3] [--database-url URL]
 
 Three cases, each on a fresh outbox of private chats x 2 parts, sent through
-PTB's HTTPXRequest as the bot builds it (:func:`bot.app.telegram_request`):
+one-connection bots per worker as the bot builds them (:func:`bot.app.sender_bots`):
 
 * ``limits-on`` (300 chats, 600 messages, ~20 s): the fake enforces Telegram's
   flood limits (30/s, ~1/s per chat); the Sender runs with the default
@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
+import functools
 import json
 import statistics
 import subprocess
@@ -42,7 +43,7 @@ from typing import Any
 
 import telegram
 
-from bot.app import telegram_request
+from bot.app import sender_bots
 from bot.delivery.limiter import SendLimiter
 from bot.delivery.sender import Sender
 from bot.settings import DeliverySettings
@@ -116,13 +117,18 @@ async def run_case(database_url: str, base_url: str, case: Case) -> dict[str, An
     store = await open_store(database_url)
     try:
         await seed(store, chats=case.chats, parts=2)
-        request = telegram_request(settings.concurrency)
-        async with telegram.Bot(TOKEN, base_url=f"{base_url}/bot", request=request) as bot:
-            limiter = case.limiter()
-            sender = Sender(store, bot, limiter, settings, lambda: datetime.now(UTC), "bench")
+        async with telegram.Bot(TOKEN, base_url=f"{base_url}/bot") as bot:
+            worker_bot = sender_bots(TOKEN, base_url)
+            clock = functools.partial(datetime.now, UTC)
+            sender = Sender(
+                store, bot, case.limiter(), settings, clock, "bench", worker_bot=worker_bot
+            )
             cpu0, wall0 = time.process_time(), time.perf_counter()
-            report = await sender.drain()
-            cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
+            try:
+                report = await sender.drain()
+                cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
+            finally:
+                await sender.aclose()
         paused = await store.state.get(SENDING_PAUSED_UNTIL)
     finally:
         await store.close()

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import TextIO
 
 import httpx
-from telegram import Update
+from telegram import Bot, Update
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, JobQueue
 from telegram.request import BaseRequest, HTTPXRequest
 
@@ -157,21 +157,22 @@ def build_application(
     )
     if request is not None:
         return builder.request(request).get_updates_request(request).build()
-    delivery = settings.delivery
-    return builder.request(telegram_request(delivery.concurrency)).build()
+    return builder.build()  # replies only: the outbox workers have their own bots
 
 
-def telegram_request(concurrency: int) -> HTTPXRequest:
-    """The Bot API's HTTP client: PTB's HTTPXRequest, a pool for ``concurrency`` senders plus
-    room for replies.
+def sender_bots(token: str, api_url: str) -> Callable[[], Bot]:
+    """Makes each outbox worker's bot: PTB's HTTPXRequest with ONE connection (see Sender).
 
-    The keep-alive limit is the pool size: httpx keeps only 20 idle connections by
-    default, and with more senders than that it closes and reopens connections all
-    the time (about twice the CPU per message).
+    The bots share one TLS context (each would load the CA bundle again, ~20 ms of CPU),
+    and a bot's one request also serves getUpdates (never called): one client, not two.
     """
-    size = concurrency + 8
-    limits = httpx.Limits(max_connections=size, max_keepalive_connections=size)
-    return HTTPXRequest(connection_pool_size=size, httpx_kwargs={"limits": limits})
+    tls = httpx.create_ssl_context()
+
+    def worker_bot() -> Bot:
+        request = HTTPXRequest(connection_pool_size=1, httpx_kwargs={"verify": tls})
+        return Bot(token, base_url=f"{api_url}/bot", request=request, get_updates_request=request)
+
+    return worker_bot
 
 
 async def build_bot(
@@ -186,7 +187,13 @@ async def build_bot(
     poller = Poller(store, fetcher, settings, clock, random.Random())
     planner = DigestPlanner(store, settings, clock)
     owner = f"{socket.gethostname()}:{os.getpid()}"
-    sender = Sender(store, application.bot, limiter, settings.delivery, clock, owner)
+    # The offline shell answers in-process: there the outbox goes through the application's bot.
+    worker_bot = (
+        None if request else sender_bots(settings.require_token(), settings.telegram_api_url)
+    )
+    sender = Sender(
+        store, application.bot, limiter, settings.delivery, clock, owner, worker_bot=worker_bot
+    )
     application.bot_data[SERVICES_KEY] = Services(
         settings=settings, store=store, clock=clock, planner=planner, wake_sender=sender.wake
     )

@@ -27,13 +27,16 @@ and to see pauses) and marks its own ``send_message`` calls with
 
 Concurrency: ``settings.concurrency`` workers take digests from one queue; the
 parts of a digest go strictly in order on one worker, and the digests of one
-chat claimed together go on the same worker. The bot given to the Sender needs
-an HTTP pool at least that large (PTB's default HTTPXRequest has 256), and
-httpx's ``max_keepalive_connections`` (20 by default) should match the pool:
-otherwise httpcore closes and reopens connections under load
-(:func:`bot.app.telegram_request` builds it so). More workers than ``rate x
-round trip`` only cost CPU: httpcore's pool work per request grows with its
-open connections.
+chat claimed together go on the same worker.
+
+Per-worker bots, kept for the budget line "delivery: limits off, >= 1,000
+msg/s in one process": given ``worker_bot`` (the running bot passes
+:func:`bot.app.sender_bot`), each worker sends through its own ``Bot`` with a
+one-connection pool, made on first use and closed by :meth:`Sender.aclose`
+(``run`` does so when it ends). httpcore's pool does work per request that
+grows with its connections; one shared pool for all workers halves the rate.
+Replies keep the application's bot. Without ``worker_bot`` (the offline
+shell, tests) every worker sends through ``bot``.
 
 A flood wait (429) pauses the limiter for everyone, is stored in ``bot_state``
 (``SENDING_PAUSED_UNTIL``) for ``newsbot stats`` and for a restart, and stops
@@ -48,7 +51,7 @@ import contextlib
 import functools
 import logging
 import time
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -117,6 +120,8 @@ class Sender:
         settings: DeliverySettings,
         clock: Clock,
         owner: str,
+        *,
+        worker_bot: Callable[[], telegram.Bot] | None = None,
     ) -> None:
         self._store = store
         self._bot = bot
@@ -132,6 +137,8 @@ class Sender:
         # longer for a slot (a flood pause can last hours) is given back instead.
         self._max_slot_wait = max(1.0, min(60.0, settings.lease_seconds / 3))
         self._send_message = _send_message_of(bot)
+        self._worker_bot = worker_bot
+        self._worker_bots: list[telegram.Bot] = []
         # SQLite has one writer: connections that race for it sleep in its busy
         # handler (1-100 ms steps). Taking turns here costs nothing and avoids that.
         self._write_turn: contextlib.AbstractAsyncContextManager[object] = (
@@ -163,14 +170,22 @@ class Sender:
         """
         loop = asyncio.get_running_loop()
         next_reap = loop.time()
-        while not stop.is_set():
-            self._wake.clear()
-            if loop.time() >= next_reap:
-                await self._guarded(self.reap())
-                next_reap = loop.time() + self._settings.lease_seconds / 2
-            await self._guarded(self._drain_and_log())
-            await _wait_any(stop, self._wake, self._idle_seconds())
-            self._fatal = None  # a fatal error (bad token) is retried after a long wait
+        try:
+            while not stop.is_set():
+                self._wake.clear()
+                if loop.time() >= next_reap:
+                    await self._guarded(self.reap())
+                    next_reap = loop.time() + self._settings.lease_seconds / 2
+                await self._guarded(self._drain_and_log())
+                await _wait_any(stop, self._wake, self._idle_seconds())
+                self._fatal = None  # a fatal error (bad token) is retried after a long wait
+        finally:
+            await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the workers' own HTTP pools; the next drain opens new ones."""
+        bots, self._worker_bots = self._worker_bots, []
+        await asyncio.gather(*(bot.request.shutdown() for bot in bots))
 
     async def _drain_and_log(self) -> None:
         report = await self.drain()
@@ -204,10 +219,7 @@ class Sender:
     async def _run_workers(self, tally: _Tally) -> int:
         """One round: claim and send until a claim comes back empty; returns digests claimed."""
         queue: asyncio.Queue[list[Digest] | None] = asyncio.Queue(self._settings.concurrency * 2)
-        workers = [
-            asyncio.create_task(self._worker(queue, tally))
-            for _ in range(self._settings.concurrency)
-        ]
+        workers = [asyncio.create_task(self._worker(queue, tally, send)) for send in self._sends()]
         try:
             return await self._feed(queue)
         finally:
@@ -215,6 +227,14 @@ class Sender:
                 await queue.put(None)
             await asyncio.gather(*workers)
             await self._marks.settled()
+
+    def _sends(self) -> list[_SendMessage]:
+        """One ``send_message`` per worker: its own bot's, or the shared bot's."""
+        if self._worker_bot is None:
+            return [self._send_message] * self._settings.concurrency
+        while len(self._worker_bots) < self._settings.concurrency:
+            self._worker_bots.append(self._worker_bot())
+        return [_send_message_of(bot) for bot in self._worker_bots]
 
     async def _feed(self, queue: asyncio.Queue[list[Digest] | None]) -> int:
         """Claim batches while there is work and no pause; one queue item per chat."""
@@ -234,16 +254,18 @@ class Sender:
                 await queue.put(chat_digests)
         return claimed_count
 
-    async def _worker(self, queue: asyncio.Queue[list[Digest] | None], tally: _Tally) -> None:
+    async def _worker(
+        self, queue: asyncio.Queue[list[Digest] | None], tally: _Tally, send: _SendMessage
+    ) -> None:
         while (chat_digests := await queue.get()) is not None:
             for digest in chat_digests:
                 try:
-                    await self._send_digest(digest, tally)
+                    await self._send_digest(digest, tally, send)
                 except Exception:
                     # The digest keeps its lease; the reaper returns it after expiry.
                     log.exception("delivery of digest %s failed", digest[0].digest_id)
 
-    async def _send_digest(self, digest: Digest, tally: _Tally) -> None:
+    async def _send_digest(self, digest: Digest, tally: _Tally, send: _SendMessage) -> None:
         """Send the parts in order; stop (giving the rest back) when a part cannot go now."""
         for part in digest:
             if self._fatal is not None or self.is_paused() or not await self._take_slot(part):
@@ -253,7 +275,7 @@ class Sender:
             if not is_ours:
                 log.warning("lost the lease on delivery %s; skipping its digest", part.id)
                 return
-            outcome, message_id = await self._attempt(part, repace=slot_is_stale)
+            outcome, message_id = await self._attempt(part, send, repace=slot_is_stale)
             if not await self._settle(part, outcome, message_id, tally):
                 return
 
@@ -278,13 +300,15 @@ class Sender:
         is_ours = await self._marks.sending(part.id)
         return is_ours, time.monotonic() - started > MAX_COMMIT_DELAY_SECONDS
 
-    async def _attempt(self, part: Delivery, *, repace: bool) -> tuple[Outcome, int | None]:
+    async def _attempt(
+        self, part: Delivery, send: _SendMessage, *, repace: bool
+    ) -> tuple[Outcome, int | None]:
         """Send one part (taking a fresh slot first if told); failures become Outcomes."""
         if repace and not await self._take_slot(part):
             return Outcome(OutcomeKind.NOT_SENT, reason="no send slot in time"), None
         await self._limiter.clear_to_send()  # the last check, right before the wire
         try:
-            message = await self._send_message(
+            message = await send(
                 part.telegram_id,
                 part.text,
                 parse_mode=ParseMode.HTML,

@@ -17,6 +17,7 @@ import telegram
 from sqlalchemy import event
 from telegram.ext import ExtBot
 
+from bot.app import sender_bots
 from bot.delivery.limiter import SendLimiter
 from bot.delivery.ptb_limiter import SharedRateLimiter
 from bot.delivery.sender import Sender
@@ -341,6 +342,34 @@ async def test_run_loop_wakes_on_new_work_and_stops_cleanly(world: World) -> Non
     await asyncio.wait_for(task, 3)
 
     assert texts_to(world.tg, 112) == ["woken"]
+
+
+async def test_each_worker_sends_through_its_own_bot_until_aclose(world: World) -> None:
+    make = sender_bots(world.tg.token, world.tg.base_url)
+    made: list[telegram.Bot] = []
+
+    def worker_bot() -> telegram.Bot:
+        made.append(make())
+        return made[-1]
+
+    chats = [await world.chat(1100 + n) for n in range(8)]
+    for chat in chats:
+        await world.digest(chat, "first", "second")
+    settings = DeliverySettings(concurrency=4, lease_seconds=30)
+    sender = Sender(
+        world.store, world.bot, world.limiter, settings, world.clock, "own", worker_bot=worker_bot
+    )
+
+    report = await sender.drain()
+    await world.digest(chats[0], "third", slot="s2")
+    again = await sender.drain()  # the same four bots, none new
+    await sender.aclose()
+
+    assert report.sent == 16 and again.sent == 1 and len(made) == 4
+    assert all(texts_to(world.tg, 1100 + n)[:2] == ["first", "second"] for n in range(8))
+    assert world.tg.rejected_429 == 0
+    with pytest.raises(telegram.error.NetworkError, match="not initialized"):  # closed
+        await made[0].send_message(1100, "after aclose")
 
 
 async def test_shared_limiter_paces_replies_and_lets_sender_sends_through(
