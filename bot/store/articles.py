@@ -14,7 +14,6 @@ Contract:
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -26,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from bot.store.dialect import lock_article_writes
 from bot.store.records import Article
 from bot.store.schema import article_topics, articles, sources
+from bot.store.write_turn import write_turn
 
 CHUNK = 500  # values per IN (...) list: far below SQLite's and asyncpg's parameter limits
 
@@ -72,10 +72,10 @@ class ArticleRepository:
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
-        # Article writers of this process queue here, in turn, instead of in SQLite's
-        # busy handler, which let a waiter lose its turn until its busy timeout expired
+        # Writers of this process queue here, in turn, instead of in SQLite's busy
+        # handler, which let a waiter lose its turn until its busy timeout expired
         # (sources failed with "database is locked" in the 1,000-feed cold cycle).
-        self._write_turn = asyncio.Lock()
+        self._write_turn = write_turn(engine)
 
     async def store(
         self,
@@ -127,7 +127,7 @@ class ArticleRepository:
         """Move articles into the given clusters (article id -> cluster id)."""
         if not clusters:
             return
-        async with self._engine.begin() as conn:
+        async with self._write_turn, self._engine.begin() as conn:
             await _move_to_clusters(conn, clusters)
 
     async def recent_signatures(self, since: datetime) -> list[RecentSignature]:
@@ -183,7 +183,7 @@ class ArticleRepository:
 
     async def prune(self, published_before: datetime) -> int:
         """Delete articles published before the given time; returns how many."""
-        async with self._engine.begin() as conn:
+        async with self._write_turn, self._engine.begin() as conn:
             result = await conn.execute(
                 delete(articles).where(articles.c.published_at < published_before)
             )

@@ -18,6 +18,7 @@ from bot.clock import Clock, utcnow
 from bot.store.dialect import insert_ignore
 from bot.store.records import Source
 from bot.store.schema import sources
+from bot.store.write_turn import write_turn
 
 
 class SourceRepository:
@@ -26,6 +27,7 @@ class SourceRepository:
     def __init__(self, engine: AsyncEngine, clock: Clock = utcnow) -> None:
         self._engine = engine
         self._clock = clock
+        self._write_turn = write_turn(engine)  # SQLite has one writer: take turns, don't race
 
     async def sync(self, declared: Sequence[tuple[str, str, str]]) -> list[Source]:
         """Make the table match the configured (name, url, kind) list.
@@ -35,7 +37,7 @@ class SourceRepository:
         """
         now = self._clock()
         names = [name for name, _, _ in declared]
-        async with self._engine.begin() as conn:
+        async with self._write_turn, self._engine.begin() as conn:
             rows = [
                 {"name": n, "url": u, "kind": k, "next_poll_at": now, "created_at": now}
                 for n, u, k in declared
@@ -100,7 +102,7 @@ class SourceRepository:
 
     async def record_failure(self, source_id: int, *, error: str, next_poll_at: datetime) -> None:
         """A fetch or parse failed: count it, keep the reason, back off."""
-        async with self._engine.begin() as conn:
+        async with self._write_turn, self._engine.begin() as conn:
             await conn.execute(
                 update(sources)
                 .where(sources.c.id == source_id)
@@ -117,11 +119,11 @@ class SourceRepository:
         stmt = update(sources).values(next_poll_at=self._clock())
         if source_id is not None:
             stmt = stmt.where(sources.c.id == source_id)
-        async with self._engine.begin() as conn:
+        async with self._write_turn, self._engine.begin() as conn:
             await conn.execute(stmt)
 
     async def _set(self, source_id: int, **values: Any) -> None:
-        async with self._engine.begin() as conn:
+        async with self._write_turn, self._engine.begin() as conn:
             await conn.execute(update(sources).where(sources.c.id == source_id).values(**values))
 
 
