@@ -12,20 +12,21 @@ Four limits hold at once (Telegram's Bots FAQ):
   never put 3 messages into any 1 s window (a third one waits 2 s after the first).
 * **Per group** (also): at most ``group_per_minute`` messages in any 61 s window
   (60 s plus a 1 s margin against clock skew between us and Telegram).
-* **Sliding window at the moment of sending**: at most ``floor(per_second)``
-  messages (30 at 30/s) in any 1.02 s window of *send* times, Telegram's own
-  rule plus 20 ms for the jitter between our send and its arrival. Even
-  spacing alone assumes every message leaves on time. When one leaves late (a
-  slow commit, a busy event loop) it and the on-time ones after it crowd into
-  one second, and Telegram, which counts arrivals, answers 429 to the 31st.
-  On time, sends ``n`` and ``n + 30`` are 30 spacings (1.0204 s) apart, so
-  the window holds no one; after a delay it holds the one send that would be
-  the 31st. :meth:`SendLimiter.acquire` applies it at once; a caller that does
-  work between its slot and the send (the outbox Sender commits first) takes
-  the slot with :meth:`SendLimiter.acquire_slot` and calls
-  :meth:`SendLimiter.clear_to_send` right before the send.
+* **Telegram's window, counted until the answer**: a message may go only while
+  fewer than ``floor(per_second)`` messages (30 at 30/s) are unanswered or were
+  answered less than 1 s ago. Telegram counts *arrivals* in any 1 s, and a
+  message arrives somewhere between our send and its answer, so a send that
+  starts 1 s after the 30th-last answer can never be the 31st in any of
+  Telegram's windows, however late a request leaves us or however long it
+  waits in a queue on the way. (Counting send times instead, even with a
+  20 ms margin, let a 429 through when one request was delayed more than the
+  margin on a loaded machine.) Even spacing alone also assumes every message
+  leaves on time; this window catches the ones that crowd together after a
+  delay. While the round trip is under the spacing headroom (20 ms at 30/s)
+  it never holds an on-time send. The send itself goes inside
+  ``async with limiter.sending():``, after :meth:`SendLimiter.acquire_slot`.
 
-How waiting works: ``acquire`` *reserves* the earliest slot that satisfies all
+How waiting works: ``acquire_slot`` *reserves* the earliest slot that satisfies all
 limits and sleeps until it, so callers are served first come, first served, a
 waiter sleeps exactly once (no polling), and a caller held back by its own chat
 never holds back other chats (they take the free slots before it). A cancelled
@@ -41,10 +42,11 @@ from __future__ import annotations
 
 import asyncio
 import bisect
+import contextlib
 import math
 import time
 from collections import OrderedDict, deque
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 
 from bot.settings import DeliverySettings
@@ -55,10 +57,9 @@ PAID_BROADCAST_PER_SECOND = 1000.0
 _OVERALL_HEADROOM = 0.98
 _GROUP_WINDOW_SECONDS = 60.0
 _GROUP_WINDOW_MARGIN_SECONDS = 1.0
-# The send window: Telegram's 1 s plus 20 ms for jitter between our send and its arrival
-# (10 ms let a 429 through in 2 of 3 benchmark runs on a slower, loaded 2-core machine).
-# Shorter than 30 spacings (1.0204 s): messages that leave on time are never held.
-_SEND_WINDOW_SECONDS = 1.02
+# Telegram's window, counted from each message's answer (see the module docstring), plus
+# 5 ms so a send exactly 1 s after is not counted as inside by a closed window.
+_SEND_WINDOW_SECONDS = 1.005
 # Added to every pause: Telegram rounds retry_after, our clock is not its clock.
 PAUSE_MARGIN_SECONDS = 0.1
 _EPSILON = 1e-9
@@ -153,8 +154,11 @@ class SendLimiter:
         self._groups = ChatBook((chat_rule, group_rule))
         self._slots: list[float] = []  # reserved/recent overall send times, ascending
         self._pause_until = -math.inf
-        # The last sends, as many as the send window allows (oldest first).
-        self._sent: deque[float] = deque(maxlen=max(1, math.floor(per_second)))
+        # The send window: how many it holds, answer times (ascending), sends unanswered.
+        self._window_limit = max(1, math.floor(per_second))
+        self._answers: deque[float] = deque()
+        self._in_flight = 0
+        self._answered = asyncio.Event()  # set (and replaced) whenever an answer comes
 
     @classmethod
     def from_settings(
@@ -182,19 +186,11 @@ class SendLimiter:
             sleep=sleep,
         )
 
-    async def acquire(self, chat_id: int, *, is_group: bool) -> None:
-        """Wait until a message to ``chat_id`` may go now; the caller sends right after.
-
-        Cancellation-safe: a cancelled waiter releases its reserved slot.
-        """
-        await self.acquire_slot(chat_id, is_group=is_group)
-        await self.clear_to_send()
-
     async def acquire_slot(self, chat_id: int, *, is_group: bool) -> None:
         """Wait for a paced slot (overall spacing, chat limits, pauses) without sending yet.
 
-        The caller must call :meth:`clear_to_send` right before the message goes
-        out. Cancellation-safe: a cancelled waiter releases its reserved slot.
+        The caller then sends inside :meth:`sending`. Cancellation-safe: a cancelled
+        waiter releases its reserved slot.
         """
         while True:
             slot = self._reserve(chat_id, is_group)
@@ -208,16 +204,34 @@ class SendLimiter:
             # A pause began while we slept and covers our slot: queue again behind it.
             self._release(chat_id, is_group, slot)
 
-    async def clear_to_send(self) -> None:
-        """Hold while the last sends fill the send window, then count this send (now)."""
+    @contextlib.asynccontextmanager
+    async def sending(self) -> AsyncIterator[None]:
+        """Wrap one send: hold while the send window is full; the message counts until
+        1 s after its answer (or its failure) comes back."""
+        await self._window_room()
+        self._in_flight += 1
+        try:
+            yield
+        finally:
+            self._in_flight -= 1
+            self._answers.append(self._clock())
+            self._answered.set()
+            self._answered = asyncio.Event()
+
+    async def _window_room(self) -> None:
+        """Return once fewer than ``_window_limit`` sends are unanswered or recently answered."""
+        answers = self._answers
         while True:
             now = self._clock()
-            full = len(self._sent) == self._sent.maxlen
-            ready_at = self._sent[0] + _SEND_WINDOW_SECONDS if full else -math.inf
-            if ready_at <= now:
-                self._sent.append(now)
+            while answers and answers[0] <= now - _SEND_WINDOW_SECONDS + _EPSILON:
+                answers.popleft()
+            excess = len(answers) + self._in_flight - self._window_limit
+            if excess < 0:
                 return
-            await self._sleep(ready_at - now)
+            if excess < len(answers):  # room once the (excess + 1)-th oldest answer is 1 s old
+                await self._sleep(answers[excess] + _SEND_WINDOW_SECONDS - now)
+            else:  # every send in the window is still unanswered
+                await self._answered.wait()
 
     def pause_all(self, seconds: float) -> None:
         """Stop all sending for ``seconds`` (plus a small margin); extends, never shortens."""

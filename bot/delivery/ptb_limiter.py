@@ -69,10 +69,12 @@ class SharedRateLimiter(BaseRateLimiter[str]):
     ) -> ApiResult:
         """Wait for a slot when the call sends to a chat, then make it."""
         chat_id = _paced_chat_id(endpoint, data.get("chat_id"))
-        if rate_limit_args != ALREADY_PACED and chat_id is not None:
-            await self._wait_for_slot(chat_id)
         try:
-            return await callback(*args, **kwargs)
+            if rate_limit_args == ALREADY_PACED or chat_id is None:
+                return await callback(*args, **kwargs)
+            await self._wait_for_slot(chat_id)
+            async with self._limiter.sending():
+                return await callback(*args, **kwargs)
         except RetryAfter as err:
             self._limiter.pause_all(retry_after_seconds(err))
             raise
@@ -82,7 +84,7 @@ class SharedRateLimiter(BaseRateLimiter[str]):
             return  # the flood wait holds the outbox back, not the answers to users
         with contextlib.suppress(TimeoutError):  # see MAX_REPLY_WAIT_SECONDS
             await asyncio.wait_for(
-                self._limiter.acquire(chat_id, is_group=chat_id < 0), self._max_wait_seconds
+                self._limiter.acquire_slot(chat_id, is_group=chat_id < 0), self._max_wait_seconds
             )
 
 

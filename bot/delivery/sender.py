@@ -31,7 +31,7 @@ chat claimed together go on the same worker.
 
 Per-worker bots, kept for the budget line "delivery: limits off, >= 1,000
 msg/s in one process": given ``worker_bot`` (the running bot passes
-:func:`bot.app.sender_bot`), each worker sends through its own ``Bot`` with a
+:func:`bot.app.sender_bots`), each worker sends through its own ``Bot`` with a
 one-connection pool, made on first use and closed by :meth:`Sender.aclose`
 (``run`` does so when it ends). httpcore's pool does work per request that
 grows with its connections; one shared pool for all workers halves the rate.
@@ -306,15 +306,16 @@ class Sender:
         """Send one part (taking a fresh slot first if told); failures become Outcomes."""
         if repace and not await self._take_slot(part):
             return Outcome(OutcomeKind.NOT_SENT, reason="no send slot in time"), None
-        await self._limiter.clear_to_send()  # the last check, right before the wire
+        preview = telegram.LinkPreviewOptions(is_disabled=part.disable_preview)
         try:
-            message = await send(
-                part.telegram_id,
-                part.text,
-                parse_mode=ParseMode.HTML,
-                message_thread_id=part.thread_id or None,
-                link_preview_options=telegram.LinkPreviewOptions(is_disabled=part.disable_preview),
-            )
+            async with self._limiter.sending():  # counts in Telegram's window until answered
+                message = await send(
+                    part.telegram_id,
+                    part.text,
+                    parse_mode=ParseMode.HTML,
+                    message_thread_id=part.thread_id or None,
+                    link_preview_options=preview,
+                )
         except Exception as err:  # classify_send_error decides what each failure means
             return classify_send_error(err), None
         return SENT, message.message_id
