@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, delete, select, update
+from sqlalchemy import Row, bindparam, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.clock import Clock, utcnow
@@ -88,31 +88,27 @@ class SourceRepository:
     ) -> None:
         """A fetch worked (200 or 304): store validators, clear the error count."""
         now = self._clock()
-        await self._set(
-            source_id,
-            etag=etag,
-            last_modified=last_modified,
-            next_poll_at=next_poll_at,
-            error_count=0,
-            last_error=None,
-            last_success_at=now,
-            last_polled_at=now,
-            redirect_url=redirect_url,
-        )
+        values = {
+            "source_id": source_id,
+            "etag": etag,
+            "last_modified": last_modified,
+            "next_poll_at": next_poll_at,
+            "now": now,
+            "redirect_url": redirect_url,
+        }
+        async with self._write_turn, self._engine.begin() as conn:
+            await conn.execute(_RECORD_SUCCESS, values)
 
     async def record_failure(self, source_id: int, *, error: str, next_poll_at: datetime) -> None:
         """A fetch or parse failed: count it, keep the reason, back off."""
+        values = {
+            "source_id": source_id,
+            "error": error[:2000],
+            "now": self._clock(),
+            "next_poll_at": next_poll_at,
+        }
         async with self._write_turn, self._engine.begin() as conn:
-            await conn.execute(
-                update(sources)
-                .where(sources.c.id == source_id)
-                .values(
-                    error_count=sources.c.error_count + 1,
-                    last_error=error[:2000],
-                    last_polled_at=self._clock(),
-                    next_poll_at=next_poll_at,
-                )
-            )
+            await conn.execute(_RECORD_FAILURE, values)
 
     async def make_due(self, source_id: int | None = None) -> None:
         """Make one source (or all) due now, e.g. for ``newsbot ingest``."""
@@ -122,9 +118,33 @@ class SourceRepository:
         async with self._write_turn, self._engine.begin() as conn:
             await conn.execute(stmt)
 
-    async def _set(self, source_id: int, **values: Any) -> None:
-        async with self._write_turn, self._engine.begin() as conn:
-            await conn.execute(update(sources).where(sources.c.id == source_id).values(**values))
+
+# Every poll records one of these: built once, they skip SQLAlchemy's per-call
+# statement construction and cache-key work (a fifth of a 304's recording).
+_RECORD_SUCCESS = (
+    update(sources)
+    .where(sources.c.id == bindparam("source_id"))
+    .values(
+        etag=bindparam("etag"),
+        last_modified=bindparam("last_modified"),
+        next_poll_at=bindparam("next_poll_at"),
+        error_count=0,
+        last_error=None,
+        last_success_at=bindparam("now"),
+        last_polled_at=bindparam("now"),
+        redirect_url=bindparam("redirect_url"),
+    )
+)
+_RECORD_FAILURE = (
+    update(sources)
+    .where(sources.c.id == bindparam("source_id"))
+    .values(
+        error_count=sources.c.error_count + 1,
+        last_error=bindparam("error"),
+        last_polled_at=bindparam("now"),
+        next_poll_at=bindparam("next_poll_at"),
+    )
+)
 
 
 def source_from_row(row: Row[Any]) -> Source:
