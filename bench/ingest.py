@@ -66,6 +66,7 @@ class CycleNumbers:
     new_articles: int
     site_cpu_seconds: float = 0.0
     workers_cpu_seconds: float = 0.0
+    workers_peak_mb: float = 0.0
 
     @property
     def feeds_per_second(self) -> float:
@@ -92,9 +93,9 @@ def process_cpu(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / tick
 
 
-def children_cpu(exclude: int) -> float:
-    """CPU seconds of this process's live children (the parse workers), but ``exclude``."""
-    total = 0.0
+def children(exclude: int) -> list[int]:
+    """Process ids of this process's live children (the parse workers), but ``exclude``."""
+    found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit() or int(entry.name) == exclude:
             continue
@@ -103,7 +104,26 @@ def children_cpu(exclude: int) -> float:
         except OSError:
             continue
         if int(fields[1]) == os.getpid():
-            total += process_cpu(int(entry.name))
+            found.append(int(entry.name))
+    return found
+
+
+def children_cpu(exclude: int) -> float:
+    """CPU seconds of this process's live children, but ``exclude``."""
+    return sum(process_cpu(pid) for pid in children(exclude))
+
+
+def children_peak_mb(exclude: int) -> float:
+    """Sum of the peak RSS (VmHWM) of this process's live children, but ``exclude``."""
+    total = 0.0
+    for pid in children(exclude):
+        try:
+            status = Path(f"/proc/{pid}/status").read_text()
+        except OSError:
+            continue
+        for line in status.splitlines():
+            if line.startswith("VmHWM:"):
+                total += int(line.split()[1]) / 1024
     return total
 
 
@@ -187,6 +207,7 @@ async def measured(cycle: Callable[[], Awaitable[CycleReport]], site_pid: int) -
         wall_seconds=wall,
         cpu_seconds=cpu,
         workers_cpu_seconds=workers,
+        workers_peak_mb=children_peak_mb(site_pid),
         feeds=len(report.results),
         failed=len(report.failed),
         new_articles=len(report.new_article_ids),
@@ -277,7 +298,9 @@ def print_results(cold: Sequence[CycleNumbers], warm: Sequence[CycleNumbers]) ->
     print(median_row("cold (all new)", cold))
     print(median_row("warm (all 304)", warm))
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"peak RSS of this process: {peak:.0f} MB (parse workers not included)")
+    workers_peak = max(r.workers_peak_mb for r in cold)
+    print(f"peak RSS of this process: {peak:.0f} MB; parse workers' peak RSS, summed: ", end="")
+    print(f"{workers_peak:.0f} MB")
     for index, (c, w) in enumerate(zip(cold, warm, strict=True), start=1):
         print(
             f"  repeat {index}: cold {c.wall_seconds:.2f} s ({c.cpu_seconds:.2f} CPU s), "
