@@ -10,7 +10,8 @@ one-connection bots per worker as the bot builds them (:func:`bot.app.sender_bot
   settings (30/s, 16 workers). Target: at least 97 % of 30 msg/s and no 429.
 * ``limits-off`` (1,000 chats, 2,000 messages): limits off on both sides: the
   fake enforces nothing and the Sender's limiter paces nothing (1,000,000/s,
-  no per-chat spacing), so this is what the bot's sending machinery can do.
+  no per-chat spacing), so this is what the bot's sending machinery can do
+  (32 workers, as a broadcasting bot would set ``delivery.concurrency``).
   Target: at least 1,000 msg/s, the paid-broadcast ceiling.
 * ``paid-broadcast`` (1,000 chats): the fake enforces nothing; the Sender runs
   with ``allow_paid_broadcast``: its limiter spaces sends for 98 % of 1,000/s
@@ -53,8 +54,10 @@ from bot.store.records import ChatKey
 from bot.store.state import SENDING_PAUSED_UNTIL
 
 TOKEN = "123:ABC"
+# 1,000 msg/s needs rate x round trip workers in flight (30 at a 30 ms round trip to
+# Telegram), so a broadcasting bot sets delivery.concurrency above the default 16.
 _BROADCAST = DeliverySettings(
-    allow_paid_broadcast=True, private_chat_interval_seconds=0.0, concurrency=16
+    allow_paid_broadcast=True, private_chat_interval_seconds=0.0, concurrency=32
 )
 
 
