@@ -286,9 +286,11 @@ async def _insert(
         }
         for i in items
     ]
-    stmt = insert(articles).returning(articles.c.id, sort_by_parameter_order=True)
-    ids = (await conn.execute(stmt, rows)).scalars().all()
-    return [StoredItem(article_id, "new", i) for article_id, i in zip(ids, items, strict=True)]
+    # Matched back by URL (unique) rather than asking for RETURNING in parameter order:
+    # on SQLite that order costs one INSERT per row, this is one multi-row INSERT.
+    stmt = insert(articles).returning(articles.c.id, articles.c.url)
+    ids = {row.url: row.id for row in await conn.execute(stmt, rows)}
+    return [StoredItem(ids[i.url], "new", i) for i in items]
 
 
 async def _set_clusters(
