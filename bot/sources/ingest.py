@@ -1,7 +1,8 @@
 """From what a source said to what the store keeps: ArticleInputs and article pages.
 
-Conversion is pure and synchronous (the poller may run it in a worker thread
-with the parsing). An item without a usable date gets the fetch time, one dated
+Conversion is pure and synchronous: the poller runs it with the parsing, for a
+feed in a parse worker process (so everything here must pickle), for a folder
+or pages in a worker thread. An item without a usable date gets the fetch time, one dated
 more than a day ahead gets the fetch time too; an item published before the
 source profile's ``oldest`` (the retention window) is dropped, since the store
 would only prune it again. Story grouping lives in :mod:`bot.sources.cluster`.
@@ -114,7 +115,7 @@ def prepare_feed(
     fetched_at: datetime,
     profile: SourceProfile,
 ) -> list[Prepared]:
-    """Parse a feed body and convert its items (one call, so one worker-thread hop)."""
+    """Parse a feed body and convert its items (one call, so one hop to a parse worker)."""
     parsed = parse_feed(
         body,
         url=url,
