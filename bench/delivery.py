@@ -49,8 +49,7 @@ from bot.delivery.limiter import SendLimiter
 from bot.delivery.sender import Sender
 from bot.settings import DeliverySettings
 from bot.store import Store, open_store
-from bot.store.outbox import DigestRequest, Part
-from bot.store.records import ChatKey
+from bot.store.records import ChatKey, DigestRequest, Part
 from bot.store.state import SENDING_PAUSED_UNTIL
 
 TOKEN = "123:ABC"

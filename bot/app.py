@@ -26,7 +26,7 @@ from telegram import Bot, Update
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, JobQueue
 from telegram.request import BaseRequest, HTTPXRequest
 
-from bot.chat import register_handlers, set_bot_commands
+from bot.chat.routes import register_handlers, set_bot_commands
 from bot.clock import Clock, utcnow
 from bot.delivery.limiter import SendLimiter
 from bot.delivery.ptb_limiter import SharedRateLimiter

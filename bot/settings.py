@@ -139,7 +139,6 @@ class Settings(BaseSettings):
     poll_interval_seconds: int = Field(default=300, ge=10)
     timezone: str = "UTC"
     digest_times: list[str] = Field(default_factory=lambda: ["08:00"])
-    admin_ids: list[int] = Field(default_factory=list)
     stories_per_topic: int = Field(default=5, ge=1, le=50)
     retention_days: int = Field(default=30, ge=1)
     tick_seconds: float = Field(default=5.0, gt=0)

@@ -14,8 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from bot.store.outbox import Part
-from bot.store.records import Article
+from bot.store.records import Article, Part
 
 # A call holds at most this many digests: when every due chat's digest differs,
 # nothing is shared anyway, and the memo must not grow with the number of chats.

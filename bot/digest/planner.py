@@ -41,8 +41,7 @@ from bot.digest.select import plan_digest
 from bot.digest.slots import coalesce_missed, slot_key
 from bot.settings import Settings
 from bot.store import Store
-from bot.store.outbox import DigestRequest, Part
-from bot.store.records import Article, Chat
+from bot.store.records import Article, Chat, DigestRequest, Part
 
 log = logging.getLogger(__name__)
 

@@ -32,7 +32,7 @@ from pydantic import SecretStr
 from telegram import Update
 from telegram.ext import Application
 
-from bot.chat import set_bot_commands
+from bot.chat.routes import set_bot_commands
 from bot.clock import Clock, utcnow
 from bot.settings import Settings
 from bot.shell.samples import load_sample_articles, seed_sample_articles

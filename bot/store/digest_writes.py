@@ -11,16 +11,14 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.store.dialect import insert_ignore
+from bot.store.records import DigestRequest
 from bot.store.schema import bodies, chats, deliveries, digests
-
-if TYPE_CHECKING:  # outbox.py imports this module; the records are only annotations here
-    from bot.store.outbox import DigestRequest
 
 # Ids per IN (...) list: far below SQLite's and asyncpg's bind-parameter limits.
 CHUNK = 500

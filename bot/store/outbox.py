@@ -19,7 +19,6 @@ Statuses: pending -> leased -> sending -> sent | failed | unknown | pending.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -39,29 +38,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.clock import Clock, utcnow
 from bot.store.digest_writes import write_digests
-from bot.store.records import Delivery, DigestKind
+from bot.store.records import Delivery, DigestRequest
 from bot.store.schema import bodies, chats, deliveries, digests
-
-
-@dataclass(frozen=True, slots=True)
-class Part:
-    """One rendered message of a digest."""
-
-    text: str
-    disable_preview: bool = True
-
-
-@dataclass(frozen=True, slots=True)
-class DigestRequest:
-    """Everything to write for one chat's digest, plus the chat's new schedule state."""
-
-    chat_id: int
-    kind: DigestKind
-    slot_key: str
-    parts: tuple[Part, ...]
-    max_article_id: int
-    next_digest_at: datetime | None
-    last_digest_at: datetime | None
 
 
 class OutboxRepository:

@@ -122,3 +122,24 @@ class Delivery:
     telegram_message_id: int | None
     error: str | None
     sent_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class Part:
+    """One rendered message of a digest."""
+
+    text: str
+    disable_preview: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class DigestRequest:
+    """Everything to write for one chat's digest, plus the chat's new schedule state."""
+
+    chat_id: int
+    kind: DigestKind
+    slot_key: str
+    parts: tuple[Part, ...]
+    max_article_id: int
+    next_digest_at: datetime | None
+    last_digest_at: datetime | None

@@ -18,8 +18,7 @@ from pathlib import Path
 import pytest
 
 from bot.store import Store, open_store
-from bot.store.outbox import DigestRequest, Part
-from bot.store.records import ChatKey
+from bot.store.records import ChatKey, DigestRequest, Part
 from tests.conftest import REPO_ROOT
 from tests.fakes.telegram import FakeTelegram
 

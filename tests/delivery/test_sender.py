@@ -23,8 +23,7 @@ from bot.delivery.ptb_limiter import SharedRateLimiter
 from bot.delivery.sender import Sender
 from bot.settings import DeliverySettings
 from bot.store import Store, open_store
-from bot.store.outbox import DigestRequest, Part
-from bot.store.records import ChatKey
+from bot.store.records import ChatKey, DigestRequest, Part
 from bot.store.state import SENDING_PAUSED_UNTIL
 from tests.fakes.telegram import FakeTelegram
 

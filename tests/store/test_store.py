@@ -12,8 +12,7 @@ from sqlalchemy import inspect
 from bot.store import Store, open_store
 from bot.store.articles import ArticleInput
 from bot.store.migrate import current_revision
-from bot.store.outbox import DigestRequest, Part
-from bot.store.records import ChatKey
+from bot.store.records import ChatKey, DigestRequest, Part
 
 NOW = datetime(2026, 11, 27, 8, 0, tzinfo=UTC)
 
