@@ -40,7 +40,6 @@ from bot.store import Store, open_store
 
 log = logging.getLogger(__name__)
 
-REAP_EVERY_SECONDS = 30.0
 PRUNE_EVERY_SECONDS = 3600.0
 
 
@@ -87,7 +86,6 @@ class NewsBot:
         every = self.settings.tick_seconds
         self._repeat(jobs, self.poll, every, first=0.1)
         self._repeat(jobs, self.plan, every, first=0.1)
-        self._repeat(jobs, self.sender.reap, REAP_EVERY_SECONDS, first=1)
         self._repeat(jobs, self.poller.prune, PRUNE_EVERY_SECONDS, first=60)
         self._sender_task = asyncio.create_task(self.sender.run(self.stop_event))
         assert self.application.updater is not None
@@ -112,7 +110,8 @@ class NewsBot:
                 await asyncio.wait_for(self._sender_task, timeout=10)
 
     async def close(self) -> None:
-        """Release the HTTP client and the database."""
+        """Stop the parse workers, release the HTTP client and the database."""
+        await self.poller.aclose()
         await self.fetcher.aclose()
         await self.store.close()
 

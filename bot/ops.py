@@ -41,11 +41,12 @@ async def ingest_once(
     async with _opened(settings) as store:
         limits = fetch_limits(settings.fetch)
         fetcher = Fetcher.create(limits)
+        poller = Poller(store, fetcher, settings, utcnow, random.Random())
         try:
-            poller = Poller(store, fetcher, settings, utcnow, random.Random())
             await poller.sync_sources()
             report = await _cycle_with_progress(poller, len(settings.sources), source_name, console)
         finally:
+            await poller.aclose()
             await fetcher.aclose()
     console.print(cycle_table(report))
     return 1 if any(r.status == "failed" for r in report.results) else 0
