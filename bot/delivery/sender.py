@@ -139,10 +139,9 @@ class Sender:
         self._send_message = _send_message_of(bot)
         self._worker_bot = worker_bot
         self._worker_bots: list[telegram.Bot] = []
-        # SQLite has one writer: connections that race for it sleep in its busy
-        # handler (1-100 ms steps). Taking turns here costs nothing and avoids that.
+        # On SQLite the marks take the store's one write turn (Store.write_turn).
         self._write_turn: contextlib.AbstractAsyncContextManager[object] = (
-            asyncio.Lock() if is_sqlite(store.engine) else contextlib.nullcontext()
+            store.write_turn if is_sqlite(store.engine) else contextlib.nullcontext()
         )
         self._marks = GroupCommit(store.outbox, owner, self._write_turn)
 

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -22,9 +23,19 @@ from bot.store.state import StateRepository
 
 @dataclass(frozen=True, slots=True)
 class Store:
-    """The repositories, sharing one engine."""
+    """The repositories, sharing one engine.
+
+    ``write_turn``: the writers of this process take turns on it. On SQLite that
+    is every writer (the database admits one at a time; queueing here beats
+    racing in SQLite's busy handler, where a waiter can lose its turn until its
+    busy timeout expires: sources failed with "database is locked" in the
+    1,000-feed cold cycle). On PostgreSQL the article and source writers (the
+    article writers queue for the article write lock anyway; waiting here holds
+    no pooled connection meanwhile).
+    """
 
     engine: AsyncEngine
+    write_turn: asyncio.Lock
     chats: ChatRepository
     sources: SourceRepository
     articles: ArticleRepository
@@ -41,11 +52,13 @@ async def open_store(database_url: str, *, clock: Clock = utcnow, migrate: bool 
     engine = make_engine(database_url)
     if migrate:
         await upgrade_to_head(engine)
+    write_turn = asyncio.Lock()
     return Store(
         engine=engine,
+        write_turn=write_turn,
         chats=ChatRepository(engine, clock),
-        sources=SourceRepository(engine, clock),
-        articles=ArticleRepository(engine),
+        sources=SourceRepository(engine, write_turn, clock),
+        articles=ArticleRepository(engine, write_turn),
         outbox=OutboxRepository(engine, clock),
         state=StateRepository(engine, clock),
     )

@@ -14,6 +14,7 @@ Contract:
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -25,7 +26,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from bot.store.dialect import lock_article_writes
 from bot.store.records import Article
 from bot.store.schema import article_topics, articles, sources
-from bot.store.write_turn import write_turn
 
 CHUNK = 500  # values per IN (...) list: far below SQLite's and asyncpg's parameter limits
 
@@ -70,12 +70,9 @@ GroupNew = Callable[[Sequence[StoredItem]], Mapping[int, int]]
 class ArticleRepository:
     """Reads and writes articles and their topics."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, write_turn: asyncio.Lock) -> None:
         self._engine = engine
-        # Writers of this process queue here, in turn, instead of in SQLite's busy
-        # handler, which let a waiter lose its turn until its busy timeout expired
-        # (sources failed with "database is locked" in the 1,000-feed cold cycle).
-        self._write_turn = write_turn(engine)
+        self._write_turn = write_turn  # Store.write_turn
 
     async def store(
         self,

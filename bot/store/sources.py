@@ -7,6 +7,7 @@ no-op), and datetimes are aware UTC.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -18,16 +19,17 @@ from bot.clock import Clock, utcnow
 from bot.store.dialect import insert_ignore
 from bot.store.records import Source
 from bot.store.schema import sources
-from bot.store.write_turn import write_turn
 
 
 class SourceRepository:
     """Reads and writes the ``sources`` table."""
 
-    def __init__(self, engine: AsyncEngine, clock: Clock = utcnow) -> None:
+    def __init__(
+        self, engine: AsyncEngine, write_turn: asyncio.Lock, clock: Clock = utcnow
+    ) -> None:
         self._engine = engine
+        self._write_turn = write_turn  # Store.write_turn
         self._clock = clock
-        self._write_turn = write_turn(engine)  # SQLite has one writer: take turns, don't race
 
     async def sync(self, declared: Sequence[tuple[str, str, str]]) -> list[Source]:
         """Make the table match the configured (name, url, kind) list.
