@@ -29,6 +29,7 @@ from bot.store import open_store
 from bot.store.articles import ArticleInput
 from bot.store.records import ChatKey
 from tests.conftest import REPO_ROOT
+from tests.fakes.news_site import FakeNewsSite, make_items
 from tests.fakes.telegram import FakeTelegram, FakeTelegramThread
 
 CHATS = 300
@@ -112,27 +113,41 @@ async def wait_until(condition, seconds: float) -> None:  # type: ignore[no-unty
         await asyncio.sleep(0.1)
 
 
+FEED_SOURCE = """
+[[sources]]
+name = "Wire"
+url = "{url}"
+topics = ["world"]
+"""
+
+
 async def test_sigkill_of_newsbot_run_leaves_no_process_behind(tmp_path: Path) -> None:
+    """Killed while its feed parse workers run, the bot leaves no process of its own behind."""
     folder = tmp_path / "desk"
     folder.mkdir()
-    (tmp_path / "newsbot.toml").write_text(CONFIG.format(folder=folder))
     handle = FakeTelegram.run_in_thread()
-    env, mark = with_mark(bot_env(handle, f"sqlite:///{tmp_path / 'bot.db'}", tmp_path))
-    try:
-        chat = handle.fake.private_chat(FIRST_ID)
-        bot = start_bot(env, tmp_path)
+    async with FakeNewsSite() as site:
+        feed = site.add_feed("/wire.xml", title="Wire", items=make_items(5, seed=3))
+        config = CONFIG.format(folder=folder) + FEED_SOURCE.format(url=feed)
+        (tmp_path / "newsbot.toml").write_text(config)
+        env, mark = with_mark(bot_env(handle, f"sqlite:///{tmp_path / 'bot.db'}", tmp_path))
         try:
-            handle.call(handle.fake.send_text(chat, FIRST_ID, "/help"))
-            await wait_until(lambda: bool(handle.fake.messages_to(chat)), 60)  # fully started
-            assert bot.pid in marked_processes(mark)
-            bot.send_signal(signal.SIGKILL)
-            bot.wait(timeout=10)
+            chat = handle.fake.private_chat(FIRST_ID)
+            bot = start_bot(env, tmp_path)
+            try:
+                handle.call(handle.fake.send_text(chat, FIRST_ID, "/help"))
+                await wait_until(lambda: bool(handle.fake.messages_to(chat)), 60)  # started
+                # The feed was polled, so the parse workers (and their helpers) run too.
+                await wait_until(lambda: len(marked_processes(mark)) > 1, 60)
+                assert bot.pid in marked_processes(mark)
+                bot.send_signal(signal.SIGKILL)
+                bot.wait(timeout=10)
+            finally:
+                if bot.poll() is None:
+                    bot.kill()
+            assert await survivors(mark) == []
         finally:
-            if bot.poll() is None:
-                bot.kill()
-        assert await survivors(mark) == []
-    finally:
-        handle.stop()
+            handle.stop()
 
 
 def bot_env(handle: FakeTelegramThread, db_url: str, tmp_path: Path) -> dict[str, str]:
