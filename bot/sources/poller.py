@@ -3,11 +3,12 @@
 A source's poll is one straight line (:meth:`Poller._refresh`): fetch, parse
 and clean (a feed in a worker process of :mod:`bot.sources.parse_pool`, which
 serves the budget line "cold ingest >= 50 feeds/s"; a folder or pages in a
-worker thread, so the event loop stays free), complete items
-from their pages if the source asks for it, store with story grouping in one
-transaction, record the outcome. Sources are polled concurrently, at most
-``concurrency`` at once; every failure of one source (HTTP, parse, even a bug)
-is recorded on that source with a backoff and the others go on. The poll plan
+worker thread, so the event loop stays free), complete items from their pages
+if the source asks for it, store with story grouping in one transaction, and
+say what to record: validators and the next poll, or the error and a backoff.
+Sources are polled concurrently, at most ``concurrency`` at once; a failure of
+one source (HTTP, parse, even a bug) is that source's and the others go on.
+The cycle then records every source's poll in one transaction. The poll plan
 is durable (``sources.next_poll_at``), so a restart resumes it. No database
 transaction is held across a network call.
 """
@@ -54,6 +55,7 @@ from bot.sources.poll_results import (
 from bot.sources.story_signature import StorySignature
 from bot.store import Store
 from bot.store.records import Source
+from bot.store.sources import PollRecord
 
 log = logging.getLogger(__name__)
 
@@ -159,14 +161,22 @@ class Poller:
             if sources:
                 await self._load_grouper()
 
+            polls: list[PollRecord] = []
+
             async def polled(source: Source) -> Outcome:
                 async with self._slots:
-                    outcome = await self._refresh(source)
+                    outcome, poll = await self._refresh(source)
+                polls.append(poll)
                 if progress is not None:
                     progress(outcome.result)
                 return outcome
 
             gathered = await asyncio.gather(*map(polled, sources), return_exceptions=True)
+            # Every source's poll is recorded in one transaction, for the budget line "warm
+            # cycle < 2 s" (docs/capacity.md): one per source was half a 304's cost. Until
+            # then the cycle lock keeps the sources from being polled again; after a crash
+            # they are polled once more, which stores nothing twice.
+            await self._store.sources.record_polls(polls)
         outcomes = [as_outcome(s, o) for s, o in zip(sources, gathered, strict=True)]
         return CycleReport(
             results=tuple(o.result for o in outcomes),
@@ -183,8 +193,11 @@ class Poller:
 
     # --- one source: fetch, parse and clean, store, record ----------------------------
 
-    async def _refresh(self, source: Source) -> Outcome:
-        """Poll one source, in order; any failure is recorded on the source, never raised."""
+    async def _refresh(self, source: Source) -> tuple[Outcome, PollRecord]:
+        """Poll one source, in order: fetch, parse and clean, store; then what to record.
+
+        Any failure becomes the source's failure record, never an exception.
+        """
         started = time.monotonic()
         try:
             config = self._config_of(source)
@@ -197,11 +210,11 @@ class Poller:
                 if config.fetch_pages:
                     prepared = await self._complete_from_pages(prepared, profile, fetched_at)
                 outcome = await self._store_items(source, prepared, fetched_at)
-            await self._record_success(source, config, fetched)
+            poll = self._success(source, config, fetched)
         except Exception as err:  # every failure is the source's, never the cycle's
-            return await self._record_failure(source, err, started)
+            return self._failure(source, err, started)
         seconds = time.monotonic() - started
-        return Outcome(replace(outcome.result, seconds=seconds), outcome.new_ids)
+        return Outcome(replace(outcome.result, seconds=seconds), outcome.new_ids), poll
 
     async def _fetch_and_prepare(
         self, source: Source, config: SourceConfig, profile: SourceProfile, fetched_at: datetime
@@ -272,20 +285,25 @@ class Poller:
 
     # --- recording the outcome ------------------------------------------------------
 
-    async def _record_success(
+    def _success(
         self, source: Source, config: SourceConfig, fetched: FetchResult | None
-    ) -> None:
+    ) -> PollRecord:
         """A poll worked: keep the validators, plan the next poll."""
+        now = self._clock()
         delay = next_poll_after_success(self._interval(config), self._rng)
-        await self._store.sources.record_success(
+        return PollRecord(
             source.id,
-            next_poll_at=self._clock() + timedelta(seconds=delay),
+            polled_at=now,
+            next_poll_at=now + timedelta(seconds=delay),
             etag=fetched.etag if fetched else None,
             last_modified=fetched.last_modified if fetched else None,
             redirect_url=_redirect_of(source, fetched),
         )
 
-    async def _record_failure(self, source: Source, err: Exception, started: float) -> Outcome:
+    def _failure(
+        self, source: Source, err: Exception, started: float
+    ) -> tuple[Outcome, PollRecord]:
+        """A poll failed: log it, back off."""
         reason = short_reason(err)
         error_count = source.error_count + 1
         if isinstance(err, SourceError | ConfigError):
@@ -298,10 +316,12 @@ class Poller:
             max_seconds=self._settings.fetch.max_backoff_seconds,
             rng=self._rng,
         )
-        next_poll_at = self._clock() + timedelta(seconds=delay)
-        await self._store.sources.record_failure(source.id, error=reason, next_poll_at=next_poll_at)
+        now = self._clock()
+        poll = PollRecord(
+            source.id, polled_at=now, next_poll_at=now + timedelta(seconds=delay), error=reason
+        )
         seconds = time.monotonic() - started
-        return Outcome(SourceResult(source.name, "failed", error=reason, seconds=seconds))
+        return Outcome(SourceResult(source.name, "failed", error=reason, seconds=seconds)), poll
 
     # --- settings of one source -----------------------------------------------------
 

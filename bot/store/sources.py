@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -19,6 +20,19 @@ from bot.clock import Clock, utcnow
 from bot.store.dialect import insert_ignore
 from bot.store.records import Source
 from bot.store.schema import sources
+
+
+@dataclass(frozen=True, slots=True)
+class PollRecord:
+    """What one poll of a source leaves in its row; ``error`` is None after a success."""
+
+    source_id: int
+    polled_at: datetime
+    next_poll_at: datetime
+    error: str | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    redirect_url: str | None = None
 
 
 class SourceRepository:
@@ -79,38 +93,19 @@ class SourceRepository:
             rows = (await conn.execute(stmt)).all()
         return [source_from_row(r) for r in rows]
 
-    async def record_success(
-        self,
-        source_id: int,
-        *,
-        next_poll_at: datetime,
-        etag: str | None,
-        last_modified: str | None,
-        redirect_url: str | None = None,
-    ) -> None:
-        """A fetch worked (200 or 304): store validators, clear the error count."""
-        now = self._clock()
-        values = {
-            "source_id": source_id,
-            "etag": etag,
-            "last_modified": last_modified,
-            "next_poll_at": next_poll_at,
-            "now": now,
-            "redirect_url": redirect_url,
-        }
+    async def record_polls(self, polls: Sequence[PollRecord]) -> None:
+        """Record what polling each source gave, in one transaction: after a success its
+        validators (ETag, Last-Modified) and a cleared error count, after a failure the
+        error, one more in the count; either way the next poll time."""
+        successes = [_success_values(p) for p in polls if p.error is None]
+        failures = [_failure_values(p) for p in polls if p.error is not None]
+        if not polls:
+            return
         async with self._write_turn, self._engine.begin() as conn:
-            await conn.execute(_RECORD_SUCCESS, values)
-
-    async def record_failure(self, source_id: int, *, error: str, next_poll_at: datetime) -> None:
-        """A fetch or parse failed: count it, keep the reason, back off."""
-        values = {
-            "source_id": source_id,
-            "error": error[:2000],
-            "now": self._clock(),
-            "next_poll_at": next_poll_at,
-        }
-        async with self._write_turn, self._engine.begin() as conn:
-            await conn.execute(_RECORD_FAILURE, values)
+            if successes:
+                await conn.execute(_RECORD_SUCCESS, successes)
+            if failures:
+                await conn.execute(_RECORD_FAILURE, failures)
 
     async def make_due(self, source_id: int | None = None) -> None:
         """Make one source (or all) due now, e.g. for ``newsbot ingest``."""
@@ -121,8 +116,6 @@ class SourceRepository:
             await conn.execute(stmt)
 
 
-# Every poll records one of these: built once, they skip SQLAlchemy's per-call
-# statement construction and cache-key work (a fifth of a 304's recording).
 _RECORD_SUCCESS = (
     update(sources)
     .where(sources.c.id == bindparam("source_id"))
@@ -147,6 +140,26 @@ _RECORD_FAILURE = (
         next_poll_at=bindparam("next_poll_at"),
     )
 )
+
+
+def _success_values(poll: PollRecord) -> dict[str, Any]:
+    return {
+        "source_id": poll.source_id,
+        "etag": poll.etag,
+        "last_modified": poll.last_modified,
+        "next_poll_at": poll.next_poll_at,
+        "now": poll.polled_at,
+        "redirect_url": poll.redirect_url,
+    }
+
+
+def _failure_values(poll: PollRecord) -> dict[str, Any]:
+    return {
+        "source_id": poll.source_id,
+        "error": (poll.error or "")[:2000],
+        "now": poll.polled_at,
+        "next_poll_at": poll.next_poll_at,
+    }
 
 
 def source_from_row(row: Row[Any]) -> Source:

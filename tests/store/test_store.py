@@ -13,6 +13,7 @@ from bot.store import Store, open_store
 from bot.store.articles import ArticleInput
 from bot.store.migrate import current_revision
 from bot.store.records import ChatKey, DigestRequest, Part
+from bot.store.sources import PollRecord
 
 NOW = datetime(2026, 11, 27, 8, 0, tzinfo=UTC)
 
@@ -185,10 +186,12 @@ async def test_source_fetch_state_survives_reopen(database_url: str) -> None:
     store = await open_store(database_url)
     source_id = await one_source(store)
     later = NOW + timedelta(minutes=5)
-    await store.sources.record_success(
-        source_id, next_poll_at=later, etag='"abc"', last_modified="x"
+    await store.sources.record_polls(
+        [PollRecord(source_id, polled_at=NOW, next_poll_at=later, etag='"abc"', last_modified="x")]
     )
-    await store.sources.record_failure(source_id, error="HTTP 500", next_poll_at=later)
+    await store.sources.record_polls(
+        [PollRecord(source_id, polled_at=NOW, next_poll_at=later, error="HTTP 500")]
+    )
     await store.close()
     reopened = await open_store(database_url)
     source = await reopened.sources.get(source_id)
