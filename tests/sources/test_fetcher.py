@@ -397,6 +397,7 @@ class RawServer:
 
     def __init__(self) -> None:
         self.answers: dict[str, bytes] = {}
+        self.request_heads: list[bytes] = []  # every request's line and headers, in order
         self.port = 0
 
     def url(self, path: str) -> str:
@@ -422,7 +423,7 @@ class RawServer:
 
     async def serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         request_line = await reader.readline()
-        await reader.readuntil(b"\r\n\r\n")
+        self.request_heads.append(request_line + await reader.readuntil(b"\r\n\r\n"))
         writer.write(self.answers[request_line.split()[1].decode()])
         await writer.drain()
         writer.close()
@@ -493,6 +494,18 @@ async def test_a_304_without_validators_keeps_the_ones_sent(server: RawServer, f
 
     assert (result.status, result.body) == ("not_modified", b"")
     assert (result.etag, result.last_modified) == ('"v1"', "Tue, 14 May 2024 18:00:00 GMT")
+
+
+async def test_a_cookie_one_server_sets_is_never_sent(server: RawServer, fetcher: Fetcher):
+    """No feed needs cookies; a server must not plant state the shared client sends on."""
+    first = server.answer("/a.xml", b"<rss/>", headers=[("Set-Cookie", "tracker=1; Path=/")])
+    second = server.answer("/b.xml", b"<rss/>")
+
+    await fetcher.fetch(first)
+    await fetcher.fetch(second)
+
+    assert len(server.request_heads) == 2
+    assert b"cookie" not in server.request_heads[1].lower()
 
 
 BROKEN_ANSWERS = {
