@@ -1,6 +1,6 @@
 """Feed parsing in worker processes: the cold cycle's second core.
 
-Parsing, cleaning and signing a feed (:func:`bot.sources.ingest.prepare_feed`)
+Parsing, cleaning and signing a feed (:func:`bot.sources.prepare.prepare_feed`)
 is pure Python and holds the GIL, so in threads a cold cycle uses one core and
 stays below the capacity budget line "cold ingest >= 50 feeds/s"
 (docs/capacity.md). That line is what this pool serves: one

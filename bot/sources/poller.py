@@ -32,15 +32,7 @@ from bot.settings import FetchSettings, Settings, SourceConfig
 from bot.sources.backoff import next_poll_after_failure, next_poll_after_success
 from bot.sources.cluster import StoryGrouper
 from bot.sources.fetcher import Fetcher, FetchLimits, FetchResult
-from bot.sources.ingest import (
-    Prepared,
-    SourceProfile,
-    enrich_with_pages,
-    fetch_pages,
-    prepare,
-    prepare_feed,
-    prepare_folder,
-)
+from bot.sources.folders_and_pages import enrich_with_pages, fetch_pages, prepare_folder
 from bot.sources.parse_pool import ParsePool
 from bot.sources.poll_results import (
     CycleReport,
@@ -52,6 +44,7 @@ from bot.sources.poll_results import (
     outcome_of,
     short_reason,
 )
+from bot.sources.prepare import Prepared, SourceProfile, prepare, prepare_feed
 from bot.sources.story_signature import StorySignature
 from bot.store import Store
 from bot.store.records import Source

@@ -10,7 +10,8 @@ from datetime import UTC, datetime, timedelta
 from bot.settings import TopicConfig
 from bot.sources.backoff import next_poll_after_failure, next_poll_after_success
 from bot.sources.drafts import ArticleDraft
-from bot.sources.ingest import SourceProfile, merge_page, prepare, prepare_feed, to_input
+from bot.sources.folders_and_pages import merge_page
+from bot.sources.prepare import SourceProfile, prepare, prepare_feed, to_input
 from bot.sources.story_signature import StorySignature, signature
 from tests.conftest import DATA_DIR
 
