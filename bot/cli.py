@@ -10,6 +10,7 @@ from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
 from bot.errors import ConfigError, NewsbotError
+from bot.redact import install_redaction, redact
 from bot.settings import Settings, load_settings
 
 Command = Callable[[Settings, argparse.Namespace], Coroutine[Any, Any, int]]
@@ -49,15 +50,27 @@ def main(argv: Sequence[str] | None = None) -> int:
             format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         )
         _quiet_noisy_loggers()
+        install_redaction(*_secrets(settings))
         return asyncio.run(_COMMANDS[args.command](settings, args))
     except ConfigError as err:
-        print(f"newsbot: {err}", file=sys.stderr)
+        print(f"newsbot: {redact(str(err))}", file=sys.stderr)
         return 2
     except NewsbotError as err:
-        print(f"newsbot: {err}", file=sys.stderr)
+        print(f"newsbot: {redact(str(err))}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130
+    except Exception:
+        # Through logging, so the redacting filter sees the traceback: a third-party
+        # error's text may hold the token (a URL ending in /bot<token>/...).
+        logging.getLogger("bot").exception("newsbot %s failed", args.command)
+        return 1
+
+
+def _secrets(settings: Settings) -> list[str]:
+    """Texts never to print: the bot token (URL passwords are found by their shape)."""
+    token = settings.telegram_token
+    return [token.get_secret_value()] if token is not None else []
 
 
 def _quiet_noisy_loggers() -> None:
@@ -70,10 +83,17 @@ def _quiet_noisy_loggers() -> None:
 
 
 async def _run(settings: Settings, _args: argparse.Namespace) -> int:
+    from telegram.error import InvalidToken
+
     from bot.app import run_until_stopped
 
     settings.require_token()
-    await run_until_stopped(settings)
+    try:
+        await run_until_stopped(settings)
+    except InvalidToken as err:  # its text quotes the token: never shown
+        raise ConfigError(
+            "telegram_token", "rejected by Telegram", "copy the token again from @BotFather"
+        ) from err
     return 0
 
 

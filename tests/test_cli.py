@@ -159,3 +159,26 @@ def test_stats_and_sources_show_a_flood_wait(workdir: Path) -> None:
         result = newsbot(command, cwd=workdir, env={"NEWSBOT_DATABASE_URL": db_url})
         assert result.returncode == 0, result.stderr
         assert "flood wait" in result.stdout
+
+
+def test_run_with_a_rejected_token_is_one_line_without_the_token(workdir: Path) -> None:
+    from tests.fakes.telegram import FakeTelegram
+
+    rejected = "987654321:wrong-token-the-fake-telegram-does-not-know"
+    handle = FakeTelegram.run_in_thread()
+    try:
+        env = {
+            "NEWSBOT_TELEGRAM_TOKEN": rejected,
+            "NEWSBOT_TELEGRAM_API_URL": handle.base_url,
+            "NEWSBOT_DATABASE_URL": f"sqlite:///{workdir / 'bot.db'}",
+        }
+        result = newsbot("run", cwd=workdir, env=env)
+    finally:
+        handle.stop()
+    assert result.returncode == 2
+    assert rejected not in result.stderr + result.stdout
+    assert "wrong-token" not in result.stderr + result.stdout
+    assert result.stderr.strip().splitlines() == [
+        "newsbot: config error: telegram_token: rejected by Telegram "
+        "(copy the token again from @BotFather)"
+    ]
