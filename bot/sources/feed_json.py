@@ -20,8 +20,9 @@ def looks_like_json(body: bytes, content_type: str | None) -> bool:
 def read_json_feed(body: bytes) -> tuple[str, list[RawFeedItem]]:
     """The feed's title and raw items; raises ParseError when it is not a JSON Feed."""
     try:
-        document = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as err:
+        # Decoded once, invalid bytes as U+FFFD: one bad byte must not lose the feed.
+        document = json.loads(body.decode(json.detect_encoding(body), errors="replace"))
+    except ValueError as err:
         raise ParseError(f"invalid JSON: {str(err)[:80]}") from err
     if not isinstance(document, dict) or not isinstance(document.get("items"), list):
         raise ParseError("JSON without an items list, not a JSON Feed")

@@ -21,6 +21,8 @@ from bot.errors import ParseError
 from bot.sources.drafts import RawFeedItem
 
 _HTML_PAGE_RE = re.compile(rb"^\s*(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html)\b", re.I | re.S)
+_CHARSET_RE = re.compile(r"charset\s*=\s*[\"']?([\w.:-]+)", re.I)
+_XML_ENCODING_RE = re.compile(rb"^\s*<\?xml[^>]*?encoding\s*=\s*[\"']([\w.:-]+)", re.I)
 
 
 def read_xml_feed(body: bytes, content_type: str | None) -> tuple[str, list[RawFeedItem]]:
@@ -29,6 +31,7 @@ def read_xml_feed(body: bytes, content_type: str | None) -> tuple[str, list[RawF
         raise ParseError("HTML page, not a feed")
     # No content-location: feedparser would then resolve guids like URLs; links are ours to resolve.
     headers = {"content-type": content_type} if content_type else {}
+    body = _valid_utf8(body, content_type)
     try:
         parsed = feedparser.parse(
             body, response_headers=headers, sanitize_html=False, resolve_relative_uris=False
@@ -39,6 +42,30 @@ def read_xml_feed(body: bytes, content_type: str | None) -> tuple[str, list[RawF
         _raise_if_unreadable(parsed)
     title = _text(parsed.feed.get("title"))
     return title, [_raw_item(entry) for entry in parsed.entries]
+
+
+def _valid_utf8(body: bytes, content_type: str | None) -> bytes:
+    """A body declared UTF-8 with invalid bytes in it, those bytes as U+FFFD.
+
+    Left alone, feedparser would decode the whole feed again as windows-1252
+    (every accent and dash in it garbled) because of one bad byte.
+    """
+    if _declared_charset(body, content_type) not in ("utf-8", "utf8"):
+        return body
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError:
+        return body.decode("utf-8", errors="replace").encode("utf-8")
+    return body
+
+
+def _declared_charset(body: bytes, content_type: str | None) -> str | None:
+    """The charset the HTTP header names, else the XML declaration's, lower-cased."""
+    header = _CHARSET_RE.search(content_type or "")
+    if header:
+        return header.group(1).lower()
+    declaration = _XML_ENCODING_RE.match(body[:200])
+    return declaration.group(1).decode("ascii").lower() if declaration else None
 
 
 def _raise_if_unreadable(parsed: Mapping[str, Any]) -> None:

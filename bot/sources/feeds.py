@@ -19,7 +19,7 @@ from bot.sources.dates import clamp_future, parse_date
 from bot.sources.drafts import ArticleDraft, ParsedFeed, RawFeedItem
 from bot.sources.feed_json import looks_like_json, read_json_feed
 from bot.sources.feed_xml import read_xml_feed
-from bot.sources.text import clean_headline, clean_text, make_summary
+from bot.sources.text import clean_headline, clean_text, make_summary, safe_text
 from bot.sources.urls import canonical_url, is_http_url
 
 LEAD_CHARS = 600
@@ -82,12 +82,13 @@ def _draft_from(raw: RawFeedItem, context: _Context) -> ArticleDraft | None:
     if not headline:
         return None
     published = parse_date(raw.date, default_tz=context.default_tz)
+    guid = safe_text(raw.guid) if raw.guid is not None else None
     return ArticleDraft(
         headline=headline,
         url=link,
         summary=summary,
         published_at=clamp_future(published, context.fetched_at) if published else None,
-        guid=raw.guid,
+        guid=guid,
         categories=_clean_categories(raw.categories),
         lead=make_summary(body_text or description_text, LEAD_CHARS),
         needs_page=_is_empty_or_headline(summary, headline),
@@ -100,11 +101,11 @@ def _first_link(raw: RawFeedItem, feed_url: str) -> str | None:
     """
     for candidate in raw.links:
         if candidate.strip():
-            absolute = canonical_url(candidate, base=feed_url)
+            absolute = canonical_url(safe_text(candidate), base=feed_url)
             if is_http_url(absolute):
                 return absolute
-    if raw.guid is not None and is_http_url(raw.guid):
-        return canonical_url(raw.guid)
+    if raw.guid is not None and is_http_url(guid := safe_text(raw.guid)):
+        return canonical_url(guid)
     return None
 
 

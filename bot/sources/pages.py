@@ -24,6 +24,7 @@ from bot.sources.drafts import ArticleDraft
 from bot.sources.text import (
     clean_headline,
     make_summary,
+    safe_text,
     summary_from_html,
 )
 from bot.sources.urls import canonical_url, is_http_url
@@ -104,7 +105,7 @@ def _draft(
 
 def _lead(body: str, *, headline: str) -> str:
     """First paragraphs of the main text, without the repeated headline, dateline and furniture."""
-    paragraphs = [p for p in body.split("\n") if p.strip()]
+    paragraphs = [p for p in safe_text(body).split("\n") if p.strip()]
     while paragraphs and _same_text(paragraphs[0], headline):
         paragraphs.pop(0)  # trafilatura keeps the <h1>; the headline is not the lead
     cleaned = strip_boilerplate(remove_dateline("\n\n".join(paragraphs).strip()))
@@ -127,10 +128,10 @@ def _canonical_link(tree: HtmlElement, url: str) -> str:
     """The page's <link rel=canonical> (resolved against url) if it is http(s), else url."""
     for href in tree.xpath("//link[@href][contains(concat(' ', normalize-space(@rel), ' '),"
                            " ' canonical ')]/@href"):  # fmt: skip
-        resolved = canonical_url(str(href), base=url)
+        resolved = canonical_url(safe_text(str(href)), base=url)
         if is_http_url(resolved):
             return resolved
-    return canonical_url(url)
+    return canonical_url(safe_text(url))
 
 
 def _meta_values(tree: HtmlElement, keys: tuple[str, ...]) -> list[str]:
@@ -183,5 +184,5 @@ def _find_key(data: object, key: str) -> Iterator[str]:
 
 
 def _unique(values: list[str]) -> tuple[str, ...]:
-    cleaned = (" ".join(value.split()) for value in values)
+    cleaned = (" ".join(safe_text(value).split()) for value in values)
     return tuple(dict.fromkeys(value for value in cleaned if value))

@@ -26,6 +26,7 @@ from bot.sources.text import (
     clean_headline,
     html_to_text,
     make_summary,
+    safe_text,
     summary_from_html,
 )
 from bot.sources.urls import canonical_url
@@ -65,7 +66,7 @@ def parse_text_article(text: str, *, url: str, default_tz: tzinfo = UTC) -> Arti
     the preferred summary, else the lead of the body. Dates without a zone are
     read in ``default_tz``.
     """
-    lines = _paragraph_lines(text)
+    lines = _paragraph_lines(safe_text(text))
     if not lines:
         raise ParseError("empty text article")
     headline = clean_headline(lines[0])
@@ -230,7 +231,7 @@ def _parse_json_record(raw: str, *, url: str, default_tz: tzinfo) -> ArticleDraf
 
 def _text_field(record: dict[str, Any], key: str) -> str:
     value = record.get(key)
-    return value.strip() if isinstance(value, str) else ""
+    return safe_text(value).strip() if isinstance(value, str) else ""
 
 
 def _categories(value: object) -> tuple[str, ...]:
@@ -238,5 +239,7 @@ def _categories(value: object) -> tuple[str, ...]:
         value = [value]
     if not isinstance(value, list):
         return ()
-    names = (" ".join(str(item).split()) for item in value if isinstance(item, str | int))
+    names = (
+        " ".join(safe_text(str(item)).split()) for item in value if isinstance(item, str | int)
+    )
     return tuple(dict.fromkeys(name for name in names if name))

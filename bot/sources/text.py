@@ -31,6 +31,27 @@ _ENTITY_RE = re.compile(r"&(?:[A-Za-z][A-Za-z0-9]{1,8}|#\d{2,7}|#[xX][0-9A-Fa-f]
 # one is plain text, whose line breaks are kept (HTML's whitespace is not).
 _TAG_RE = re.compile(r"<(?:[A-Za-z][^<>]*|/[A-Za-z][^<>]*|!--.*?--|![^<>]*)>", re.DOTALL)
 _PARAGRAPH_BREAK_RE = re.compile(r"\n\s*\n")
+# What no stored or sent text may hold: C0 controls but tab, newline and CR (NUL breaks
+# PostgreSQL's text type, ESC reaches Telegram as a raw escape), DEL, C1 controls, and
+# the bidi embeddings, overrides and isolates (U+202A-202E, U+2066-2069), which can make
+# a headline or an echoed name read backwards.
+_UNSAFE_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+_SURROGATE_RE = re.compile(r"[\ud800-\udfff]")  # lone halves (JSON "\\ud800") cannot be encoded
+
+
+def safe_text(text: str) -> str:
+    """``text`` without control characters (tab and line breaks kept) or bidi overrides,
+    lone surrogates replaced by U+FFFD.
+
+    The one hygiene rule for everything that came from outside: every headline,
+    summary, lead, URL and guid the source layer produces, and user text the bot
+    echoes back. Cheap on clean text (one scan that finds nothing).
+    """
+    if _UNSAFE_RE.search(text):
+        text = _UNSAFE_RE.sub("", text)
+    if _SURROGATE_RE.search(text):
+        text = _SURROGATE_RE.sub("\ufffd", text)
+    return text
 
 
 def _squash(text: str) -> str:
@@ -111,7 +132,7 @@ def html_to_text(markup: str) -> str:
     styles and captions are dropped; entities are decoded, including
     double-escaped ones. Escaped HTML (``&lt;p&gt;``) is rendered too.
     """
-    markup = _drop_invisible(markup)
+    markup = _drop_invisible(safe_text(markup))
     if not _TAG_RE.search(markup):
         markup = _decode_leftover_entities(html.unescape(markup))
         if not _TAG_RE.search(markup):

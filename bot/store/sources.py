@@ -17,6 +17,7 @@ from sqlalchemy import Row, bindparam, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.clock import Clock, utcnow
+from bot.redact import redact
 from bot.store.dialect import insert_ignore
 from bot.store.records import Source
 from bot.store.schema import sources
@@ -156,7 +157,7 @@ def _success_values(poll: PollRecord) -> dict[str, Any]:
 def _failure_values(poll: PollRecord) -> dict[str, Any]:
     return {
         "source_id": poll.source_id,
-        "error": (poll.error or "")[:2000],
+        "error": redact(poll.error or "")[:2000],  # a feed URL's password is not kept
         "now": poll.polled_at,
         "next_poll_at": poll.next_poll_at,
     }

@@ -9,6 +9,7 @@ from bot.sources.text import (
     clean_headline,
     html_to_text,
     make_summary,
+    safe_text,
     split_sentences,
     summary_from_html,
 )
@@ -218,3 +219,26 @@ def test_split_sentences_reads_the_next_sentence_start() -> None:
         "(Then) this. the end",
     ]
     assert " ".join(split_sentences(text)) == text
+
+
+# --- hygiene: one rule for every text from outside ----------------------------------
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("NUL\x00 and ESC\x1b[31m", "NUL and ESC[31m"),
+        ("bell\x07 del\x7f c1\x9b", "bell del c1"),
+        ("tab\tand\nnewline\r\n kept", "tab\tand\nnewline\r\n kept"),
+        ("\u202eevil\u202c \u2066iso\u2069 \u202a\u202b\u202d", "evil iso "),
+        ("half \ud800 surrogate", "half \ufffd surrogate"),
+        ("caf\u00e9 \u05e9\u05dc\u05d5\u05dd \u200f", "caf\u00e9 \u05e9\u05dc\u05d5\u05dd \u200f"),
+    ],
+)
+def test_safe_text_removes_controls_and_bidi_overrides(raw: str, expected: str) -> None:
+    assert safe_text(raw) == expected
+
+
+def test_headlines_and_summaries_go_through_the_hygiene_rule() -> None:
+    assert clean_headline("A\x00B \u202eC\x1b") == "AB C"
+    assert summary_from_html("<p>One\x00 two\u2066.</p>") == "One two."
