@@ -1,7 +1,9 @@
 """Every reply the bot writes in chats, in one place.
 
 Replies are Telegram HTML. Anything a user typed (and any configured name) goes
-through :func:`user_text`, which shortens it and escapes ``< > &``. Toasts
+through :func:`user_text`, which drops control characters and bidi overrides
+(one typed "\u202e" would reverse the rest of the reply), shortens it and
+escapes ``< > &``. Toasts
 (answerCallbackQuery) are plain text: see the ``*_toast`` functions.
 Times are shown 24-hour "HH:MM" in the chat's own zone; callers pass local values.
 """
@@ -12,6 +14,7 @@ import html
 from collections.abc import Sequence
 from datetime import datetime
 
+from bot.sources.text import safe_text
 from bot.store.records import ChatMode
 
 ECHO_MAX_CHARS = 60
@@ -65,7 +68,7 @@ DONE_BUTTON = "Done"
 
 def user_text(text: str, limit: int = ECHO_MAX_CHARS) -> str:
     """``text`` made safe for Telegram HTML, cut at ``limit`` characters with "…"."""
-    flat = " ".join(text.split())
+    flat = " ".join(safe_text(text).split())
     if len(flat) > limit:
         flat = flat[: limit - 1].rstrip() + "…"
     return html.escape(flat, quote=False)
