@@ -7,6 +7,12 @@ Telegram's error texts; the sender and the outbox act on :class:`Outcome` only.
     ChatMigrated                      -> MIGRATED (move the chat id, resend)
     InvalidToken / Conflict /
     EndPointNotFound                  -> FATAL (stop the sender; no chat is at fault)
+    an error page that is not JSON (a proxy's), any status but 401/404/409,
+    or a JSON error PTB has no class for (plain NetworkError, no cause; e.g.
+    Telegram's 500 "Internal Server Error")
+                                      -> SERVER_ERROR (not accepted: retry with backoff),
+                                         except a non-JSON 504 / 524 -> AMBIGUOUS (a
+                                         gateway gave up waiting; Telegram may have sent it)
     Forbidden (any text)              -> BLOCKED (deactivate the chat)
     BadRequest "chat not found"       -> CHAT_NOT_FOUND (deactivate the chat)
     BadRequest "not enough rights" /
@@ -17,21 +23,33 @@ Telegram's error texts; the sender and the outbox act on :class:`Outcome` only.
                                          "message is too long" lands here, reason says so)
     TimedOut / NetworkError           -> by the httpx error in the ``__cause__`` chain
                                          (PTB's HTTPXRequest raises them ``from`` it):
-        httpx ConnectError, ConnectTimeout, PoolTimeout, ProxyError,
-        UnsupportedProtocol, LocalProtocolError; ConnectionRefusedError
-                                      -> NOT_SENT (nothing reached Telegram: retry with backoff)
-        anything else (ReadTimeout, WriteTimeout, ReadError, WriteError,
-        RemoteProtocolError, an HTTP 5xx answer, no cause at all)
+        httpx ConnectError (refused, reset or closed during the TLS handshake),
+        ConnectTimeout, PoolTimeout, ProxyError, UnsupportedProtocol,
+        LocalProtocolError, WriteTimeout, WriteError; ConnectionRefusedError
+                                      -> NOT_SENT (the request was never fully
+                                         written: retry with backoff)
+        anything else (ReadTimeout, ReadError, RemoteProtocolError,
+        a TimedOut with no cause)
                                       -> AMBIGUOUS
-    anything else                     -> AMBIGUOUS
+    anything else (a 200 that is not JSON, ...) -> AMBIGUOUS
+
+How PTB 22 reports an error answer (``BaseRequest._request_wrapper``): a JSON
+body gives ``NetworkError(<description>)`` with no cause and no status code; a
+body that is not JSON gives ``NetworkError("Bad Gateway (502). Parsing the
+server response b'...' failed")`` raised from ``TelegramError("Invalid server
+response")``. Transport failures are always raised ``from`` an httpx error.
 
 Why AMBIGUOUS is the default: sendMessage has no idempotency key, so once the
-request may have left this process, the message may have been delivered. The
-outbox records such a delivery as 'unknown' instead of risking a duplicate.
+request may have reached Telegram and no answer says it was refused, the
+message may have been delivered. The outbox records such a delivery as
+'unknown' instead of risking a duplicate. A connection reset after connecting
+is AMBIGUOUS too: httpcore reads on after a failed write, so the client cannot
+tell a reset before the request went out from one while waiting for the answer.
 """
 
 from __future__ import annotations
 
+import re
 import warnings
 from dataclasses import dataclass
 from datetime import timedelta
@@ -47,6 +65,7 @@ from telegram.error import (
     InvalidToken,
     NetworkError,
     RetryAfter,
+    TelegramError,
 )
 
 
@@ -61,12 +80,20 @@ class OutcomeKind(StrEnum):
     THREAD_NOT_FOUND = "thread_not_found"
     BAD_REQUEST = "bad_request"
     NOT_SENT = "not_sent"
+    SERVER_ERROR = "server_error"
     AMBIGUOUS = "ambiguous"
     FATAL = "fatal"
 
 
 _CHAT_GONE = frozenset({OutcomeKind.BLOCKED, OutcomeKind.CHAT_NOT_FOUND})
-_RETRYABLE = frozenset({OutcomeKind.RETRY_AFTER, OutcomeKind.NOT_SENT, OutcomeKind.MIGRATED})
+_RETRYABLE = frozenset(
+    {
+        OutcomeKind.RETRY_AFTER,
+        OutcomeKind.NOT_SENT,
+        OutcomeKind.SERVER_ERROR,
+        OutcomeKind.MIGRATED,
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -106,7 +133,8 @@ _NO_RIGHTS_TEXTS = (
 )
 _THREAD_GONE_TEXTS = ("message thread not found", "topic_deleted", "topic_id_invalid")
 
-# Transport errors raised before any byte of the request could reach Telegram.
+# Transport errors raised before the whole request was written: Telegram cannot
+# act on a request it did not receive in full (the body has a Content-Length).
 _NOT_SENT_ERRORS: tuple[type[BaseException], ...] = (
     httpx.ConnectError,
     httpx.ConnectTimeout,
@@ -114,9 +142,19 @@ _NOT_SENT_ERRORS: tuple[type[BaseException], ...] = (
     httpx.ProxyError,
     httpx.UnsupportedProtocol,
     httpx.LocalProtocolError,
+    httpx.WriteTimeout,
+    httpx.WriteError,
     ConnectionRefusedError,
 )
 _TRANSPORT_ERRORS = (httpx.TransportError, OSError)
+
+# PTB's text for an error answer whose body is not JSON: "<phrase> (<status>). Parsing ...".
+_UNPARSED_ANSWER_RE = re.compile(r"\((\d{3})\)\. Parsing the server response")
+_UNPARSED_ANSWER_CAUSE = "Invalid server response"
+# A gateway that timed out waiting for Telegram: the request may have been acted on.
+_GATEWAY_TIMEOUTS = frozenset({504, 524})
+# An error page can be long; the reason keeps its start.
+_MAX_REASON_CHARS = 500
 
 
 def classify_send_error(err: BaseException) -> Outcome:
@@ -133,6 +171,8 @@ def classify_send_error(err: BaseException) -> Outcome:
         return Outcome(OutcomeKind.MIGRATED, new_chat_id=int(err.new_chat_id), reason=str(err))
     if isinstance(err, InvalidToken | Conflict | EndPointNotFound):
         return Outcome(OutcomeKind.FATAL, reason=f"{type(err).__name__}: {err}")
+    if _is_error_answer(err):
+        return _classify_error_answer(str(err))
     if isinstance(err, Forbidden):
         return Outcome(OutcomeKind.BLOCKED, reason=str(err))
     if isinstance(err, BadRequest):
@@ -168,6 +208,33 @@ def _classify_bad_request(description: str) -> Outcome:
     if any(fragment in text for fragment in _THREAD_GONE_TEXTS):
         return Outcome(OutcomeKind.THREAD_NOT_FOUND, reason=description)
     return Outcome(OutcomeKind.BAD_REQUEST, reason=description)
+
+
+def _is_error_answer(err: BaseException) -> bool:
+    """True for an HTTP error answer that is not Telegram's verdict on this message.
+
+    That is a JSON error PTB has no class for (a plain NetworkError with no
+    cause: TimedOut and the transport errors always have one), or any error
+    page that is not JSON (raised from "Invalid server response"): a proxy's
+    403 or 400 page must not deactivate a chat or fail a message. Exact types
+    are checked because TimedOut and BadRequest subclass NetworkError.
+    """
+    if type(err) is NetworkError and err.__cause__ is None and err.__context__ is None:
+        return True
+    cause = err.__cause__
+    return (
+        type(err) in (NetworkError, Forbidden, BadRequest)
+        and type(cause) is TelegramError
+        and str(cause) == _UNPARSED_ANSWER_CAUSE
+    )
+
+
+def _classify_error_answer(message: str) -> Outcome:
+    reason = message[:_MAX_REASON_CHARS]
+    status = _UNPARSED_ANSWER_RE.search(message)
+    if status is not None and int(status.group(1)) in _GATEWAY_TIMEOUTS:
+        return Outcome(OutcomeKind.AMBIGUOUS, reason=reason)
+    return Outcome(OutcomeKind.SERVER_ERROR, reason=reason)
 
 
 def _classify_transport_failure(err: BaseException) -> Outcome:

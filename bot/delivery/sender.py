@@ -78,6 +78,10 @@ POLL_SECONDS = 5.0
 FATAL_BACKOFF_SECONDS = 60.0
 BACKOFF_BASE_SECONDS = 2.0
 BACKOFF_MAX_SECONDS = 900.0
+# Backed-off attempts (not sent, server error) before a part and the rest of its
+# digest fail: 2 s doubling to 15 min is about 77 minutes of trying, longer than
+# Telegram's usual outages, short enough that a digest does not arrive stale.
+MAX_ATTEMPTS = 14
 # A 'sending' commit slower than this makes the limiter's slot stale (see _mark_sending).
 MAX_COMMIT_DELAY_SECONDS = 0.010
 
@@ -349,6 +353,9 @@ class Sender:
 
     async def _retry(self, part: Delivery, outcome: Outcome, tally: _Tally) -> None:
         """Put the part (and the rest of its digest, same time, so order holds) back."""
+        if _backs_off(outcome) and part.attempts + 1 >= MAX_ATTEMPTS:  # this one included
+            tally.failed += await self._give_up(part, outcome)
+            return
         at = await self._retry_at(part, outcome)
         await self._store.outbox.retry_later(part.id, self._owner, at, outcome.reason)
         await self._give_back(part.digest_id, at)
@@ -370,11 +377,18 @@ class Sender:
         if kind is OutcomeKind.FATAL:
             self._fatal_error(outcome)
             return now + timedelta(seconds=FATAL_BACKOFF_SECONDS)
-        # NOT_SENT, AMBIGUOUS with resend_unknown, or anything unexpected: back off.
+        # NOT_SENT, SERVER_ERROR, AMBIGUOUS with resend_unknown, or anything else: back off.
         attempts = part.attempts + 1
         delay = min(BACKOFF_BASE_SECONDS * 2 ** (attempts - 1), BACKOFF_MAX_SECONDS)
         log.info("delivery %s retried in %.0f s: %s", part.id, delay, outcome.reason)
         return max(now + timedelta(seconds=delay), self._resume_at())
+
+    async def _give_up(self, part: Delivery, outcome: Outcome) -> int:
+        """Too many attempts: fail the part and the rest of its digest (order must hold)."""
+        reason = f"gave up after {part.attempts + 1} attempts: {outcome.reason}"
+        log.error("delivery %s to chat %s failed: %s", part.id, part.chat_id, reason)
+        await self._store.outbox.mark_failed(part.id, self._owner, reason)
+        return 1 + await self._store.outbox.fail_digest(self._owner, part.digest_id, reason)
 
     async def _chat_gone(self, part: Delivery, outcome: Outcome) -> int:
         """The bot cannot write there: deactivate the chat row and fail what it still has."""
@@ -459,6 +473,15 @@ def _send_message_of(bot: telegram.Bot) -> _SendMessage:
     if isinstance(bot, ExtBot) and bot.rate_limiter is not None:
         return functools.partial(bot.send_message, rate_limit_args=ALREADY_PACED)
     return bot.send_message
+
+
+def _backs_off(outcome: Outcome) -> bool:
+    """True for outcomes retried with growing backoff (they count towards MAX_ATTEMPTS)."""
+    return outcome.kind not in (
+        OutcomeKind.RETRY_AFTER,
+        OutcomeKind.MIGRATED,
+        OutcomeKind.FATAL,
+    )
 
 
 def _by_chat(digests: Sequence[Digest]) -> list[list[Digest]]:

@@ -14,6 +14,8 @@ Protocol (see docs/design.md):
    turns expired 'sending' rows into 'unknown' (maybe delivered), or back to
    'pending' when resending unknowns is configured.
 Statuses: pending -> leased -> sending -> sent | failed | unknown | pending.
+Every error text is stored through :func:`bot.redact.redact` (an error page or a
+transport error can quote the request URL, which holds the bot token).
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.clock import Clock, utcnow
+from bot.redact import redact
 from bot.store.digest_writes import write_digests
 from bot.store.records import Delivery, DigestRequest
 from bot.store.schema import bodies, chats, deliveries, digests
@@ -150,7 +153,26 @@ class OutboxRepository:
                     deliveries.c.chat_id == chat_id,
                     deliveries.c.status.in_(("pending", "leased")),
                 )
-                .values(status="failed", error=reason[:2000], lease_owner=None)
+                .values(status="failed", error=_error_text(reason), lease_owner=None)
+            )
+        return result.rowcount or 0
+
+    async def fail_digest(self, owner: str, digest_id: int, reason: str) -> int:
+        """Mark the owner's still-leased parts of a digest failed (an earlier part gave up)."""
+        async with self._engine.begin() as conn:
+            result = await conn.execute(
+                update(deliveries)
+                .where(
+                    deliveries.c.digest_id == digest_id,
+                    deliveries.c.lease_owner == owner,
+                    deliveries.c.status == "leased",
+                )
+                .values(
+                    status="failed",
+                    error=_error_text(reason),
+                    lease_owner=None,
+                    lease_expires_at=None,
+                )
             )
         return result.rowcount or 0
 
@@ -192,13 +214,18 @@ class OutboxRepository:
         where = and_(deliveries.c.id == delivery_id, deliveries.c.lease_owner == owner)
         values = {
             "status": status,
-            "error": reason[:2000],
+            "error": _error_text(reason),
             "lease_owner": None,
             "lease_expires_at": None,
         }
         async with self._engine.begin() as conn:
             result = await conn.execute(update(deliveries).where(where).values(**values, **extra))
         return bool(result.rowcount)
+
+
+def _error_text(reason: str) -> str:
+    """What ``deliveries.error`` stores: the reason, secrets redacted, at most 2,000 chars."""
+    return redact(reason)[:2000]
 
 
 def _progress_statement(

@@ -7,6 +7,8 @@ client the bot uses, so the httpx causes are the ones production sees.
 from __future__ import annotations
 
 import asyncio
+import socket
+import struct
 import warnings
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -198,15 +200,28 @@ def test_timed_out_before_sending_is_not_sent(cause: httpx.TimeoutException) -> 
     assert outcome.is_retryable
 
 
-@pytest.mark.parametrize(
-    "cause",
-    [httpx.ReadTimeout("read timed out"), httpx.WriteTimeout("write timed out")],
-)
+@pytest.mark.parametrize("cause", [httpx.ReadTimeout("read timed out")])
 def test_timed_out_after_sending_is_ambiguous(cause: httpx.TimeoutException) -> None:
     outcome = classify_send_error(caused_by(TimedOut(), cause))
 
     assert outcome.kind is OutcomeKind.AMBIGUOUS
     assert not outcome.is_retryable
+
+
+@pytest.mark.parametrize(
+    ("err", "cause"),
+    [
+        (TimedOut(), httpx.WriteTimeout("write timed out")),
+        (NetworkError("httpx.WriteError: broken pipe"), httpx.WriteError("broken pipe")),
+    ],
+)
+def test_request_not_fully_written_is_not_sent(
+    err: NetworkError, cause: httpx.TransportError
+) -> None:
+    outcome = classify_send_error(caused_by(err, cause))
+
+    assert outcome.kind is OutcomeKind.NOT_SENT
+    assert outcome.is_retryable
 
 
 def test_connection_refused_is_not_sent() -> None:
@@ -221,7 +236,6 @@ def test_connection_refused_is_not_sent() -> None:
     [
         httpx.RemoteProtocolError("Server disconnected without sending a response."),
         httpx.ReadError("connection reset"),
-        httpx.WriteError("broken pipe"),
     ],
 )
 def test_dropped_connection_is_ambiguous(cause: httpx.TransportError) -> None:
@@ -230,11 +244,53 @@ def test_dropped_connection_is_ambiguous(cause: httpx.TransportError) -> None:
     assert classify_send_error(err).kind is OutcomeKind.AMBIGUOUS
 
 
-def test_server_error_answer_is_ambiguous() -> None:
-    outcome = classify_send_error(NetworkError("Bad Gateway (502)"))
+def unparsed_answer(err: TelegramError) -> BaseException:
+    """``err`` as PTB raises it for an error answer whose body is not JSON."""
+    return caused_by(err, TelegramError("Invalid server response"))
 
-    assert outcome.kind is OutcomeKind.AMBIGUOUS
-    assert "502" in outcome.reason
+
+def test_json_error_answer_without_a_class_is_a_server_error() -> None:
+    # PTB raises a bare NetworkError(<description>) for a JSON 5xx: no status, no cause.
+    outcome = classify_send_error(NetworkError("Internal Server Error"))
+
+    assert outcome.kind is OutcomeKind.SERVER_ERROR
+    assert outcome.is_retryable
+    assert outcome.reason == "Internal Server Error"
+
+
+@pytest.mark.parametrize(
+    "err",
+    [
+        NetworkError("Bad Gateway (502). Parsing the server response b'<html>' failed"),
+        NetworkError("Service Unavailable (503). Parsing the server response b'' failed"),
+        Forbidden("Forbidden (403). Parsing the server response b'<html>denied' failed"),
+        BadRequest("Bad Request (400). Parsing the server response b'<html>' failed"),
+    ],
+)
+def test_error_page_that_is_not_json_is_a_server_error(err: TelegramError) -> None:
+    # A proxy's page is no verdict of Telegram's: it must not deactivate a chat.
+    outcome = classify_send_error(unparsed_answer(err))
+
+    assert outcome.kind is OutcomeKind.SERVER_ERROR
+    assert not outcome.deactivates_chat
+
+
+@pytest.mark.parametrize("status", [504, 524])
+def test_gateway_timeout_page_is_ambiguous(status: int) -> None:
+    err = NetworkError(f"Gateway Timeout ({status}). Parsing the server response b'' failed")
+
+    assert classify_send_error(unparsed_answer(err)).kind is OutcomeKind.AMBIGUOUS
+
+
+def test_long_error_page_is_cut_in_the_reason() -> None:
+    page = "x" * 10_000
+    err = NetworkError(f"Bad Gateway (502). Parsing the server response b'{page}' failed")
+
+    assert len(classify_send_error(unparsed_answer(err)).reason) == 500
+
+
+def test_timed_out_without_a_cause_is_ambiguous() -> None:
+    assert classify_send_error(TimedOut()).kind is OutcomeKind.AMBIGUOUS
 
 
 def test_cause_found_deeper_in_the_chain() -> None:
@@ -355,6 +411,54 @@ async def test_real_bot_connection_refused_is_not_sent() -> None:
     err = await _send_error(bot, 100)
     await bot.request.shutdown()
 
+    assert isinstance(err.__cause__, httpx.ConnectError)
+    assert classify_send_error(err).kind is OutcomeKind.NOT_SENT
+
+
+@pytest.mark.parametrize(
+    ("status", "html", "kind"),
+    [
+        (500, False, OutcomeKind.SERVER_ERROR),
+        (502, False, OutcomeKind.SERVER_ERROR),
+        (503, False, OutcomeKind.SERVER_ERROR),
+        (500, True, OutcomeKind.SERVER_ERROR),
+        (502, True, OutcomeKind.SERVER_ERROR),
+        (503, True, OutcomeKind.SERVER_ERROR),
+        (403, True, OutcomeKind.SERVER_ERROR),
+        (504, True, OutcomeKind.AMBIGUOUS),
+    ],
+)
+async def test_real_bot_error_answers(
+    tg: FakeTelegram, status: int, html: bool, kind: OutcomeKind
+) -> None:
+    tg.faults.server_error(30, status, html=html)
+    async with _bot(tg.api_base_url) as bot:
+        err = await _send_error(bot, 30)
+        assert (await bot.send_message(30, "next")).message_id  # the fault was used up
+
+    assert classify_send_error(err).kind is kind
+    assert [m.plain_text for m in tg.messages_to(30)] == ["next"]
+
+
+async def test_real_bot_tls_handshake_reset_is_not_sent() -> None:
+    """A reset before the request is written: connecting over TLS to a listener that resets."""
+    contacted = asyncio.Event()
+
+    async def reset(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        contacted.set()
+        sock = writer.get_extra_info("socket")
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        writer.close()
+
+    server = await asyncio.start_server(reset, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    bot = _bot(f"https://127.0.0.1:{port}/bot")
+    err = await _send_error(bot, 100)
+    await bot.request.shutdown()
+    server.close()
+    await server.wait_closed()
+
+    assert contacted.is_set()
     assert isinstance(err.__cause__, httpx.ConnectError)
     assert classify_send_error(err).kind is OutcomeKind.NOT_SENT
 

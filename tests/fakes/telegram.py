@@ -23,7 +23,7 @@ from typing import Any, Self, TypeVar
 
 from aiohttp import web
 
-from .telegram_faults import ApiError, DropConnection
+from .telegram_faults import SERVER_ERROR_TEXTS, ApiError, DropConnection, ErrorPage
 from .telegram_limits import RateLimits, Window
 from .telegram_methods import BotApiMethods
 from .telegram_params import decode_params
@@ -127,6 +127,8 @@ class FakeTelegram(FakeTelegramState):
             return _error_response(error)
         except DropConnection:
             return _drop(request)
+        except ErrorPage as page:
+            return _error_page(page.status, request)
         finally:
             self.notify_activity()
         return _json_response(200, {"ok": True, "result": result})
@@ -217,6 +219,15 @@ def _error_response(error: ApiError) -> web.Response:
 
 async def _not_found(request: web.Request) -> web.Response:
     return _error_response(_NOT_FOUND)
+
+
+def _error_page(status: int, request: web.Request) -> web.Response:
+    title = f"{status} {SERVER_ERROR_TEXTS.get(status, 'Server Error')}"
+    body = (
+        f"<html><head><title>{title}</title></head><body><h1>{title}</h1>"
+        f"<p>{request.method} {request.path}</p><hr><center>nginx</center></body></html>"
+    )
+    return web.Response(status=status, text=body, content_type="text/html")
 
 
 def _drop(request: web.Request) -> web.Response:

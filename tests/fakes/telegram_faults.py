@@ -37,6 +37,25 @@ class DropConnection(Exception):
     """Close the client's TCP connection without any HTTP response."""
 
 
+class ErrorPage(Exception):
+    """Answer with this HTTP status and an HTML page, as a proxy in front of Telegram does.
+
+    The page quotes the request line, token included, as some proxies' pages do.
+    """
+
+    def __init__(self, status: int) -> None:
+        super().__init__(f"error page {status}")
+        self.status = status
+
+
+SERVER_ERROR_TEXTS = {
+    500: "Internal Server Error",
+    502: "Bad Gateway",
+    503: "Service Unavailable",
+    504: "Gateway Timeout",
+}
+
+
 def bad_request(reason: str, parameters: dict[str, Any] | None = None) -> ApiError:
     """A 400 "Bad Request: <reason>" error."""
     return ApiError(400, f"Bad Request: {reason}", parameters)
@@ -69,6 +88,7 @@ class Faults:
         self._forced_429: dict[int | None, _Countdown] = {}
         self._slow: dict[int | None, float] = {}
         self._drops: dict[int | None, _Countdown] = {}
+        self._server_errors: dict[int | None, _Countdown] = {}
 
     def block(self, chat_id: int | None) -> None:
         """The user blocked the bot: 403 "Forbidden: bot was blocked by the user"."""
@@ -96,19 +116,52 @@ class Faults:
         """Close the connection without answering; with after_send the message is recorded."""
         self._drops[chat_id] = _Countdown(times, after_send)
 
+    def server_error(
+        self, chat_id: int | None, status: int = 500, times: int = 1, html: bool = False
+    ) -> None:
+        """Answer the next `times` sends with HTTP `status`, nothing sent (chat None = any).
+
+        Telegram's JSON error (`{"ok": false, "error_code": 500, "description":
+        "Internal Server Error"}`), or with `html` a proxy's HTML error page.
+        """
+        self._server_errors[chat_id] = _Countdown(times, (status, html))
+
     def clear(self, chat_id: int | None) -> None:
         """Remove every fault registered for `chat_id` (None: the any-chat faults)."""
-        for rules in (self._terminal, self._forced_429, self._slow, self._drops):
+        for rules in self._rules():
             rules.pop(chat_id, None)
 
     def clear_all(self) -> None:
         """Remove every fault."""
-        for rules in (self._terminal, self._forced_429, self._slow, self._drops):
+        for rules in self._rules():
             rules.clear()
 
     def is_empty(self) -> bool:
         """True when no fault is registered (lets the hot path skip the checks)."""
-        return not (self._terminal or self._forced_429 or self._slow or self._drops)
+        return not any(self._rules())
+
+    def _rules(self) -> tuple[dict[int | None, Any], ...]:
+        return (
+            self._terminal,
+            self._forced_429,
+            self._slow,
+            self._drops,
+            self._server_errors,
+        )
+
+    def raise_server_error(self, chat_id: int) -> None:
+        """Raise the registered 5xx answer for the chat and count it down, if any."""
+        key = chat_id if chat_id in self._server_errors else None
+        countdown = self._server_errors.get(key)
+        if countdown is None:
+            return
+        countdown.times -= 1
+        if countdown.times <= 0:
+            del self._server_errors[key]
+        status, html = countdown.value
+        if html:
+            raise ErrorPage(status)
+        raise ApiError(status, SERVER_ERROR_TEXTS.get(status, "Server Error"))
 
     def raise_terminal(self, chat_id: int) -> None:
         """Raise the blocked/deactivated/not-found error registered for the chat, if any."""

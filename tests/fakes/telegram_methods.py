@@ -132,6 +132,7 @@ class BotApiMethods:
         chat_id = params.get("chat_id")
         faults = None if state.faults.is_empty() else state.faults
         if faults is not None and isinstance(chat_id, int):
+            faults.raise_server_error(chat_id)
             faults.raise_terminal(chat_id)
         chat = self._writable_chat(chat_id)
         parsed = parse_text(params.get("text"), params.get("parse_mode"))
