@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from bot.errors import ParseError
 from bot.sources.plaintext import parse_text_article
+from tests.conftest import DATA_DIR
 
-FIXTURES = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures"
-SEED = FIXTURES / "tnie-world-2018-11-15-russia-japan.txt"
+SEED = DATA_DIR / "articles" / "tnie-world-2018-11-15-russia-japan.txt"
 SEED_URL = "https://www.newindianexpress.com/world/2018/nov/15/russia-japan-1899011.html"
 KOLKATA = ZoneInfo("Asia/Kolkata")
 FURNITURE = ("disclaimer", "stay up to date", "flipboard", "whatsapp", "photo | ap", "a+a-")
@@ -20,7 +19,7 @@ FURNITURE = ("disclaimer", "stay up to date", "flipboard", "whatsapp", "photo | 
 
 @pytest.fixture(scope="module")
 def seed_text() -> str:
-    assert SEED.is_file(), f"seed fixture missing: {SEED} (the shared fixtures folder)"
+    assert SEED.is_file(), f"seed fixture missing: {SEED}"
     return SEED.read_text(encoding="utf-8")
 
 
