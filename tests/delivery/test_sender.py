@@ -16,11 +16,12 @@ import pytest
 import telegram
 from sqlalchemy import event
 from telegram.ext import ExtBot
+from telegram.request import HTTPXRequest
 
 from bot.app import sender_bots
 from bot.delivery.limiter import SendLimiter
 from bot.delivery.ptb_limiter import SharedRateLimiter
-from bot.delivery.sender import Sender
+from bot.delivery.sender import MAX_ATTEMPTS, Sender
 from bot.settings import DeliverySettings
 from bot.store import Store, open_store
 from bot.store.records import ChatKey, DigestRequest, Part
@@ -28,6 +29,8 @@ from bot.store.state import SENDING_PAUSED_UNTIL
 from tests.fakes.telegram import FakeTelegram
 
 START = datetime(2030, 3, 2, 6, 0, tzinfo=UTC)
+# Shaped like a real bot token, so an error text that quotes it would be caught.
+TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw1"
 
 
 class MovableClock:
@@ -85,7 +88,7 @@ class World:
 async def world(database_url: str) -> AsyncIterator[World]:
     clock = MovableClock(START)
     store = await open_store(database_url, clock=clock)
-    async with FakeTelegram(limits=True) as tg:
+    async with FakeTelegram(TOKEN, limits=True) as tg:
         bot = telegram.Bot(tg.token, base_url=tg.api_base_url)
         async with bot:
             yield World(store, tg, bot, clock, SendLimiter())
@@ -306,6 +309,105 @@ async def test_telegram_unreachable_is_retried_with_backoff(world: World) -> Non
     assert texts_to(world.tg, 110) == ["patient"]
     [delivery] = await world.store.outbox.for_chat(chat)
     assert delivery.status == "sent" and delivery.attempts == 2
+
+
+@pytest.mark.parametrize(("status", "html"), [(500, False), (502, True), (503, False)])
+async def test_first_attempt_server_error_is_delivered_once_after_the_retry(
+    world: World, status: int, html: bool
+) -> None:
+    chat = await world.chat(112)
+    await world.digest(chat, "first", "second")
+    world.tg.faults.server_error(112, status, html=html)
+    sender = world.sender()
+
+    first = await sender.drain()
+    [held, _] = await world.store.outbox.for_chat(chat)
+    world.clock.advance(timedelta(seconds=3))  # past the first backoff (2 s)
+    second = await sender.drain()
+
+    assert (first.retried, first.unknown, first.sent) == (1, 0, 0)
+    assert held.status == "pending" and held.error  # Telegram's description or the page
+    assert TOKEN not in (held.error or "")
+    assert second.sent == 2
+    assert texts_to(world.tg, 112) == ["first", "second"]  # each exactly once, in order
+    assert await world.statuses(chat) == ["sent", "sent"]
+
+
+async def test_error_page_quoting_the_token_is_stored_redacted(world: World) -> None:
+    chat = await world.chat(113)
+    await world.digest(chat, "x")
+    world.tg.faults.server_error(113, 502, html=True)  # the page quotes POST /bot<token>/...
+
+    await world.sender().drain()
+
+    [delivery] = await world.store.outbox.for_chat(chat)
+    assert "Bad Gateway (502)" in (delivery.error or "")
+    assert "/bot***/sendMessage" in (delivery.error or "")
+    assert TOKEN not in (delivery.error or "")
+
+
+async def test_gateway_timeout_page_is_unknown_and_not_resent(world: World) -> None:
+    chat = await world.chat(114)
+    await world.digest(chat, "maybe")
+    world.tg.faults.server_error(114, 504, html=True)
+    sender = world.sender()
+
+    report = await sender.drain()
+    world.clock.advance(timedelta(minutes=10))
+    await sender.drain()
+
+    assert (report.unknown, report.retried) == (1, 0)
+    assert world.tg.calls["sendMessage"] == 1
+    assert await world.statuses(chat) == ["unknown"]
+
+
+async def test_read_timeout_after_the_request_arrived_is_unknown_and_not_resent(
+    world: World,
+) -> None:
+    chat = await world.chat(115)
+    await world.digest(chat, "slow")
+    world.tg.faults.slow(115, 1.0)  # recorded as sent, then the answer is late
+    impatient = telegram.Bot(
+        TOKEN, base_url=world.tg.api_base_url, request=HTTPXRequest(read_timeout=0.3)
+    )
+    settings = DeliverySettings(concurrency=1, lease_seconds=30)
+    async with impatient:
+        sender = Sender(world.store, impatient, world.limiter, settings, world.clock, "test")
+        report = await sender.drain()
+        world.tg.faults.clear(115)
+        world.clock.advance(timedelta(minutes=10))
+        again = await sender.drain()
+
+    assert (report.unknown, report.sent, report.retried) == (1, 0, 0)
+    assert again == type(again)()  # nothing left to send
+    assert world.tg.calls["sendMessage"] == 1
+    assert texts_to(world.tg, 115) == ["slow"]  # arrived once; never resent
+    [unknown] = await world.store.outbox.for_chat(chat)
+    assert unknown.status == "unknown" and "ReadTimeout" in (unknown.error or "")
+    assert TOKEN not in (unknown.error or "")
+
+
+async def test_server_errors_give_up_after_max_attempts_failing_the_digest(
+    world: World,
+) -> None:
+    chat = await world.chat(116)
+    await world.digest(chat, "one", "two")
+    world.tg.faults.server_error(116, 500, times=MAX_ATTEMPTS + 5)
+    sender = world.sender()
+
+    reports = []
+    for _ in range(MAX_ATTEMPTS + 2):
+        reports.append(await sender.drain())
+        world.clock.advance(timedelta(hours=1))
+
+    assert world.tg.calls["sendMessage"] == MAX_ATTEMPTS
+    assert sum(r.retried for r in reports) == MAX_ATTEMPTS - 1
+    assert sum(r.failed for r in reports) == 2
+    assert texts_to(world.tg, 116) == []
+    first, second = await world.store.outbox.for_chat(chat)
+    assert (first.status, second.status) == ("failed", "failed")
+    assert first.attempts == MAX_ATTEMPTS and second.attempts == 0
+    assert (first.error or "").startswith(f"gave up after {MAX_ATTEMPTS} attempts")
 
 
 async def test_crash_mid_digest_resumes_and_marks_the_inflight_part_unknown(
