@@ -108,6 +108,8 @@ class FetchSettings(BaseModel):
     max_per_host: int = Field(default=4, gt=0)
     user_agent: str = "newsbot/0.1 (+https://github.com/newsbot/newsbot)"
     max_backoff_seconds: int = Field(default=6 * 3600, gt=0)
+    # A feed's parse in a worker may take this long; then it is stopped and the poll fails.
+    parse_timeout_seconds: float = Field(default=5.0, gt=0, le=300)
 
 
 class DeliverySettings(BaseModel):
@@ -141,6 +143,10 @@ class Settings(BaseSettings):
     digest_times: list[str] = Field(default_factory=lambda: ["08:00"])
     stories_per_topic: int = Field(default=5, ge=1, le=50)
     retention_days: int = Field(default=30, ge=1)
+    # Intake caps: the newest items kept from one poll of a source, and the articles kept per
+    # source (oldest stored first pruned). The bounds keep the second above the first.
+    max_items_per_poll: int = Field(default=200, ge=1, le=1000)
+    max_articles_per_source: int = Field(default=1000, ge=1000)
     tick_seconds: float = Field(default=5.0, gt=0)
     log_level: str = "INFO"
     fetch: FetchSettings = Field(default_factory=FetchSettings)

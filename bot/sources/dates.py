@@ -5,17 +5,30 @@ textual "day month year time [AM/PM] [zone]" reader that knows English,
 Italian, German, French, Spanish, Portuguese and Dutch month names, then
 RFC 822 via the standard library, and dateparser last (slow, but it knows
 many languages). Nothing here raises on bad input: garbage gives None.
+
+dateparser costs 1-250 ms a string and more than a second for some garbage,
+so it is bounded twice: a string with the shape of a strict format whose
+fields are impossible (``2007-13-39T25:61:61Z``) is no date and never reaches
+it, and within :func:`dateparser_budget` (one feed) it is called at most
+``DATEPARSER_CALLS`` times and not again after ``DATEPARSER_MISSES`` strings it
+could not read; the items left undated get the fetch time.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from email.utils import parsedate_tz
 from typing import Any
 from zoneinfo import ZoneInfo
 
 MAX_FUTURE = timedelta(days=1)
+DATEPARSER_CALLS = 50  # per feed: 50 of its slowest real dates (~50 ms) cost 2.5 s
+DATEPARSER_MISSES = 3  # per feed: a feed whose dates dateparser cannot read stops trying
 _MIN_YEAR, _MAX_YEAR = 1970, 2200
 
 _MONTH_NAMES: dict[int, tuple[str, ...]] = {
@@ -78,6 +91,39 @@ def _as_utc(value: datetime, default_tz: tzinfo) -> datetime | None:
         return None
 
 
+class _Malformed(Exception):
+    """A strict parser knew the string's shape but its fields are impossible: no date."""
+
+
+@dataclass(slots=True)
+class _DateparserBudget:
+    calls: int = DATEPARSER_CALLS
+    misses: int = DATEPARSER_MISSES
+
+
+_budget: ContextVar[_DateparserBudget | None] = ContextVar("dateparser_budget", default=None)
+
+
+@contextmanager
+def dateparser_budget() -> Iterator[None]:
+    """Within this block (one feed's items), dateparser is called at most
+    ``DATEPARSER_CALLS`` times and not after ``DATEPARSER_MISSES`` strings it could not read.
+    """
+    token = _budget.set(_DateparserBudget())
+    try:
+        yield
+    finally:
+        _budget.reset(token)
+
+
+# ISO 8601 with the separators and zones feeds use: "2023-12-16 14:02:33.5 GMT".
+_ISO_SHAPE_RE = re.compile(
+    r"^(?P<y>\d{4})-?(?P<mo>\d{2})-?(?P<d>\d{2})"
+    r"(?:[Tt ](?P<H>\d{2}):?(?P<M>\d{2})(?::?(?P<S>\d{2})(?:[.,](?P<f>\d{1,9}))?)?)?"
+    r"\s*(?P<tz>[Zz]|[+-]\d{2}:?\d{2}|[+-]\d{2}|[A-Za-z]{2,5})?$"
+)
+
+
 def _parse_iso(text: str) -> datetime | None:
     if not re.match(r"^\d{4}-?\d{2}-?\d{2}(?:$|[Tt ])", text):
         return None
@@ -86,7 +132,26 @@ def _parse_iso(text: str) -> datetime | None:
     try:
         return datetime.fromisoformat(candidate)
     except ValueError:
-        return None
+        return _parse_iso_shape(text)
+
+
+def _parse_iso_shape(text: str) -> datetime | None:
+    """ISO forms ``fromisoformat`` refuses; raises _Malformed for impossible fields."""
+    match = _ISO_SHAPE_RE.match(text)
+    if not match:
+        return None  # something after the date we do not know: dateparser may
+    parts = match.groupdict()
+    tz = _zone(parts["tz"])
+    if parts["tz"] and tz is None:
+        return None  # an unknown zone name
+    fraction = (parts["f"] or "0")[:6].ljust(6, "0")
+    try:
+        return datetime(
+            int(parts["y"]), int(parts["mo"]), int(parts["d"]), int(parts["H"] or 0),
+            int(parts["M"] or 0), int(parts["S"] or 0), int(fraction), tzinfo=tz,
+        )  # fmt: skip
+    except ValueError as err:
+        raise _Malformed(text) from err
 
 
 def _zone(token: str | None) -> tzinfo | None:
@@ -124,15 +189,15 @@ def _parse_textual(text: str) -> datetime | None:
     year += (2000 if year < 70 else 1900) if year < 100 else 0
     hour = int(parts["H"] or 0)
     if parts["ampm"] and not 1 <= hour <= 12:
-        return None
+        raise _Malformed(text)
     tz = _zone(parts["tz"])  # an unknown zone name leaves the time local to the source
     try:
         return datetime(
             year, month, int(parts["d1"] or parts["d2"]), _hour_24(hour, parts["ampm"]),
             int(parts["M"] or 0), int(parts["S"] or 0), tzinfo=tz,
         )  # fmt: skip
-    except ValueError:
-        return None
+    except ValueError as err:
+        raise _Malformed(text) from err
 
 
 def _parse_rfc822(text: str) -> datetime | None:
@@ -146,8 +211,8 @@ def _parse_rfc822(text: str) -> datetime | None:
         return None
     try:
         value = datetime(*fields[:6])
-    except (TypeError, ValueError):
-        return None
+    except (TypeError, ValueError) as err:
+        raise _Malformed(text) from err  # it read the names: only the numbers are wrong
     offset = fields[9]
     if offset is None:
         return value
@@ -165,15 +230,23 @@ def _dateparser_settings(default_tz: tzinfo) -> dict[str, Any]:
 
 
 def _parse_with_dateparser(text: str, default_tz: tzinfo) -> datetime | None:
-    """Slow multilingual fallback; imported lazily so start-up stays quick."""
+    """Slow multilingual fallback, within the budget; imported lazily so start-up stays quick."""
     if not re.search(r"\d", text) or len(text) > 80:
         return None
+    budget = _budget.get()
+    if budget is not None:
+        if budget.calls <= 0 or budget.misses <= 0:
+            return None
+        budget.calls -= 1
     try:
         import dateparser
 
-        return dateparser.parse(text, settings=_dateparser_settings(default_tz))
+        value = dateparser.parse(text, settings=_dateparser_settings(default_tz))
     except Exception:  # dateparser raises many types on odd input; a bad date is just None
-        return None
+        value = None
+    if value is None and budget is not None:
+        budget.misses -= 1
+    return value
 
 
 def parse_date(raw: str | None, *, default_tz: tzinfo = UTC) -> datetime | None:
@@ -195,6 +268,8 @@ def parse_date(raw: str | None, *, default_tz: tzinfo = UTC) -> datetime | None:
                 return _as_utc(value, default_tz)
         value = _parse_with_dateparser(text, default_tz)
         return _as_utc(value, default_tz) if value is not None else None
+    except _Malformed:
+        return None  # a strict format's shape with impossible fields: dateparser would say so
     except (ValueError, OverflowError):
         # An impossible field (e.g. a zone offset of a day or more) makes it no date.
         return None

@@ -11,6 +11,13 @@ one source (HTTP, parse, even a bug) is that source's and the others go on.
 The cycle then records every source's poll in one transaction. The poll plan
 is durable (``sources.next_poll_at``), so a restart resumes it. No database
 transaction is held across a network call.
+
+Bounded: a feed's parse has a time budget (``fetch.parse_timeout_seconds``;
+over it the poll fails with the reason and the worker is stopped), a poll keeps
+at most ``max_items_per_poll`` items (the newest), the store keeps at most
+``max_articles_per_source`` articles a source, and the story grouper's index is
+re-read once it has doubled since it was read, so it holds no more than twice
+what the store keeps of the grouping window.
 """
 
 from __future__ import annotations
@@ -100,8 +107,10 @@ class Poller:
         self._cycle_lock = asyncio.Lock()
         self._grouper: StoryGrouper | None = None
         self._grouper_loaded_at: datetime | None = None
+        self._grouper_loaded_size = 0
+        self._grouper_lock = asyncio.Lock()
         self._is_synced = False
-        self._parse_pool = ParsePool()
+        self._parse_pool = ParsePool(budget_seconds=settings.fetch.parse_timeout_seconds)
 
     async def aclose(self) -> None:
         """Stop the feed parse workers (the store and fetcher are the caller's)."""
@@ -151,8 +160,7 @@ class Poller:
         self, sources: Sequence[Source], progress: ProgressCallback | None
     ) -> CycleReport:
         async with self._cycle_lock:
-            if sources:
-                await self._load_grouper()
+            self._drop_stale_grouper()
 
             polls: list[PollRecord] = []
 
@@ -176,13 +184,35 @@ class Poller:
             new_article_ids=tuple(sorted(i for o in outcomes for i in o.new_ids)),
         )
 
-    async def _load_grouper(self) -> None:
-        """The in-memory grouping index, loaded on first use and re-read every GROUPER_RELOAD."""
-        now = self._clock()
+    @property
+    def grouped_articles(self) -> int:
+        """How many articles the story grouper's in-memory index holds."""
+        return len(self._grouper) if self._grouper is not None else 0
+
+    def _drop_stale_grouper(self) -> None:
+        """At a cycle's start: forget the grouping index if it is due to be re-read.
+
+        It is re-read every GROUPER_RELOAD, after a failed store, and once it has grown
+        to twice its size when read (and at least a source's cap): the store prunes what
+        a flooding source adds, the index forgets it only when re-read, and re-reading
+        at doubling costs at most one read per article added.
+        """
         loaded_at = self._grouper_loaded_at
-        if self._grouper is None or loaded_at is None or now - loaded_at >= GROUPER_RELOAD:
-            self._grouper = await StoryGrouper.load(self._store.articles, now)
-            self._grouper_loaded_at = now
+        grown = self.grouped_articles >= max(
+            2 * self._grouper_loaded_size, self._settings.max_articles_per_source
+        )
+        if loaded_at is None or self._clock() - loaded_at >= GROUPER_RELOAD or grown:
+            self._grouper = None
+
+    async def _loaded_grouper(self) -> StoryGrouper:
+        """The grouping index, read by the cycle's first store (a cycle of 304s reads none)."""
+        async with self._grouper_lock:
+            if self._grouper is None:
+                now = self._clock()
+                self._grouper = await StoryGrouper.load(self._store.articles, now)
+                self._grouper_loaded_at = now
+                self._grouper_loaded_size = len(self._grouper)
+            return self._grouper
 
     # --- one source: fetch, parse and clean, store, record ----------------------------
 
@@ -226,8 +256,8 @@ class Poller:
             )
             converted = partial(prepare, drafts, fetched_at=fetched_at, profile=profile)
             return None, await asyncio.to_thread(converted)
-        fetched = await self._fetcher.fetch(
-            source.url, etag=source.etag, last_modified=source.last_modified
+        fetched = await self._fetcher.fetch(  # the catalogue's URL: trusted, its redirects not
+            source.url, etag=source.etag, last_modified=source.last_modified, trusted=True
         )
         if fetched.status == "not_modified":
             return fetched, None
@@ -260,16 +290,20 @@ class Poller:
         self, source: Source, prepared: list[Prepared], fetched_at: datetime
     ) -> Outcome:
         """Store the items and group the new ones into stories, in one transaction."""
-        grouper = self._grouper
+        grouper = await self._loaded_grouper()
         signatures: dict[str, StorySignature] = {}
         for item in prepared:
             signatures.setdefault(item.input.url, item.signature)  # the store keeps the first
-        group = None
-        if grouper is not None:
-            group = partial(grouper.assign, signatures=signatures, source_id=source.id)
+        group = partial(grouper.assign, signatures=signatures, source_id=source.id)
         inputs = [p.input for p in prepared]
         try:
-            stored = await self._store.articles.store(source.id, inputs, fetched_at, group=group)
+            stored = await self._store.articles.store(
+                source.id,
+                inputs,
+                fetched_at,
+                group=group,
+                keep=self._settings.max_articles_per_source,
+            )
         except Exception:
             # The grouper may hold ids of rows that were rolled back: re-read it next cycle.
             self._grouper_loaded_at = None
@@ -335,6 +369,7 @@ class Poller:
             default_tz=ZoneInfo(config.timezone or self._settings.timezone),
             fetch_pages=config.fetch_pages,
             oldest=self._retention_cutoff(fetched_at),  # never store what prune would delete
+            max_items=self._settings.max_items_per_poll,
         )
 
     def _retention_cutoff(self, now: datetime) -> datetime:

@@ -6,7 +6,9 @@ parsing needs: the workers stay small); folders and pages go through
 :func:`prepare` in a worker thread. An item without a usable date gets the
 fetch time, one dated more than a day ahead gets the fetch time too; an item
 published before the source profile's ``oldest`` (the retention window) is
-dropped, since the store would only prune it again.
+dropped, since the store would only prune it again. Of the rest, at most the
+profile's ``max_items`` newest are kept (a feed that floods new items costs one
+poll's cap, not its size).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from datetime import datetime, tzinfo
 
 from bot.settings import TopicConfig
 from bot.sources.classify import TopicMatcher, classify_with, topic_matchers
-from bot.sources.dates import clamp_future
+from bot.sources.dates import clamp_future, dateparser_budget
 from bot.sources.drafts import ArticleDraft
 from bot.sources.feeds import parse_feed
 from bot.sources.story_signature import StorySignature, signature_of
@@ -33,6 +35,8 @@ class SourceProfile:
 
     ``oldest``: items published before it are not kept (the poller passes the
     fetch time minus the retention window); None keeps every item.
+    ``max_items``: at most this many items of one poll are kept, the newest
+    (by published date; items without a date after them, in feed order).
     """
 
     topics: tuple[str, ...]
@@ -40,6 +44,7 @@ class SourceProfile:
     default_tz: tzinfo
     fetch_pages: bool = False
     oldest: datetime | None = None
+    max_items: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,16 +90,43 @@ def _prepared(
 def prepare(
     drafts: Iterable[ArticleDraft], *, fetched_at: datetime, profile: SourceProfile
 ) -> list[Prepared]:
-    """Every draft converted, in order, except those published before ``profile.oldest``."""
+    """The drafts converted, in order: those published since ``profile.oldest``,
+    at most ``profile.max_items`` of them, the newest.
+    """
+    kept = _newest(_in_window(drafts, fetched_at, profile), profile.max_items)
     matchers = topic_matchers(profile.topic_catalogue)
-    prepared = []
+    return [_prepared(draft, fetched_at, profile, matchers) for draft in kept]
+
+
+def _in_window(
+    drafts: Iterable[ArticleDraft], fetched_at: datetime, profile: SourceProfile
+) -> list[ArticleDraft]:
+    """The drafts whose stored date (see ``clamp_future``) is not before ``profile.oldest``."""
+    if profile.oldest is None:
+        return list(drafts)
+    kept = []
     for draft in drafts:
-        item = _prepared(draft, fetched_at, profile, matchers)
-        if profile.oldest is not None and item.input.published_at < profile.oldest:
+        if clamp_future(draft.published_at, fetched_at) < profile.oldest:
             log.debug("not keeping %s: published before the retention window", draft.url)
             continue
-        prepared.append(item)
-    return prepared
+        kept.append(draft)
+    return kept
+
+
+def _newest(drafts: list[ArticleDraft], limit: int | None) -> list[ArticleDraft]:
+    """The ``limit`` newest drafts in their feed order; undated ones rank after dated ones."""
+    if limit is None or len(drafts) <= limit:
+        return drafts
+
+    def age(index: int) -> tuple[int, float, int]:
+        published = drafts[index].published_at
+        if published is None:
+            return (1, 0.0, index)
+        return (0, -published.timestamp(), index)
+
+    chosen = sorted(sorted(range(len(drafts)), key=age)[:limit])
+    log.debug("kept the %d newest of %d items (the per-poll cap)", limit, len(drafts))
+    return [drafts[i] for i in chosen]
 
 
 def prepare_feed(
@@ -106,11 +138,12 @@ def prepare_feed(
     profile: SourceProfile,
 ) -> list[Prepared]:
     """Parse a feed body and convert its items (one call, so one hop to a parse worker)."""
-    parsed = parse_feed(
-        body,
-        url=url,
-        fetched_at=fetched_at,
-        default_tz=profile.default_tz,
-        content_type=content_type,
-    )
+    with dateparser_budget():  # one feed's dates: a bounded share of the slow fallback
+        parsed = parse_feed(
+            body,
+            url=url,
+            fetched_at=fetched_at,
+            default_tz=profile.default_tz,
+            content_type=content_type,
+        )
     return prepare(parsed.items, fetched_at=fetched_at, profile=profile)

@@ -10,6 +10,9 @@ Contract:
   SQLite, a sequence on PostgreSQL), and they become visible in id order
   (one article writer at a time), so "newer than the chat's cursor" is a
   comparison of ids. All datetimes are aware UTC.
+- With ``keep``, a source keeps at most that many articles: a store that adds
+  new ones deletes the source's oldest stored (lowest ids) beyond it, in the
+  same transaction, so a feed flooding new items costs a bounded table.
 """
 
 from __future__ import annotations
@@ -81,12 +84,14 @@ class ArticleRepository:
         fetched_at: datetime,
         *,
         group: GroupNew | None = None,
+        keep: int | None = None,
     ) -> list[StoredItem]:
         """Insert new items and update changed ones, in one transaction; results in item order.
 
         ``group`` (e.g. the story grouper's assign) is called inside the
         transaction with the new items once they have ids; its answer sets
-        their clusters before the transaction commits.
+        their clusters before the transaction commits. ``keep``: when items
+        were added, the source's articles beyond its ``keep`` newest are deleted.
         """
         unique = _dedupe(items)
         if not unique:
@@ -108,6 +113,8 @@ class ArticleRepository:
             joined = group(new_items) if group is not None and new_items else {}
             await _set_clusters(conn, new_items, joined)
             await _insert_topics(conn, new_items)
+            if keep is not None and new_items:
+                await _prune_source(conn, source_id, keep)
         outcomes.update((s.input.url, s) for s in new_items)
         return [outcomes[item.url] for item in unique]
 
@@ -301,6 +308,24 @@ async def _set_clusters(
         )
     if joined:
         await _move_to_clusters(conn, joined)
+
+
+async def _prune_source(conn: AsyncConnection, source_id: int, keep: int) -> None:
+    """Delete the source's articles older (by id: insertion) than its ``keep`` newest.
+
+    By id, not by date: the items of this store are the newest ids, so a feed
+    backdating what it sends cannot make the store prune, then re-add, them.
+    """
+    of_source = articles.c.source_id == source_id
+    oldest_kept = (
+        select(articles.c.id)
+        .where(of_source)
+        .order_by(articles.c.id.desc())
+        .offset(keep - 1)
+        .limit(1)
+        .scalar_subquery()
+    )
+    await conn.execute(delete(articles).where(of_source, articles.c.id < oldest_kept))
 
 
 async def _move_to_clusters(conn: AsyncConnection, clusters: Mapping[int, int]) -> None:
