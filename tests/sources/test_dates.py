@@ -7,7 +7,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.sources.dates import clamp_future, parse_date
+from bot.sources.dates import (
+    DATEPARSER_CALLS,
+    DATEPARSER_MISSES,
+    clamp_future,
+    dateparser_budget,
+    parse_date,
+)
 
 KOLKATA = ZoneInfo("Asia/Kolkata")
 NEW_YORK = ZoneInfo("America/New_York")
@@ -126,3 +132,52 @@ def test_impossible_zone_offset_gives_none_never_an_error() -> None:
 )
 def test_rfc822_dates(raw: str, expected: datetime | None) -> None:
     assert parse_date(raw) == expected
+
+
+# --- bounded: the slow fallback --------------------------------------------------------
+
+RUSSIAN = "16 декабря 2023 14:02"  # not in the fast reader's month table: dateparser reads it
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("2023-12-16 14:02:33 GMT", utc(2023, 12, 16, 14, 2, 33)),
+        ("2023-12-16 14:02:33 +0530", utc(2023, 12, 16, 8, 32, 33)),
+        ("2023-12-16T14:02:33.123456789-0300", utc(2023, 12, 16, 17, 2, 33, 123456)),
+        ("2023-12-16T14:02 EST", utc(2023, 12, 16, 19, 2)),
+    ],
+)
+def test_iso_forms_the_standard_library_refuses_are_read_without_dateparser(
+    raw: str, expected: datetime
+) -> None:
+    with dateparser_budget():
+        for _ in range(DATEPARSER_MISSES):
+            assert parse_date("99 99 99 99 99 99 99") is None  # spends the misses
+        assert parse_date(raw) == expected
+
+
+def test_a_strict_shape_with_impossible_fields_never_reaches_dateparser() -> None:
+    malformed = [
+        "2007-13-39T25:61:61Z", "2023-02-30 10:00:00 GMT", "Mon, 32 Jan 2023 10:00 GMT",
+        "Sat, Dec 16 2023 13:02:33 PM", "Tue, 31 Feb 2024 08:16:00 +0000",
+    ]  # fmt: skip
+    with dateparser_budget():
+        for raw in malformed * 20:
+            assert parse_date(raw) is None
+        # had any of them reached dateparser, its misses would be spent and this None
+        assert parse_date(RUSSIAN) == utc(2023, 12, 16, 14, 2)
+
+
+def test_a_feed_stops_asking_dateparser_after_its_misses() -> None:
+    with dateparser_budget():
+        for _ in range(DATEPARSER_MISSES):
+            assert parse_date("99 99 99 99 99 99 99") is None
+        assert parse_date(RUSSIAN) is None  # undated: the item gets the fetch time
+    assert parse_date(RUSSIAN) == utc(2023, 12, 16, 14, 2)  # the next feed has its own budget
+
+
+def test_a_feed_makes_at_most_the_capped_number_of_dateparser_calls() -> None:
+    with dateparser_budget():
+        parsed = [parse_date(RUSSIAN) for _ in range(DATEPARSER_CALLS + 5)]
+    assert parsed == [utc(2023, 12, 16, 14, 2)] * DATEPARSER_CALLS + [None] * 5

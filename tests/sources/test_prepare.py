@@ -132,6 +132,44 @@ def test_prepare_feed_drops_old_items_of_a_feed() -> None:
     assert [p.input.headline for p in kept] == ["Fresh story"]
 
 
+def test_prepare_keeps_the_newest_items_of_a_poll_in_feed_order() -> None:
+    def at(hours: int) -> datetime:
+        return FETCHED_AT - timedelta(hours=hours)
+
+    drafts = [
+        draft("Three hours", published_at=at(3)),
+        draft("Undated"),  # no date: ranks after every dated item
+        draft("One hour", published_at=at(1)),
+        draft("Five hours", published_at=at(5)),
+        draft("Two hours", published_at=at(2)),
+    ]
+    profile = replace(PROFILE, max_items=3)
+    kept = prepare(drafts, fetched_at=FETCHED_AT, profile=profile)
+    assert [p.draft.headline for p in kept] == ["Three hours", "One hour", "Two hours"]
+    profile = replace(PROFILE, max_items=4)
+    kept = prepare(drafts, fetched_at=FETCHED_AT, profile=profile)
+    dated = ["Three hours", "One hour", "Five hours", "Two hours"]
+    assert [p.draft.headline for p in kept] == dated
+    profile = replace(PROFILE, max_items=5)
+    assert [p.draft for p in prepare(drafts, fetched_at=FETCHED_AT, profile=profile)] == drafts
+
+
+def test_prepare_feed_of_date_bombs_is_cheap_and_keeps_the_first_items_undated() -> None:
+    # Dates shaped like ISO 8601 with impossible fields: once 150-250 ms each in dateparser.
+    items = "".join(
+        f"<item><title>Bomb story number {i}</title><link>https://e.x/{i}</link>"
+        f"<pubDate>2007-13-39T25:61:61Z</pubDate><description>Text {i}.</description></item>"
+        for i in range(1000)
+    )
+    body = f'<rss version="2.0"><channel><title>t</title>{items}</channel></rss>'.encode()
+    profile = replace(PROFILE, max_items=200)
+    kept = prepare_feed(
+        body, url="https://e.x/rss", content_type=None, fetched_at=FETCHED_AT, profile=profile
+    )
+    assert [p.input.url for p in kept] == [f"https://e.x/{i}" for i in range(200)]
+    assert {p.input.published_at for p in kept} == {FETCHED_AT}
+
+
 def test_merge_page_keeps_the_feed_identity_and_takes_the_page_text() -> None:
     feed = draft("Quake", "", guid="g-1", categories=("World",), needs_page=True)
     page = ArticleDraft(

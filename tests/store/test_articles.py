@@ -258,3 +258,43 @@ async def _fill_at_0001(conn: object) -> None:
 
 def _fields(value: ArticleInput) -> dict[str, object]:
     return {name: getattr(value, name) for name in ArticleInput.__slots__}
+
+
+async def test_a_source_keeps_at_most_its_cap_the_oldest_stored_pruned(store: Store) -> None:
+    first, second = await two_sources(store)
+    other = await store.articles.store(second, [item(n, host="b.example") for n in range(3)], NOW)
+    batches = [[item(n) for n in range(start, start + 4)] for start in (0, 4, 8)]
+    stored = [await store.articles.store(first, batch, NOW, keep=6) for batch in batches]
+
+    newest = [s.article_id for s in stored[1] + stored[2]]
+    async with store.engine.connect() as conn:
+        kept = select(articles.c.id).where(articles.c.source_id == first).order_by(articles.c.id)
+        assert list((await conn.execute(kept)).scalars()) == newest[-6:]
+        tagged = select(func.count(func.distinct(article_topics.c.article_id)))
+        assert (await conn.execute(tagged)).scalar() == 6 + 3  # topics went with their rows
+    assert len(await all_ids(store)) == 6 + 3  # the other source untouched
+    assert all(s.status == "new" for s in other)
+
+    # A store that adds nothing prunes nothing, even over the cap.
+    again = await store.articles.store(first, batches[2], NOW, keep=1)
+    assert {s.status for s in again} == {"unchanged"}
+    assert len(await all_ids(store)) == 6 + 3
+
+
+async def test_the_items_of_a_store_are_never_pruned_by_it(store: Store) -> None:
+    source_id, _ = await two_sources(store)
+    await store.articles.store(source_id, [item(n) for n in range(5)], NOW, keep=5)
+    # Backdated items (published before every stored one) still outlive the older rows.
+    backdated = [
+        ArticleInput(
+            url=f"https://news.example/old/{n}",
+            headline=f"Old {n}",
+            summary="",
+            published_at=NOW - timedelta(days=3),
+            topics=("world",),
+        )
+        for n in range(2)
+    ]
+    stored = await store.articles.store(source_id, backdated, NOW, keep=5)
+    assert {s.article_id for s in stored} <= set(await all_ids(store))
+    assert len(await all_ids(store)) == 5
