@@ -10,7 +10,8 @@ code (``raise FetchTimeout(...) from err``), so callers catch our classes only.
     │   │   ├── FetchTimeout
     │   │   ├── FetchConnectionError
     │   │   ├── HTTPStatusError    (.status_code)
-    │   │   └── BodyTooLarge
+    │   │   ├── BodyTooLarge
+    │   │   └── FetchRefused       the fetch guard refused the URL or its address
     │   └── ParseError         the body is not a feed/article we can read
 """
 
@@ -59,6 +60,10 @@ class HTTPStatusError(FetchError):
 
 class BodyTooLarge(FetchError):
     """The body exceeded the size cap; reading stopped at the cap."""
+
+
+class FetchRefused(FetchError):
+    """The fetch guard refused a URL: its scheme, its user info, or the address it reaches."""
 
 
 class ParseError(SourceError):

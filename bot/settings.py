@@ -22,6 +22,7 @@ from pydantic_settings import (
 )
 
 from bot.errors import ConfigError
+from bot.sources.fetch_guard import parse_allowed_host
 
 DEFAULT_CONFIG_PATH = "config/newsbot.toml"
 _TIME_RE = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
@@ -110,6 +111,16 @@ class FetchSettings(BaseModel):
     max_backoff_seconds: int = Field(default=6 * 3600, gt=0)
     # A feed's parse in a worker may take this long; then it is stopped and the poll fails.
     parse_timeout_seconds: float = Field(default=5.0, gt=0, le=300)
+    # "host" or "host:port" entries a redirect or an item link may reach although they
+    # resolve to a loopback/private/... address (local deployments, tests).
+    allowed_hosts: list[str] = Field(default_factory=list, max_length=1000)
+
+    @field_validator("allowed_hosts")
+    @classmethod
+    def _check_allowed_hosts(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            parse_allowed_host(entry)  # raises ValueError naming the bad entry
+        return value
 
 
 class DeliverySettings(BaseModel):

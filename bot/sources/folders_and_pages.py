@@ -48,9 +48,14 @@ def prepare_folder(folder: Path, *, fetched_at: datetime, profile: SourceProfile
 # --- article pages -------------------------------------------------------------
 
 
-async def fetch_page(fetcher: Fetcher, url: str, *, default_tz: tzinfo) -> ArticleDraft:
-    """Fetch one article page and extract it; raises FetchError or ParseError."""
-    fetched = await fetcher.fetch(url)
+async def fetch_page(
+    fetcher: Fetcher, url: str, *, default_tz: tzinfo, trusted: bool = False
+) -> ArticleDraft:
+    """Fetch one article page and extract it; raises FetchError or ParseError.
+
+    ``trusted``: the URL is from the operator's config (a pages source), not an item link.
+    """
+    fetched = await fetcher.fetch(url, trusted=trusted)
     draft = await asyncio.to_thread(extract_page, fetched.body, url=url, default_tz=default_tz)
     if draft is None:
         raise ParseError(f"{url}: no article headline and text on the page")
@@ -60,10 +65,10 @@ async def fetch_page(fetcher: Fetcher, url: str, *, default_tz: tzinfo) -> Artic
 async def fetch_pages(
     fetcher: Fetcher, urls: Sequence[str], *, default_tz: tzinfo, concurrency: int = 4
 ) -> list[ArticleDraft]:
-    """Drafts of the pages that could be read; raises the first error when none could."""
+    """Drafts of the configured pages that could be read; raises the first error when none could."""
 
     async def one(url: str) -> ArticleDraft:
-        return await fetch_page(fetcher, url, default_tz=default_tz)
+        return await fetch_page(fetcher, url, default_tz=default_tz, trusted=True)
 
     results = await _gather_bounded(one, urls, concurrency, return_exceptions=True)
     drafts = [r for r in results if isinstance(r, ArticleDraft)]
@@ -79,7 +84,10 @@ async def fetch_pages(
 async def enrich_with_pages(
     fetcher: Fetcher, drafts: Sequence[ArticleDraft], *, default_tz: tzinfo, concurrency: int = 4
 ) -> list[ArticleDraft]:
-    """Each draft completed from its article page; a page that fails keeps the feed's version."""
+    """Each draft completed from its article page; a page that fails keeps the feed's version.
+
+    The pages are item links, so the fetch guard checks them: a refused one only skips the page.
+    """
 
     async def one(draft: ArticleDraft) -> ArticleDraft:
         try:

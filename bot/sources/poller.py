@@ -71,6 +71,7 @@ def fetch_limits(fetch: FetchSettings) -> FetchLimits:
         max_connections=fetch.max_connections,
         max_per_host=fetch.max_per_host,
         user_agent=fetch.user_agent,
+        allowed_hosts=tuple(fetch.allowed_hosts),
     )
 
 

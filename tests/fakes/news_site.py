@@ -406,6 +406,11 @@ class FakeNewsSite:
         """The absolute URL of ``path`` on this site."""
         return self.base_url + _normal_path(path)
 
+    @property
+    def host_port(self) -> str:
+        """``host:port`` of this site, as listed in ``fetch.allowed_hosts``."""
+        return self.base_url.removeprefix("http://")
+
     def serve_file(self, path: str, body: bytes, content_type: str = "application/rss+xml") -> str:
         """Serve ``body`` as-is at ``path``; returns its URL."""
         path = _normal_path(path)
@@ -641,6 +646,62 @@ async def _write_filler(response: web.StreamResponse, size_bytes: int) -> None:
         chunk = _HUGE_CHUNK[:remaining]
         await response.write(chunk)
         remaining -= len(chunk)
+
+
+# --- an internal service, for the fetch guard ---------------------------------
+
+
+class InternalService:
+    """A listener on 127.0.0.1 playing an internal service a hostile feed points at.
+
+    It counts every TCP connection it accepts (``connections``), so a test can
+    assert the fetcher never even connected, and answers any request with a
+    page holding a secret (``SECRET``) that must never reach a digest.
+    Use ``async with``.
+    """
+
+    SECRET = "db_password=hunter2-internal"
+    PAGE = (
+        "<html><head><title>Admin console</title></head><body><article>"
+        "<h1>Admin console</h1><p>Internal settings of this service: "
+        + SECRET
+        + ". Do not share this page outside the company network, ever.</p>"
+        "</article></body></html>"
+    ).encode()
+
+    def __init__(self) -> None:
+        self.connections = 0
+        self.port = 0
+        self._server: asyncio.Server | None = None
+
+    def url(self, path: str = "/admin", *, host: str = "127.0.0.1") -> str:
+        """The URL of ``path`` here, naming this listener as ``host``."""
+        return f"http://{host}:{self.port}{path}"
+
+    async def __aenter__(self) -> InternalService:
+        self._server = await asyncio.start_server(self._answer, "127.0.0.1", 0)
+        self.port = self._server.sockets[0].getsockname()[1]
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+
+    async def _answer(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
+        try:
+            await reader.readuntil(b"\r\n\r\n")
+            head = (
+                "HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\n"
+                f"Content-Length: {len(self.PAGE)}\r\nConnection: close\r\n\r\n"
+            )
+            writer.write(head.encode() + self.PAGE)
+            await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
 
 
 # --- standalone mode for the benchmark -----------------------------------------

@@ -22,6 +22,7 @@ from bot.errors import (
     BodyTooLarge,
     FetchConnectionError,
     FetchError,
+    FetchRefused,
     FetchTimeout,
     HTTPStatusError,
 )
@@ -29,7 +30,10 @@ from bot.sources.fetcher import Fetcher, FetchLimits
 from tests.fakes.news_site import FakeNewsSite, FeedItem, make_items
 
 FEED = "/world/rss.xml"
-FAST_LIMITS = FetchLimits(timeout_seconds=2.0, max_bytes=200_000)
+# The generic cases exempt the loopback names (any port) from the fetch guard's address
+# check; the guard's own cases (tests/sources/test_fetch_guard.py) do not.
+LOCAL = ("127.0.0.1", "localhost")
+FAST_LIMITS = FetchLimits(timeout_seconds=2.0, max_bytes=200_000, allowed_hosts=LOCAL)
 
 MakeFetcher = Callable[[FetchLimits], Fetcher]
 
@@ -135,7 +139,7 @@ async def test_failure_budget_then_recovery(site: FakeNewsSite, fetcher: Fetcher
 
 
 async def test_slow_server_raises_fetch_timeout(site: FakeNewsSite, make_fetcher: MakeFetcher):
-    fetcher = make_fetcher(FetchLimits(timeout_seconds=0.5))
+    fetcher = make_fetcher(FetchLimits(timeout_seconds=0.5, allowed_hosts=LOCAL))
     site.delay(FEED, 3.0)
     started = time.monotonic()
 
@@ -148,7 +152,7 @@ async def test_slow_server_raises_fetch_timeout(site: FakeNewsSite, make_fetcher
 async def test_a_body_sent_slower_than_the_cap_raises_fetch_timeout(
     site: FakeNewsSite, make_fetcher: MakeFetcher
 ):
-    fetcher = make_fetcher(FetchLimits(timeout_seconds=0.5))
+    fetcher = make_fetcher(FetchLimits(timeout_seconds=0.5, allowed_hosts=LOCAL))
     site.trickle(FEED, 3.0)  # every read is quick; the whole body is not
     started = time.monotonic()
 
@@ -298,17 +302,29 @@ async def test_closed_port_raises_fetch_connection_error(fetcher: Fetcher):
 
 
 @pytest.mark.parametrize(
-    "url", ["example.invalid/feed.xml", "ftp://example.invalid/feed.xml", "http://[::1/feed.xml"]
+    ("url", "untrusted_error"),
+    [
+        ("example.invalid/feed.xml", FetchRefused),
+        ("ftp://example.invalid/feed.xml", FetchRefused),
+        ("http://[::1/feed.xml", FetchError),
+    ],
 )
-async def test_url_without_http_scheme_or_host_raises_fetch_error(fetcher: Fetcher, url: str):
+async def test_url_without_http_scheme_or_host_raises_fetch_error(
+    fetcher: Fetcher, url: str, untrusted_error: type[FetchError]
+):
     with pytest.raises(FetchError) as caught:
         await fetcher.fetch(url)
+    with pytest.raises(FetchError) as caught_trusted:
+        await fetcher.fetch(url, trusted=True)
 
-    assert type(caught.value) is FetchError
+    assert type(caught.value) is untrusted_error  # the guard's, or httpx's for a bad URL
+    assert type(caught_trusted.value) is FetchError  # httpx's: a config URL is not guarded
 
 
 async def test_requests_to_one_host_are_capped(site: FakeNewsSite, make_fetcher: MakeFetcher):
-    fetcher = make_fetcher(FetchLimits(timeout_seconds=5.0, max_connections=10, max_per_host=2))
+    fetcher = make_fetcher(
+        FetchLimits(timeout_seconds=5.0, max_connections=10, max_per_host=2, allowed_hosts=LOCAL)
+    )
     site.delay(FEED, 0.1)
 
     results = await asyncio.gather(*(fetcher.fetch(site.url(FEED)) for _ in range(8)))
@@ -320,7 +336,9 @@ async def test_requests_to_one_host_are_capped(site: FakeNewsSite, make_fetcher:
 async def test_requests_overall_are_capped_across_hosts(
     site: FakeNewsSite, make_fetcher: MakeFetcher
 ):
-    fetcher = make_fetcher(FetchLimits(timeout_seconds=5.0, max_connections=3, max_per_host=2))
+    fetcher = make_fetcher(
+        FetchLimits(timeout_seconds=5.0, max_connections=3, max_per_host=2, allowed_hosts=LOCAL)
+    )
     site.delay(FEED, 0.1)
     # "localhost" and "127.0.0.1" are two hosts to the fetcher but one server here.
     other_host_url = site.url(FEED).replace("127.0.0.1", "localhost")
@@ -335,7 +353,9 @@ async def test_requests_overall_are_capped_across_hosts(
 async def test_one_host_may_use_every_connection_when_allowed(
     site: FakeNewsSite, make_fetcher: MakeFetcher
 ) -> None:
-    fetcher = make_fetcher(FetchLimits(timeout_seconds=5.0, max_connections=10, max_per_host=10))
+    fetcher = make_fetcher(
+        FetchLimits(timeout_seconds=5.0, max_connections=10, max_per_host=10, allowed_hosts=LOCAL)
+    )
     site.delay(FEED, 0.1)
 
     results = await asyncio.gather(*(fetcher.fetch(site.url(FEED)) for _ in range(20)))
@@ -370,7 +390,9 @@ async def test_one_host_fetched_in_turn_keeps_one_connection(
     port_counting_server: tuple[str, set[tuple[str, int]]], make_fetcher: MakeFetcher
 ) -> None:
     url, clients = port_counting_server
-    fetcher = make_fetcher(FetchLimits(timeout_seconds=5.0, max_connections=4, max_per_host=4))
+    fetcher = make_fetcher(
+        FetchLimits(timeout_seconds=5.0, max_connections=4, max_per_host=4, allowed_hosts=LOCAL)
+    )
 
     for _ in range(5):
         assert (await fetcher.fetch(url)).body == b"<rss/>"
@@ -480,11 +502,8 @@ async def test_a_corrupt_gzip_body_raises_a_decoding_fetch_error(
 async def test_a_redirect_to_another_scheme_raises_fetch_error(server: RawServer, fetcher: Fetcher):
     url = server.answer("/feed.xml", status=301, headers=[("Location", "ftp://127.0.0.1/f.xml")])
 
-    with pytest.raises(FetchError) as caught:
-        await fetcher.fetch(url)
-
-    assert type(caught.value) is FetchError
-    assert isinstance(caught.value.__cause__, httpx.UnsupportedProtocol)
+    with pytest.raises(FetchRefused, match=r"to ftp://127\.0\.0\.1/f\.xml: refused: only http"):
+        await fetcher.fetch(url, trusted=True)
 
 
 async def test_a_304_without_validators_keeps_the_ones_sent(server: RawServer, fetcher: Fetcher):

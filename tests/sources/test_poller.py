@@ -291,7 +291,8 @@ async def test_permanent_redirect_is_recorded_not_followed_silently(
     temp_url = site.add_feed("/temp-target.xml", items=make_items(2, seed=11, prefix="temp"))
     site.redirect("/temp.xml", "/temp-target.xml", permanent=False)
     settings = make_settings(
-        [feed("Moved", site.url("/old.xml")), feed("Temp", site.url("/temp.xml"))]
+        [feed("Moved", site.url("/old.xml")), feed("Temp", site.url("/temp.xml"))],
+        fetch={"allowed_hosts": [site.host_port]},  # redirects are guarded
     )
     async with running_poller(store, settings, clock) as poller:
         report = await poller.tick()
@@ -450,7 +451,10 @@ async def test_fetch_pages_completes_an_item_without_summary(
     bare = FeedItem("Strong quake shakes Japan's Hokkaido", page, "", "q-1", clock.now)
     broken = FeedItem("Storm hits the coast", site.url("/gone.html"), "", "q-2", clock.now)
     url = site.add_feed("/bare.xml", items=[bare, broken])
-    settings = make_settings([feed("Bare", url, fetch_pages=True)])
+    settings = make_settings(
+        [feed("Bare", url, fetch_pages=True)],
+        fetch={"allowed_hosts": [site.host_port]},  # item pages are guarded
+    )
     async with running_poller(store, settings, clock) as poller:
         report = await poller.run_cycle()
     stored = {a.guid: a for a in await articles(store)}
