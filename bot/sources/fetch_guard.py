@@ -100,8 +100,8 @@ def parse_allowed_host(entry: str) -> tuple[str, int | None]:
     text = entry.strip().lower()
     host, port = text, ""
     if text.startswith("["):
-        host, _, rest = text[1:].partition("]")
-        if rest and not rest.startswith(":"):
+        host, bracket, rest = text[1:].partition("]")
+        if not bracket or (rest and not rest.startswith(":")):
             raise ValueError(f"bad allowed host {entry!r}")
         port = rest[1:]
     elif text.count(":") == 1:
