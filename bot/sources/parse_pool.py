@@ -69,10 +69,12 @@ class ParsePool:
         a partial of one); raises ParseError when it ran over the budget or the worker died.
         """
         async with self._free:
-            try:
-                return await self._run_once(work)
-            except _Collateral:
-                return await self._run_once(work)  # another run's runaway killed its pool
+            for _attempt in range(2):
+                try:
+                    return await self._run_once(work)
+                except _Collateral:
+                    continue  # another run's runaway killed its pool: once more on a fresh one
+            raise ParseError("parse workers were stopped twice for other feeds' runaway parses")
 
     async def _run_once(self, work: Callable[[], _R]) -> _R:
         pool = self._started()
