@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from bot.errors import ConfigError, SourceError
+from bot.redact import redact
 from bot.store.articles import StoredItem
 from bot.store.records import Source
 
@@ -63,8 +64,9 @@ class Outcome:
 
 
 def short_reason(err: BaseException) -> str:
-    """One line for ``sources.last_error``: our errors say it themselves, others name the type."""
-    text = " ".join(str(err).split())
+    """One line for ``sources.last_error`` and the ingest report: our errors say it
+    themselves, others name the type; never a token or a URL password."""
+    text = redact(" ".join(str(err).split()))
     if not isinstance(err, SourceError | ConfigError):
         text = f"{type(err).__name__}: {text}" if text else type(err).__name__
     return text[:MAX_REASON_CHARS] or type(err).__name__
