@@ -10,9 +10,20 @@ Contract:
   SQLite, a sequence on PostgreSQL), and they become visible in id order
   (one article writer at a time), so "newer than the chat's cursor" is a
   comparison of ids. All datetimes are aware UTC.
+- An undated item is stored with its first fetch as ``published_at``
+  (ingestion's rule, ``clamp_future``): ``published_at == fetched_at`` marks
+  it. Its age says nothing about whether its feed still lists it.
+- ``last_seen_at`` is when a poll last listed the article: every store sets
+  it for all its items, new or already stored, so the rows of a source's
+  latest listing share its highest ``last_seen_at`` (a 304 keeps that listing).
+- Neither pruning deletes an undated article its feed still lists, so no item
+  is stored twice as new: ``prune`` keeps it while it is in the latest listing
+  or was listed within the window, and the per-source cap never deletes an
+  item of the store that applies it.
 - With ``keep``, a source keeps at most that many articles: a store that adds
-  new ones deletes the source's oldest stored (lowest ids) beyond it, in the
-  same transaction, so a feed flooding new items costs a bounded table.
+  new ones deletes, in the same transaction, the oldest stored (lowest ids) of
+  the source's articles this store did not list, so a feed flooding new items
+  costs a bounded table.
 """
 
 from __future__ import annotations
@@ -91,7 +102,9 @@ class ArticleRepository:
         ``group`` (e.g. the story grouper's assign) is called inside the
         transaction with the new items once they have ids; its answer sets
         their clusters before the transaction commits. ``keep``: when items
-        were added, the source's articles beyond its ``keep`` newest are deleted.
+        were added, the source's oldest articles not among ``items`` are
+        deleted until it has at most ``keep``. Every item's ``last_seen_at``
+        becomes ``fetched_at``.
         """
         unique = _dedupe(items)
         if not unique:
@@ -109,12 +122,15 @@ class ArticleRepository:
                     fresh.append(item)
                 else:
                     outcomes[item.url] = await _refresh(conn, row, item)
+            seen = {s.article_id for s in outcomes.values()}
+            await _mark_seen(conn, seen, fetched_at)
             new_items = await _insert(conn, source_id, fetched_at, fresh)
             joined = group(new_items) if group is not None and new_items else {}
             await _set_clusters(conn, new_items, joined)
             await _insert_topics(conn, new_items)
             if keep is not None and new_items:
-                await _prune_source(conn, source_id, keep)
+                seen.update(s.article_id for s in new_items)
+                await _prune_source(conn, source_id, keep, seen)
         outcomes.update((s.input.url, s) for s in new_items)
         return [outcomes[item.url] for item in unique]
 
@@ -185,12 +201,26 @@ class ArticleRepository:
         async with self._engine.connect() as conn:
             return (await conn.execute(select(func.count()).select_from(articles))).scalar() or 0
 
-    async def prune(self, published_before: datetime) -> int:
-        """Delete articles published before the given time; returns how many."""
+    async def prune(self, before: datetime) -> int:
+        """Delete the articles that aged out by ``before``; returns how many.
+
+        A dated article goes once published before then (ingestion never
+        stores it again). An undated one goes once no poll listed it since
+        then and its feed's latest listing leaves it out: while a feed lists
+        it, even unchanged (304) for weeks, deleting it would make the next
+        poll store it again as new.
+        """
+        seen = articles.alias("seen")
+        latest_listing = (
+            select(func.max(seen.c.last_seen_at))
+            .where(seen.c.source_id == articles.c.source_id)
+            .scalar_subquery()
+        )
+        dated = articles.c.published_at != articles.c.fetched_at
+        unlisted = and_(articles.c.last_seen_at < before, articles.c.last_seen_at < latest_listing)
+        old = and_(articles.c.published_at < before, or_(dated, unlisted))
         async with self._write_turn, self._engine.begin() as conn:
-            result = await conn.execute(
-                delete(articles).where(articles.c.published_at < published_before)
-            )
+            result = await conn.execute(delete(articles).where(old))
         return result.rowcount or 0
 
     async def _by_topics(self, topics: list[str], where: Any, limit: int) -> list[Article]:
@@ -287,6 +317,7 @@ async def _insert(
             "signature": i.signature,
             "published_at": i.published_at,
             "fetched_at": fetched_at,
+            "last_seen_at": fetched_at,
         }
         for i in items
     ]
@@ -310,22 +341,30 @@ async def _set_clusters(
         await _move_to_clusters(conn, joined)
 
 
-async def _prune_source(conn: AsyncConnection, source_id: int, keep: int) -> None:
-    """Delete the source's articles older (by id: insertion) than its ``keep`` newest.
+async def _mark_seen(conn: AsyncConnection, ids: set[int], fetched_at: datetime) -> None:
+    """The stored articles a poll listed again were last seen at ``fetched_at``."""
+    for chunk in _chunks(sorted(ids)):
+        await conn.execute(
+            update(articles).where(articles.c.id.in_(chunk)).values(last_seen_at=fetched_at)
+        )
 
-    By id, not by date: the items of this store are the newest ids, so a feed
-    backdating what it sends cannot make the store prune, then re-add, them.
+
+async def _prune_source(conn: AsyncConnection, source_id: int, keep: int, seen: set[int]) -> None:
+    """Delete the source's oldest (by id: insertion) articles until it has ``keep``.
+
+    The articles of this store (``seen``) are never deleted: a deleted item its
+    feed still lists would come back as new on the next poll. By id, not by
+    date, so a feed backdating what it sends cannot make the store prune them.
+    The source holds at most ``keep`` plus one poll's items: its ids are read.
     """
-    of_source = articles.c.source_id == source_id
-    oldest_kept = (
-        select(articles.c.id)
-        .where(of_source)
-        .order_by(articles.c.id.desc())
-        .offset(keep - 1)
-        .limit(1)
-        .scalar_subquery()
-    )
-    await conn.execute(delete(articles).where(of_source, articles.c.id < oldest_kept))
+    stmt = select(articles.c.id).where(articles.c.source_id == source_id)
+    ids = list((await conn.execute(stmt.order_by(articles.c.id.desc()))).scalars())
+    if len(ids) <= keep:
+        return
+    unseen = [i for i in ids if i not in seen]
+    room = max(0, keep - (len(ids) - len(unseen)))
+    for chunk in _chunks(unseen[room:]):
+        await conn.execute(delete(articles).where(articles.c.id.in_(chunk)))
 
 
 async def _move_to_clusters(conn: AsyncConnection, clusters: Mapping[int, int]) -> None:

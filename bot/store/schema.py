@@ -97,9 +97,13 @@ articles = Table(
     Column("published_at", UTCDateTime, nullable=False),
     Column("fetched_at", UTCDateTime, nullable=False),
     Column("cluster_id", BigInteger, nullable=True),
+    # When a poll last listed the item: pruning keeps what a feed still lists (0003).
+    Column("last_seen_at", UTCDateTime, nullable=False),
     UniqueConstraint("source_id", "guid", name="uq_articles_source_guid"),
     Index("ix_articles_published", "published_at"),
     Index("ix_articles_cluster", "cluster_id"),
+    # A source's latest listing (max last_seen_at), looked up per candidate by prune.
+    Index("ix_articles_source_seen", "source_id", "last_seen_at"),
     # SQLite: never give the id of a deleted (pruned) article again (migration 0002).
     sqlite_autoincrement=True,
 )

@@ -190,7 +190,7 @@ async def test_migration_keeps_articles_topics_and_gives_ids_above_every_cursor(
         await engine.dispose()
     store = await open_store(database_url, clock=lambda: NOW)
     try:
-        assert await current_revision(store.engine) == "0002"
+        assert await current_revision(store.engine) == "0003"
         [kept] = await store.articles.recent(["world"], since=NOW - timedelta(days=1))
         assert (kept.id, kept.topics, kept.cluster_id) == (5, ("politics", "world"), 5)
         [source] = await store.sources.all()
@@ -298,3 +298,107 @@ async def test_the_items_of_a_store_are_never_pruned_by_it(store: Store) -> None
     stored = await store.articles.store(source_id, backdated, NOW, keep=5)
     assert {s.article_id for s in stored} <= set(await all_ids(store))
     assert len(await all_ids(store)) == 5
+
+
+def undated(n: int, at: datetime) -> ArticleInput:
+    """An item without a date of its own: ingestion stores its first fetch as its date."""
+    return ArticleInput(
+        url=f"https://news.example/undated/{n}",
+        headline=f"Undated {n}",
+        summary="",
+        published_at=at,
+        topics=("world",),
+    )
+
+
+async def last_seen(store: Store, article_id: int) -> datetime:
+    async with store.engine.connect() as conn:
+        stmt = select(articles.c.last_seen_at).where(articles.c.id == article_id)
+        return (await conn.execute(stmt)).scalar_one()
+
+
+async def test_an_undated_item_its_feed_lists_survives_prune_and_the_cap(store: Store) -> None:
+    source_id, _ = await two_sources(store)
+    listed = undated(1, NOW)
+    [first] = await store.articles.store(source_id, [listed], NOW, keep=3)
+    at = NOW
+    for day in range(1, 41):  # 40 daily polls, each with a new dated item above it
+        at = NOW + timedelta(days=day)
+        fresh = ArticleInput(**{**_fields(item(day)), "published_at": at - timedelta(hours=1)})
+        stored = await store.articles.store(source_id, [fresh, listed], at, keep=3)
+        assert stored[1] == StoredItem(first.article_id, "unchanged", listed)  # never new again
+        assert await store.articles.prune(at - timedelta(days=30)) == 0
+    assert first.article_id == min(await all_ids(store))  # the oldest row, kept by the cap
+    assert len(await all_ids(store)) == 3
+    assert await last_seen(store, first.article_id) == at
+
+    # Unchanged (304) for two months: the latest listing still holds it; the dated items go.
+    later = at + timedelta(days=60)
+    assert await store.articles.prune(later - timedelta(days=30)) == 2
+    [again] = await store.articles.store(source_id, [listed], later, keep=3)
+    assert again == StoredItem(first.article_id, "unchanged", listed)
+
+    # A listing without it: gone once it was last listed (at ``later``) before the cutoff.
+    next_day = later + timedelta(days=1)
+    fresh = ArticleInput(**{**_fields(item(99)), "published_at": next_day - timedelta(hours=1)})
+    await store.articles.store(source_id, [fresh], next_day, keep=3)
+    assert await store.articles.prune(later - timedelta(hours=1)) == 0
+    assert await store.articles.prune(later + timedelta(hours=1)) == 1
+    assert first.article_id not in await all_ids(store)
+
+
+async def test_migration_0003_counts_every_row_as_in_its_source_s_latest_listing(
+    database_url: str,
+) -> None:
+    engine = make_engine(database_url)
+    try:
+        async with engine.begin() as conn:
+            await conn.run_sync(lambda c: command.upgrade(alembic_config(c), "0002"))
+            await conn.execute(
+                insert(sources),
+                [
+                    {
+                        "id": n,
+                        "name": name,
+                        "url": f"https://{name}.example/rss",
+                        "kind": "feed",
+                        "next_poll_at": NOW,
+                        "error_count": 0,
+                        "created_at": NOW,
+                    }
+                    for n, name in ((1, "a"), (2, "b"))
+                ],
+            )
+            rows = [(1, 1, NOW - timedelta(days=40)), (1, 2, NOW), (2, 3, NOW - timedelta(days=2))]
+            await conn.execute(
+                insert(articles),
+                [
+                    {
+                        "source_id": source_id,
+                        "url": f"https://news.example/{n}",
+                        "headline": f"H{n}",
+                        "summary": "",
+                        "signature": "",
+                        "published_at": fetched_at,
+                        "fetched_at": fetched_at,
+                    }
+                    for source_id, n, fetched_at in rows
+                ],
+            )
+        async with engine.begin() as conn:
+            await conn.run_sync(lambda c: command.upgrade(alembic_config(c), "head"))
+        async with engine.connect() as conn:
+            stmt = select(articles.c.url, articles.c.last_seen_at).order_by(articles.c.url)
+            seen = {r.url: r.last_seen_at for r in (await conn.execute(stmt)).all()}
+    finally:
+        await engine.dispose()
+    assert seen == {
+        "https://news.example/1": NOW,  # its source's latest poll: kept until one drops it
+        "https://news.example/2": NOW,
+        "https://news.example/3": NOW - timedelta(days=2),
+    }
+    store = await open_store(database_url, clock=lambda: NOW)
+    try:
+        assert await store.articles.prune(NOW - timedelta(days=30)) == 0  # undated, listed
+    finally:
+        await store.close()
