@@ -148,7 +148,12 @@ class Poller:
         return await self._poll_all(sources, progress)
 
     async def prune(self) -> int:
-        """Delete articles published before the retention period; returns how many."""
+        """Delete articles past the retention period; returns how many.
+
+        A dated article goes once its date is past the window; an undated one only
+        once its feed has stopped listing it and has not listed it for the window,
+        so pruning never makes an item new again (ArticleRepository.prune).
+        """
         return await self._store.articles.prune(self._retention_cutoff(self._clock()))
 
     async def _ensure_synced(self) -> None:
