@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import threading
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
@@ -112,15 +111,13 @@ class StoryGrouper:
     inverted index over pairs of name keys finds those candidates without looking
     at every recent article: per new article at most ``POSTING_SCAN`` postings per
     name pair and ``MAX_COMPARISONS`` full comparisons, whatever the number of
-    recent articles. ``assign`` is thread-safe (one lock), so it may run off the
-    event loop.
+    recent articles.
     """
 
     def __init__(self, recent: Iterable[RecentSignature] = (), *, since: datetime | None = None):
         self._since = since
         self._remembered: list[_Remembered] = []
         self._postings: defaultdict[tuple[str, str], list[int]] = defaultdict(list)
-        self._lock = threading.Lock()
         for row in sorted(recent, key=lambda r: r.article_id):
             parsed = _read_signature(row.signature)  # parsed once, kept parsed
             if parsed is not None:
@@ -151,15 +148,14 @@ class StoryGrouper:
         not item is remembered so later sources in the cycle can join its story.
         """
         clusters: dict[int, int] = {}
-        with self._lock:
-            for item in new_items:
-                parsed = self._groupable(item, signatures)
-                if parsed is None:
-                    continue
-                cluster_id = self._match(parsed, source_id)
-                if cluster_id is not None:
-                    clusters[item.article_id] = cluster_id
-                self._add(cluster_id or item.article_id, source_id, parsed)
+        for item in new_items:
+            parsed = self._groupable(item, signatures)
+            if parsed is None:
+                continue
+            cluster_id = self._match(parsed, source_id)
+            if cluster_id is not None:
+                clusters[item.article_id] = cluster_id
+            self._add(cluster_id or item.article_id, source_id, parsed)
         return clusters
 
     def _groupable(
