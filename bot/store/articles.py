@@ -143,13 +143,6 @@ class ArticleRepository:
                 known.update((await conn.execute(stmt)).scalars())
         return known
 
-    async def set_clusters(self, clusters: Mapping[int, int]) -> None:
-        """Move articles into the given clusters (article id -> cluster id)."""
-        if not clusters:
-            return
-        async with self._write_turn, self._engine.begin() as conn:
-            await _move_to_clusters(conn, clusters)
-
     async def recent_signatures(self, since: datetime) -> list[RecentSignature]:
         """Signatures of articles published since ``since`` (for story grouping)."""
         stmt = select(
@@ -190,11 +183,6 @@ class ArticleRepository:
             return await _with_topics(
                 conn, stmt.order_by(articles.c.published_at.desc()).limit(limit)
             )
-
-    async def max_id(self) -> int:
-        """The highest article id (0 for an empty store)."""
-        async with self._engine.connect() as conn:
-            return (await conn.execute(select(func.max(articles.c.id)))).scalar() or 0
 
     async def count(self) -> int:
         """How many articles are stored."""
