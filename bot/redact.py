@@ -13,26 +13,38 @@ from __future__ import annotations
 
 import logging
 import re
+from urllib.parse import quote
 
 MASK = "***"
 # Telegram bot tokens are "<bot id>:<35 characters>"; matched even when never
-# registered (a test's token, a token pasted into a feed URL).
-_TOKEN_RE = re.compile(r"(?<!\d)\d{5,}:[A-Za-z0-9_-]{30,}")
-# scheme://user:password@ -> scheme://user:***@ (a user alone is kept: it names, not proves).
-_USERINFO_RE = re.compile(r"(?P<head>\b[A-Za-z][A-Za-z0-9+.-]*://[^\s/@:?#]*):[^\s/@?#]*@")
+# registered (a test's token, a token pasted into a feed URL), and with the colon
+# percent-encoded (a token quoted into a URL).
+_TOKEN_RE = re.compile(r"(?<!\d)\d{5,}(?::|%3[aA])[A-Za-z0-9_-]{30,}")
+# scheme://user:password@ -> scheme://user:***@ (a user alone is kept: it names, not
+# proves). The password runs to the LAST "@" before the path, as URL parsers read it
+# ("p@ss word" included); masking too much is the safe way to be wrong.
+_USERINFO_RE = re.compile(r"(?P<head>\b[A-Za-z][A-Za-z0-9+.-]*://[^\s/@:?#]*):[^/?#\r\n]*@")
+# A registered token's secret half is masked on its own too (it is what grants access).
+_MIN_SECRET_PART = 20
 
 _secrets: set[str] = set()
 
 
 def add_secret(secret: str) -> None:
-    """Redact this exact text from now on (e.g. the configured bot token)."""
-    if secret:
-        _secrets.add(secret)
+    """Redact this text from now on (e.g. the configured bot token): as it is, percent-
+    encoded, and, for a token, its part after the colon."""
+    if not secret:
+        return
+    forms = {secret, quote(secret, safe=""), quote(secret, safe="").replace("%3A", "%3a")}
+    _, _, after_colon = secret.partition(":")
+    if len(after_colon) >= _MIN_SECRET_PART:
+        forms.add(after_colon)
+    _secrets.update(forms)
 
 
 def redact(text: str) -> str:
     """``text`` with registered secrets, bot tokens and URL passwords replaced by ``***``."""
-    for secret in _secrets:
+    for secret in sorted(_secrets, key=len, reverse=True):  # the whole before its parts
         if secret in text:
             text = text.replace(secret, MASK)
     text = _TOKEN_RE.sub(MASK, text)

@@ -22,6 +22,12 @@ TOKEN = "123456789:AAH-secret_token_value_0123456789abcd"
         ("https://bob:p%40ss:word@h:8080/x?y=1", "https://bob:***@h:8080/x?y=1"),
         ("http://bob@host/ stays", "http://bob@host/ stays"),
         ("a plain line: 12:30 at host:80", "a plain line: 12:30 at host:80"),
+        # Passwords with "@", ":" or a space run to the last "@", as URL parsers read them.
+        ("http://user:p@ssw0rd@h/feed", "http://user:***@h/feed"),
+        ("http://us:er@x:hunter2@h/feed", "http://us:***@h/feed"),
+        ("http://user:hunter 2@h/feed", "http://user:***@h/feed"),
+        (f"/bot{TOKEN.replace(':', '%3A')}/getMe", "/bot***/getMe"),
+        (f"/bot{TOKEN.replace(':', '%3a')}/getMe", "/bot***/getMe"),
     ],
 )
 def test_redact_masks_tokens_and_url_passwords(text: str, expected: str) -> None:
@@ -31,6 +37,14 @@ def test_redact_masks_tokens_and_url_passwords(text: str, expected: str) -> None
 def test_a_registered_secret_of_any_shape_is_masked() -> None:
     add_secret("short-but-secret")
     assert redact("token=short-but-secret;") == "token=***;"
+
+
+def test_a_registered_token_is_masked_encoded_and_by_its_secret_half() -> None:
+    odd = "42:not-token-shaped_but_secret_enough"  # a bot id under 5 digits
+    add_secret(odd)
+    assert redact(f"/bot{odd}/x") == "/bot***/x"
+    assert redact("/bot42%3Anot-token-shaped_but_secret_enough/x") == "/bot***/x"
+    assert redact("half: not-token-shaped_but_secret_enough") == "half: ***"
 
 
 def test_the_filter_redacts_args_and_tracebacks(caplog: pytest.LogCaptureFixture) -> None:
