@@ -38,8 +38,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import httpx
-
 from bot.settings import FetchSettings, Settings, SourceConfig, TopicConfig
 from bot.sources.fetcher import Fetcher
 from bot.sources.poller import CycleReport, Poller, fetch_limits
@@ -254,21 +252,6 @@ async def one_repeat(
         finally:
             await store.close()
     return cold, warm
-
-
-# --- feed bodies, for parser measurements -----------------------------------------------
-
-
-async def fetch_bodies(base_url: str, feeds: int) -> list[bytes]:
-    """Every benchmark feed's body, fetched once."""
-    async with httpx.AsyncClient(limits=httpx.Limits(max_connections=20)) as client:
-        semaphore = asyncio.Semaphore(20)
-
-        async def one(index: int) -> bytes:
-            async with semaphore:
-                return (await client.get(f"{base_url}/feeds/{index}.xml")).content
-
-        return list(await asyncio.gather(*(one(i) for i in range(feeds))))
 
 
 # --- output ------------------------------------------------------------------------------
