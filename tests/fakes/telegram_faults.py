@@ -131,11 +131,6 @@ class Faults:
         for rules in self._rules():
             rules.pop(chat_id, None)
 
-    def clear_all(self) -> None:
-        """Remove every fault."""
-        for rules in self._rules():
-            rules.clear()
-
     def is_empty(self) -> bool:
         """True when no fault is registered (lets the hot path skip the checks)."""
         return not any(self._rules())
