@@ -22,9 +22,7 @@ from bot.sources.drafts import ParsedFeed
 from bot.sources.feeds import parse_feed
 from tests.conftest import DATA_DIR
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-FEED_FIXTURES = DATA_DIR / "feeds"
-GOLDEN_DIR = DATA_DIR / "feeds"
+FEED_FIXTURES = DATA_DIR / "feeds"  # the feeds and, beside each, its golden file
 FETCHED_AT = datetime(2025, 1, 1, 12, tzinfo=UTC)
 FEED_URL = "https://news.example.org/section/rss"
 IS_REGEN = os.environ.get("NEWSBOT_REGEN_GOLDEN") == "1"
@@ -91,9 +89,8 @@ def test_fixture_items_have_dates_where_the_feed_has_them() -> None:
 @pytest.mark.parametrize("path", FIXTURE_FILES, ids=lambda p: p.name)
 def test_fixture_feed_matches_golden(path: Path) -> None:
     actual = as_json(parse(path.read_bytes()))
-    golden = GOLDEN_DIR / f"{path.stem}.expected.json"
+    golden = FEED_FIXTURES / f"{path.stem}.expected.json"
     if IS_REGEN:
-        GOLDEN_DIR.mkdir(exist_ok=True)
         text = json.dumps(actual, ensure_ascii=False, indent=2) + "\n"
         golden.write_text(text, encoding="utf-8")
     assert golden.exists(), f"missing {golden.name}; run with NEWSBOT_REGEN_GOLDEN=1"
