@@ -18,10 +18,10 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from bot.errors import ParseError, SourceError
+from bot.sources.article_files import parse_article_file
 from bot.sources.drafts import ArticleDraft
 from bot.sources.fetcher import Fetcher
 from bot.sources.pages import extract_page
-from bot.sources.plaintext import parse_article_file
 from bot.sources.prepare import Prepared, SourceProfile, prepare
 
 log = logging.getLogger(__name__)

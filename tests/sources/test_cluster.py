@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from bot.sources.article_files import parse_text_article
 from bot.sources.cluster import (
     DIFFERENT_STORY_MAX,
     GROUPING_WINDOW,
@@ -25,7 +26,6 @@ from bot.sources.cluster import (
     story_similarity,
 )
 from bot.sources.drafts import ArticleDraft
-from bot.sources.plaintext import parse_text_article
 from bot.sources.story_signature import StorySignature, signature, signature_of
 from bot.store import Store
 from bot.store.articles import ArticleInput, RecentSignature, StoredItem
