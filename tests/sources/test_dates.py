@@ -68,7 +68,7 @@ def test_parse_date_formats(raw: str, expected: datetime) -> None:
 
 
 def test_non_english_fallback_via_dateparser() -> None:
-    # Russian is not in the fast reader's month table; dateparser takes it.
+    # Russian is not in the strict readers' month table; dateparser takes it.
     assert parse_date("16 декабря 2023 14:02") == utc(2023, 12, 16, 14, 2)
 
 
@@ -136,7 +136,7 @@ def test_rfc822_dates(raw: str, expected: datetime | None) -> None:
 
 # --- bounded: the slow fallback --------------------------------------------------------
 
-RUSSIAN = "16 декабря 2023 14:02"  # not in the fast reader's month table: dateparser reads it
+RUSSIAN = "16 декабря 2023 14:02"  # not in the strict readers' month table: dateparser reads it
 
 
 @pytest.mark.parametrize(

@@ -56,7 +56,7 @@ def as_json(feed: ParsedFeed) -> dict[str, Any]:
 
 
 def test_fixture_folder_is_there() -> None:
-    assert len(FIXTURE_FILES) >= 13, f"expected the shared feed fixtures in {FEED_FIXTURES}"
+    assert len(FIXTURE_FILES) >= 13, f"expected the feed fixtures in tests/data ({FEED_FIXTURES})"
 
 
 @pytest.mark.parametrize("path", FIXTURE_FILES, ids=lambda p: p.name)
