@@ -12,7 +12,6 @@ import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Literal
 
 from bot.chat import texts
@@ -78,7 +77,6 @@ class _TopicIndex:
         return self.exact.get(key) or self.compact.get(key.replace(" ", ""))
 
 
-@lru_cache(maxsize=2048)
 def normalize_topic_text(s: str) -> str:
     """Fold case, accents, ``-``/``_``/``&`` and runs of spaces: "World-News" -> "world news".
 

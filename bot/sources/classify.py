@@ -112,6 +112,8 @@ def _has_keyword(text: str, keywords: Iterable[str]) -> bool:
     return any(_keyword_pattern(keyword).search(text) for keyword in keywords if keyword.strip())
 
 
+# compiled once per keyword: classifying runs for every item of the cold ingest line
+# (docs/capacity.md)
 @lru_cache(maxsize=1024)
 def _keyword_pattern(keyword: str) -> re.Pattern[str]:
     """Whole-word, case-insensitive; spaces in a phrase match any whitespace.
