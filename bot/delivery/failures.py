@@ -85,14 +85,9 @@ class OutcomeKind(StrEnum):
     FATAL = "fatal"
 
 
-_CHAT_GONE = frozenset({OutcomeKind.BLOCKED, OutcomeKind.CHAT_NOT_FOUND})
-_RETRYABLE = frozenset(
-    {
-        OutcomeKind.RETRY_AFTER,
-        OutcomeKind.NOT_SENT,
-        OutcomeKind.SERVER_ERROR,
-        OutcomeKind.MIGRATED,
-    }
+# The subscriber (chat, or forum thread) can no longer receive this bot's messages.
+_SUBSCRIBER_GONE = frozenset(
+    {OutcomeKind.BLOCKED, OutcomeKind.CHAT_NOT_FOUND, OutcomeKind.THREAD_NOT_FOUND}
 )
 
 
@@ -110,14 +105,9 @@ class Outcome:
     reason: str = ""
 
     @property
-    def deactivates_chat(self) -> bool:
-        """True when the chat can no longer receive messages from this bot."""
-        return self.kind in _CHAT_GONE
-
-    @property
-    def is_retryable(self) -> bool:
-        """True when sending the same message again is safe and may succeed."""
-        return self.kind in _RETRYABLE
+    def subscriber_gone(self) -> bool:
+        """True when the chat (or its forum thread) can no longer receive this bot's messages."""
+        return self.kind in _SUBSCRIBER_GONE
 
 
 SENT = Outcome(OutcomeKind.SENT)

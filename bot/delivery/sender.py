@@ -345,7 +345,7 @@ class Sender:
             await outbox.mark_unknown(part.id, self._owner, outcome.reason)
             tally.unknown += 1
             return True
-        if kind in (OutcomeKind.BLOCKED, OutcomeKind.CHAT_NOT_FOUND, OutcomeKind.THREAD_NOT_FOUND):
+        if outcome.subscriber_gone:
             tally.failed += await self._chat_gone(part, outcome)
             return False
         await self._retry(part, outcome, tally)

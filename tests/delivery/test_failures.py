@@ -76,7 +76,6 @@ def test_retry_after_reads_seconds_without_a_warning(monkeypatch: pytest.MonkeyP
 
     assert outcome.kind is OutcomeKind.RETRY_AFTER
     assert outcome.retry_after_seconds == 7.0
-    assert outcome.is_retryable
 
 
 def test_retry_after_with_ptb_timedelta_set(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -124,8 +123,7 @@ def test_chat_migrated_carries_the_new_chat_id() -> None:
 
     assert outcome.kind is OutcomeKind.MIGRATED
     assert outcome.new_chat_id == -1001234567890
-    assert outcome.is_retryable
-    assert not outcome.deactivates_chat
+    assert not outcome.subscriber_gone
 
 
 @pytest.mark.parametrize(
@@ -143,8 +141,7 @@ def test_forbidden_means_blocked(text: str) -> None:
 
     assert outcome.kind is OutcomeKind.BLOCKED
     assert outcome.reason == text
-    assert outcome.deactivates_chat
-    assert not outcome.is_retryable
+    assert outcome.subscriber_gone
 
 
 @pytest.mark.parametrize(
@@ -167,8 +164,9 @@ def test_bad_request_texts(text: str, kind: OutcomeKind) -> None:
     assert outcome.reason.lower() == text.removeprefix("Bad Request: ").lower()
 
 
-def test_chat_not_found_deactivates_the_chat() -> None:
-    assert classify_send_error(BadRequest("Bad Request: chat not found")).deactivates_chat
+def test_chat_or_thread_not_found_means_the_subscriber_is_gone() -> None:
+    assert classify_send_error(BadRequest("Bad Request: chat not found")).subscriber_gone
+    assert classify_send_error(BadRequest("Bad Request: message thread not found")).subscriber_gone
 
 
 @pytest.mark.parametrize(
@@ -197,7 +195,6 @@ def test_timed_out_before_sending_is_not_sent(cause: httpx.TimeoutException) -> 
 
     assert outcome.kind is OutcomeKind.NOT_SENT
     assert type(cause).__name__ in outcome.reason
-    assert outcome.is_retryable
 
 
 @pytest.mark.parametrize("cause", [httpx.ReadTimeout("read timed out")])
@@ -205,7 +202,6 @@ def test_timed_out_after_sending_is_ambiguous(cause: httpx.TimeoutException) -> 
     outcome = classify_send_error(caused_by(TimedOut(), cause))
 
     assert outcome.kind is OutcomeKind.AMBIGUOUS
-    assert not outcome.is_retryable
 
 
 @pytest.mark.parametrize(
@@ -221,7 +217,6 @@ def test_request_not_fully_written_is_not_sent(
     outcome = classify_send_error(caused_by(err, cause))
 
     assert outcome.kind is OutcomeKind.NOT_SENT
-    assert outcome.is_retryable
 
 
 def test_connection_refused_is_not_sent() -> None:
@@ -254,7 +249,6 @@ def test_json_error_answer_without_a_class_is_a_server_error() -> None:
     outcome = classify_send_error(NetworkError("Internal Server Error"))
 
     assert outcome.kind is OutcomeKind.SERVER_ERROR
-    assert outcome.is_retryable
     assert outcome.reason == "Internal Server Error"
 
 
@@ -272,7 +266,7 @@ def test_error_page_that_is_not_json_is_a_server_error(err: TelegramError) -> No
     outcome = classify_send_error(unparsed_answer(err))
 
     assert outcome.kind is OutcomeKind.SERVER_ERROR
-    assert not outcome.deactivates_chat
+    assert not outcome.subscriber_gone
 
 
 @pytest.mark.parametrize("status", [504, 524])
@@ -310,7 +304,7 @@ def test_unknown_errors_are_ambiguous(err: BaseException) -> None:
 
 def test_sent_outcome_constant() -> None:
     assert (SENT.kind, SENT.reason, SENT.new_chat_id) == (OutcomeKind.SENT, "", None)
-    assert not SENT.deactivates_chat
+    assert not SENT.subscriber_gone
 
 
 # --- through a real Bot (PTB's HTTPXRequest) against the fake Bot API -------------------
