@@ -69,7 +69,7 @@ class NewsBot:
             self.sender.wake()
 
     async def tick(self) -> None:
-        """Each job once, one after the other (tests and the offline shell drive the bot so)."""
+        """Each job once, one after the other (tests drive the bot so)."""
         await self.poll()
         await self.plan()
 
