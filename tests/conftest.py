@@ -15,6 +15,8 @@ from pathlib import Path
 import pytest
 
 from bot.store import Store, open_store
+from tests.fakes.clock import FakeClock
+from tests.fakes.news_site import FakeNewsSite
 
 os.environ.setdefault("PTB_TIMEDELTA", "1")  # read RetryAfter.retry_after as timedelta, no warning
 
@@ -78,3 +80,16 @@ async def store(database_url: str) -> AsyncIterator[Store]:
 def data_dir() -> Path:
     """The tests' data folder (tests/data)."""
     return DATA_DIR
+
+
+@pytest.fixture
+async def site() -> AsyncIterator[FakeNewsSite]:
+    """The fake news site, serving on 127.0.0.1 for one test."""
+    async with FakeNewsSite() as running:
+        yield running
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    """A clock the test moves by hand."""
+    return FakeClock()

@@ -22,12 +22,6 @@ IDENTITY = {"Accept-Encoding": "identity"}
 
 
 @pytest.fixture
-async def site() -> AsyncIterator[FakeNewsSite]:
-    async with FakeNewsSite() as running:
-        yield running
-
-
-@pytest.fixture
 async def client() -> AsyncIterator[httpx.AsyncClient]:
     async with httpx.AsyncClient(timeout=5.0) as http:
         yield http

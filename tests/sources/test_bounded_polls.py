@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import signal
 import time
-from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import timedelta
 from functools import partial
@@ -23,27 +22,15 @@ from bot.errors import ParseError
 from bot.settings import FetchSettings
 from bot.sources.parse_pool import KILL_GRACE, ParsePool, over_budget
 from bot.store import Store
+from tests.fakes.clock import FakeClock
 from tests.fakes.news_site import FakeNewsSite, make_items, render_feed
 from tests.sources.test_poller import (
-    FakeClock,
     feed,
     make_settings,
     running_poller,
     source_named,
     the,
 )
-
-
-@pytest.fixture
-async def site() -> AsyncIterator[FakeNewsSite]:
-    async with FakeNewsSite() as running:
-        yield running
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
 
 BOMB_DATE = "2007-13-39T25:61:61Z"  # ISO-shaped, impossible: 150-250 ms each in dateparser
 

@@ -24,9 +24,9 @@ from bot.sources.fetch_guard import (
 )
 from bot.sources.fetcher import MAX_REDIRECTS, Fetcher, FetchLimits
 from bot.store import Store
+from tests.fakes.clock import FakeClock
 from tests.fakes.news_site import FakeNewsSite, FeedItem, InternalService
 from tests.sources.test_poller import (
-    FakeClock,
     articles,
     feed,
     make_settings,
@@ -368,17 +368,6 @@ async def test_with_a_proxy_the_target_is_checked_before_the_proxy_is_asked(
 
 
 # --- the poller: item pages and catalogue redirects ---------------------------------------
-
-
-@pytest.fixture
-async def site() -> AsyncIterator[FakeNewsSite]:
-    async with FakeNewsSite() as running:
-        yield running
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
 
 
 async def test_item_links_to_internal_pages_keep_the_feed_summary_and_leak_nothing(

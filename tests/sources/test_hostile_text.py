@@ -8,11 +8,8 @@ stored cleaned, and the feed is not failed (PostgreSQL rejects a NUL in text).
 from __future__ import annotations
 
 import random
-from collections.abc import AsyncIterator
 from contextlib import aclosing
 from datetime import UTC, datetime
-
-import pytest
 
 from bot.settings import Settings, SourceConfig, TopicConfig
 from bot.sources.fetcher import Fetcher
@@ -40,12 +37,6 @@ JSON_FEED = """{{"version": "https://jsonfeed.org/version/1.1", "title": "J",
   {{"id": "j2\\u0000", "url": "{base}/j2", "title": "NUL\\u0000 and \\ud800 half",
    "summary": "esc \\u001b[1m and \\u202e BADBYTES"}}
  ]}}"""
-
-
-@pytest.fixture
-async def site() -> AsyncIterator[FakeNewsSite]:
-    async with FakeNewsSite() as running:
-        yield running
 
 
 async def poll_once(store: Store, sources: list[SourceConfig]) -> None:

@@ -24,6 +24,7 @@ from bot.sources.report import cycle_table, health_table, progress_line
 from bot.store import Store
 from bot.store.records import Article, Source
 from tests.conftest import DATA_DIR
+from tests.fakes.clock import FakeClock
 from tests.fakes.news_site import FakeNewsSite, FeedItem, make_items
 
 DATA = DATA_DIR
@@ -41,34 +42,6 @@ TOPICS = [
 ]
 ALL_TOPICS = [t.id for t in TOPICS]
 LONG_AGO = datetime(2000, 1, 1, tzinfo=UTC)
-
-
-class FakeClock:
-    """A clock the test moves by hand.
-
-    It starts a few seconds after the real time: the store stamps new sources
-    due at its own (real) clock, and they must be due for this one.
-    """
-
-    def __init__(self) -> None:
-        self.now = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=5)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
-
-
-@pytest.fixture
-async def site() -> AsyncIterator[FakeNewsSite]:
-    async with FakeNewsSite() as running:
-        yield running
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
 
 
 def make_settings(sources: Sequence[SourceConfig], **overrides: Any) -> Settings:

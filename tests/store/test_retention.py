@@ -21,29 +21,11 @@ from bot.settings import Settings, SourceConfig, TopicConfig
 from bot.sources.fetcher import Fetcher
 from bot.sources.poller import Poller, fetch_limits
 from bot.store import Store
+from tests.fakes.clock import FakeClock
 from tests.fakes.news_site import FakeNewsSite, FeedItem
 
 RETENTION_DAYS = 30
 DAY = 86400.0
-
-
-class FakeClock:
-    """Moved by hand; starts a little after real time (new sources are due at once)."""
-
-    def __init__(self) -> None:
-        self.now = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=5)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
-
-
-@pytest.fixture
-async def site() -> AsyncIterator[FakeNewsSite]:
-    async with FakeNewsSite() as running:
-        yield running
 
 
 def item(guid: str, site: FakeNewsSite, published: datetime | None) -> FeedItem:
