@@ -133,13 +133,7 @@ class OutboxRepository:
         """Give back the still-leased parts of a digest (sending stopped early)."""
         async with self._engine.begin() as conn:
             await conn.execute(
-                update(deliveries)
-                .where(
-                    deliveries.c.digest_id == digest_id,
-                    deliveries.c.lease_owner == owner,
-                    deliveries.c.status == "leased",
-                )
-                .values(
+                _leased_parts(owner, digest_id).values(
                     status="pending", lease_owner=None, lease_expires_at=None, next_attempt_at=at
                 )
             )
@@ -161,13 +155,7 @@ class OutboxRepository:
         """Mark the owner's still-leased parts of a digest failed (an earlier part gave up)."""
         async with self._engine.begin() as conn:
             result = await conn.execute(
-                update(deliveries)
-                .where(
-                    deliveries.c.digest_id == digest_id,
-                    deliveries.c.lease_owner == owner,
-                    deliveries.c.status == "leased",
-                )
-                .values(
+                _leased_parts(owner, digest_id).values(
                     status="failed",
                     error=_error_text(reason),
                     lease_owner=None,
@@ -221,6 +209,15 @@ class OutboxRepository:
         async with self._engine.begin() as conn:
             result = await conn.execute(update(deliveries).where(where).values(**values, **extra))
         return bool(result.rowcount)
+
+
+def _leased_parts(owner: str, digest_id: int) -> Any:
+    """An UPDATE of the parts of a digest that ``owner`` still holds leased."""
+    return update(deliveries).where(
+        deliveries.c.digest_id == digest_id,
+        deliveries.c.lease_owner == owner,
+        deliveries.c.status == "leased",
+    )
 
 
 def _error_text(reason: str) -> str:
