@@ -9,7 +9,7 @@ The rule weighs three kinds of evidence read from each article's
 - names: how many proper nouns the two share (several, never one) and their
   Jaccard overlap: who and where the story is about;
 - context: publish times within ``GROUPING_WINDOW`` and a shared topic; across
-  topics (or when a side's topics are unknown) the bar is much higher.
+  topics the bar is much higher.
 
 Names alone merge different events in one place ("Bay of Bengal" is two name
 tokens shared by a cyclone model and a trade pact); wording alone merges one
@@ -270,8 +270,8 @@ def _within_window(a: _Remembered, b: _Remembered) -> bool:
 
 
 def _topic_in_common(a: Collection[str] | None, b: Collection[str] | None) -> bool:
-    """Unknown topics count as none in common: the stronger bar applies."""
-    return a is not None and b is not None and not set(a).isdisjoint(b)
+    """Unknown topics (a signature stored without them) do not raise the bar."""
+    return a is None or b is None or not set(a).isdisjoint(b)
 
 
 def _name_key(name: str) -> str:

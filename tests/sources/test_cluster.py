@@ -336,7 +336,7 @@ def test_grouper_joins_only_within_the_window_of_publish_times() -> None:
     assert assign(grouper, [stored(3, pair["b"])], source_id=3) == {3: 1}
 
 
-def test_grouper_asks_more_across_topics_and_of_stories_read_back() -> None:
+def test_grouper_asks_more_across_topics_read_from_the_signature_too() -> None:
     weaker = pairs("same_story.json")[1]  # Fed decision
     grouper = StoryGrouper()
     assign(grouper, [stored(1, weaker["a"], topics=("business",))], source_id=1)
@@ -347,7 +347,7 @@ def test_grouper_asks_more_across_topics_and_of_stories_read_back() -> None:
     read_back = StoryGrouper([RecentSignature(1, 1, 1, stored(1, weaker["a"]).input.signature)])
     assert assign(read_back, [stored(2, weaker["b"], topics=("world",))], source_id=2) == {2: 1}
     unknown = StoryGrouper([RecentSignature(1, 1, 1, sig(weaker["a"]).to_text())])  # no topics
-    assert assign(unknown, [stored(2, weaker["b"], topics=("world",))], source_id=2) == {}
+    assert assign(unknown, [stored(2, weaker["b"], topics=("world",))], source_id=2) == {2: 1}
 
 
 def test_signature_carries_topics_through_text_and_reads_older_text() -> None:
