@@ -251,7 +251,7 @@ def test_many_candidates_are_planned_quickly() -> None:
     articles = [
         article(
             i,
-            cluster=i - i % 3,
+            cluster=max(i - i % 3, 1),
             source=i % 7,
             hours_ago=(i % 240) / 10,
             topics=(topics[(i // 3) % 4],),
