@@ -86,11 +86,15 @@ def plan_digest(
     story appears once, in the first subscribed topic (catalogue order) that
     any of its articles belongs to; subscribed topics missing from the
     catalogue are ignored. Sections keep the best ``per_topic`` stories and
-    count the rest in ``more_count``.
+    count the rest in ``more_count``. ``max_article_id`` is the highest id of
+    an article in the chat's topics (shown or filtered out), or the cursor.
     """
     unique = list({article.id: article for article in articles}.values())
-    max_id = max((a.id for a in unique), default=cursor_article_id)
     rank_of = _subscribed_ranks(topics, catalogue)
+    # Only articles of the chat's topics count as considered: a candidate of another
+    # chat's topic (or of a topic this chat is just subscribing to) must not move its
+    # cursor, or the story would never be new for it.
+    max_id = max((a.id for a in unique if _first_topic([a], rank_of) is not None), default=0)
     include, exclude = phrases_of(include_words), phrases_of(exclude_words)
     by_topic: defaultdict[str, list[_Ranked]] = defaultdict(list)
     for cluster in _new_clusters(unique, cursor_article_id):

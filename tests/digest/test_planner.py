@@ -433,3 +433,17 @@ async def test_welcome_and_instant_digest_at_once_show_a_story_once(world: World
     await world.deliver()
 
     assert sum(text.count("Only once please") for text in world.texts(523)) == 1
+
+
+async def test_instant_chat_subscribing_during_a_poll_still_gets_the_story(world: World) -> None:
+    """/schedule instant handled, /subscribe not yet: the poll's digest must not skip it."""
+    await world.chat(524, mode="instant")  # another instant chat, following world
+    chat = await world.chat(525, topics=(), mode="instant")
+    [story] = await world.publish("Stored between the two commands")
+    await world.planner.plan_instant([story])
+    await world.store.chats.add_topics(chat.id, ["world"])
+
+    await world.planner.welcome(await world.reload(chat), ["world"])
+    await world.deliver()
+
+    assert sum(text.count("Stored between the two commands") for text in world.texts(525)) == 1

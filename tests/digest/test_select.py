@@ -127,7 +127,16 @@ def test_empty_plan() -> None:
     result = plan([article(1, topics=("sport",))])
     assert result.is_empty
     assert result.story_count == 0
-    assert result.max_article_id == 1
+    assert result.max_article_id == 0  # another topic's article does not move the cursor
+
+
+def test_articles_filtered_out_by_words_still_move_the_cursor() -> None:
+    result = plan([article(4, headline="Football final")], exclude_words=("football",))
+    assert result.is_empty and result.max_article_id == 4
+
+
+def test_a_chat_without_topics_keeps_its_cursor() -> None:
+    assert plan([article(7)], topics=(), cursor_article_id=2).max_article_id == 2
 
 
 def test_limit_and_more_count() -> None:
