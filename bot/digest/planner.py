@@ -268,15 +268,16 @@ class DigestPlanner:
     async def _candidates(self, chats: Sequence[Chat], now: datetime) -> tuple[Article, ...]:
         """One query for the whole batch: the union of topics and the earliest since.
 
-        Every story, not only those above the cursors: an article above a
-        chat's cursor may have joined a story below it, and is shown as an update.
+        Every article above the lowest cursor of the batch, whatever its story: an
+        article above a chat's cursor may have joined a story below it, and is shown
+        as an update.
         """
         topics = sorted({topic for chat in chats for topic in chat.topics})
         if not topics:
             return ()
         articles = await self._store.articles.candidates(
             topics,
-            after_cluster_id=0,
+            after_id=min(chat.cursor_article_id for chat in chats),
             since=min(self._since(chat, now) for chat in chats),
             limit=CANDIDATE_LIMIT,
         )
