@@ -26,6 +26,10 @@ async def apply_schedule(services: Services, chat: Chat, choice: ScheduleChoice)
     updated = await services.store.chats.update(
         chat.id, mode=choice.mode, digest_times=times, next_digest_at=next_at
     )
+    # A poll that stored news just before this planned instant digests only for the
+    # chats that were instant then: catch up, or the story waits for the next one.
+    if choice.mode == "instant" and await services.planner.catch_up(chat.id):
+        services.wake_sender()
     return updated or chat
 
 

@@ -47,6 +47,16 @@ class Section:
 
 
 @dataclass(frozen=True, slots=True)
+class Updates:
+    """New articles of stories the chat already received (their cluster is at or below
+    its cursor): a follow-up or another outlet. Each shows as one line, newest first;
+    ``more_count`` were left out by the limit."""
+
+    articles: tuple[Article, ...]
+    more_count: int = 0
+
+
+@dataclass(frozen=True, slots=True)
 class DigestPlan:
     """What one digest will say, before rendering.
 
@@ -57,16 +67,18 @@ class DigestPlan:
 
     sections: tuple[Section, ...]
     max_article_id: int
+    updates: Updates | None = None
 
     @property
     def is_empty(self) -> bool:
-        """True when there is no story to send."""
-        return not self.sections
+        """True when there is no story and no update to send."""
+        return not self.sections and self.updates is None
 
     @property
     def story_count(self) -> int:
-        """How many stories the digest shows (not counting the "+K more")."""
-        return sum(len(section.stories) for section in self.sections)
+        """How many stories and update lines the digest shows (not counting "+K more")."""
+        shown = sum(len(section.stories) for section in self.sections)
+        return shown + (len(self.updates.articles) if self.updates else 0)
 
 
 @dataclass(frozen=True, slots=True)

@@ -34,7 +34,7 @@ class Rendered:
 
 @dataclass(frozen=True, slots=True)
 class DigestKey:
-    """Everything a chat's digest depends on, given the articles stored at the moment."""
+    """Everything a chat's digest depends on, with the candidates it was made from."""
 
     topics: frozenset[str]
     include_words: tuple[str, ...]
@@ -44,6 +44,9 @@ class DigestKey:
     timezone: str
     at: datetime | None
     title: str | None
+    # The newest article of the batch's candidates: a batch planned after a poll
+    # stored more must not reuse a digest made without those articles.
+    newest: int
 
 
 @dataclass(slots=True)

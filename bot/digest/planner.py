@@ -14,6 +14,10 @@ Guarantees:
   slot moves past now (``schedule.coalesce_missed``).
 * **Cursor and digest move together.** ``OutboxRepository.enqueue`` writes the
   digest rows and the chat's new cursor in one transaction.
+* **No stale cursor.** A chat's cursor is read and its digest written under
+  one lock (:attr:`DigestPlanner._lock`), so a welcome, an instant digest and
+  a scheduled one planned at the same moment never show the same story twice
+  nor move the cursor past a story neither showed. The bot plans in one process.
 * **The schedule always moves.** A due chat with nothing new gets a request
   with no parts: nothing is sent, but ``next_digest_at`` advances.
 
@@ -26,6 +30,7 @@ distinct text once.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 from collections.abc import Sequence
@@ -69,6 +74,8 @@ class DigestPlanner:
         self._catalogue = tuple(TopicRef(t.id, t.name) for t in settings.topics)
         self._memo = PlanMemo()
         self.batch_size = BATCH_SIZE
+        # Held from reading chats to enqueueing their digests (see "No stale cursor").
+        self._lock = asyncio.Lock()
 
     async def plan_due(self) -> int:
         """Plan every scheduled chat whose ``next_digest_at`` has come; returns digests written.
@@ -80,12 +87,13 @@ class DigestPlanner:
         written = 0
         seen: set[int] = set()
         while True:
-            due = await self._store.chats.due(now, limit=self.batch_size)
-            fresh = [chat for chat in due if chat.id not in seen]
-            if not fresh:  # nothing due, or only chats whose schedule could not move
-                return written
-            seen.update(chat.id for chat in fresh)
-            written += await self._plan_scheduled_batch(fresh, now)
+            async with self._lock:  # one batch at a time: a welcome waits one batch at most
+                due = await self._store.chats.due(now, limit=self.batch_size)
+                fresh = [chat for chat in due if chat.id not in seen]
+                if not fresh:  # nothing due, or only chats whose schedule could not move
+                    return written
+                seen.update(chat.id for chat in fresh)
+                written += await self._plan_scheduled_batch(fresh, now)
 
     async def plan_instant(self, new_article_ids: Sequence[int]) -> int:
         """Give 'instant' chats the new stories of one poll: one digest per chat and poll.
@@ -95,10 +103,28 @@ class DigestPlanner:
         """
         if not new_article_ids:
             return 0
-        now = self._clock()
         slot = f"poll:{max(new_article_ids)}"
-        self._memo = PlanMemo()
-        chats = await self._store.chats.instant()
+        async with self._lock:
+            now = self._clock()
+            self._memo = PlanMemo()
+            return await self._plan_instant(await self._store.chats.instant(), slot, now)
+
+    async def catch_up(self, chat_id: int) -> int:
+        """A chat just switched to instant: queue what is above its cursor now.
+
+        The poll that stored a story plans instant digests only for the chats
+        that were instant at that moment, so without this a chat switching
+        right after would wait for the next new article. Returns digests written.
+        """
+        async with self._lock:
+            chat = await self._store.chats.get_by_id(chat_id)
+            if chat is None or chat.mode != "instant" or chat.is_paused or not chat.is_active:
+                return 0
+            now = self._clock()
+            self._memo = PlanMemo()
+            return await self._plan_instant([chat], f"instant:{now.isoformat()}", now)
+
+    async def _plan_instant(self, chats: Sequence[Chat], slot: str, now: datetime) -> int:
         written = 0
         for start in range(0, len(chats), self.batch_size):
             batch = chats[start : start + self.batch_size]
@@ -109,6 +135,11 @@ class DigestPlanner:
 
     async def deliver_now(self, chat: Chat) -> int:
         """/digest: queue what is new for ``chat`` right now; returns stories queued (0 = none)."""
+        async with self._lock:
+            fresh = await self._store.chats.get_by_id(chat.id)
+            return await self._deliver_now(fresh or chat)
+
+    async def _deliver_now(self, chat: Chat) -> int:
         now = self._clock()
         pool = await self._candidates([chat], now)
         articles = fetched_since(pool, self._since(chat, now))
@@ -129,7 +160,9 @@ class DigestPlanner:
         """New topics: queue their top stories of the last 24 h right away.
 
         On a first subscription (the welcome covers all the chat's topics) it
-        shows them all and moves the chat's cursor. For a topic added later it
+        shows those above the chat's cursor (all of them for a new chat; a
+        digest planned meanwhile may have shown some) and moves the cursor. For
+        a topic added later it
         shows only stories at or below the cursor, which the chat would never
         get otherwise; newer ones come with the next digest, so none is sent
         twice. Returns stories queued.
@@ -137,14 +170,22 @@ class DigestPlanner:
         topics = [t for t in dict.fromkeys(topic_ids) if self._settings.topic(t) is not None]
         if not topics:
             return 0
+        async with self._lock:
+            fresh = await self._store.chats.get_by_id(chat.id)
+            if fresh is None:
+                return 0
+            return await self._welcome(fresh, topics)
+
+    async def _welcome(self, chat: Chat, topics: Sequence[str]) -> int:
         now = self._clock()
         since = now - FIRST_DIGEST_LOOKBACK
         articles = await self._store.articles.recent(topics, since=since, limit=CANDIDATE_LIMIT)
         covers_all = set(chat.topics) <= set(topics)
         if not covers_all:
             articles = [a for a in articles if a.cluster_id <= chat.cursor_article_id]
+        cursor = chat.cursor_article_id if covers_all else 0
         scoped = _with_topics(chat, topics)
-        rendered = self._render(scoped, articles, 0, at=None, title=WELCOME_TITLE)
+        rendered = self._render(scoped, articles, cursor, at=None, title=WELCOME_TITLE)
         request = DigestRequest(
             chat_id=chat.id,
             kind="welcome",
@@ -225,13 +266,18 @@ class DigestPlanner:
     # ---- selection and rendering ------------------------------------------------------
 
     async def _candidates(self, chats: Sequence[Chat], now: datetime) -> tuple[Article, ...]:
-        """One query for the whole batch: the union of topics, the lowest cursor and since."""
+        """One query for the whole batch: the union of topics and the earliest since.
+
+        Every article above the lowest cursor of the batch, whatever its story: an
+        article above a chat's cursor may have joined a story below it, and is shown
+        as an update.
+        """
         topics = sorted({topic for chat in chats for topic in chat.topics})
         if not topics:
             return ()
         articles = await self._store.articles.candidates(
             topics,
-            after_cluster_id=min(chat.cursor_article_id for chat in chats),
+            after_id=min(chat.cursor_article_id for chat in chats),
             since=min(self._since(chat, now) for chat in chats),
             limit=CANDIDATE_LIMIT,
         )
@@ -262,6 +308,7 @@ class DigestPlanner:
             timezone=chat.timezone,
             at=at,
             title=title,
+            newest=max((a.id for a in pool), default=0),
         )
         return self._memo.digest(
             key,

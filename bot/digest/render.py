@@ -8,7 +8,9 @@ section that spills into the next message repeats its heading as
 "<name> (cont.)". A story that alone exceeds a message is shortened as plain
 text before escaping (summary first, then the "also covered" line, then the
 headline), at a word boundary with "…", so no cut lands inside a tag or an
-entity and tags stay balanced.
+entity and tags stay balanced. Updates (new articles of stories the chat
+already received) follow the sections under "Updates", one line each:
+headline, outlet link, time.
 """
 
 from __future__ import annotations
@@ -23,10 +25,11 @@ from typing import Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from bot.digest.content import DigestPlan, RenderedPart, Section, Story
+from bot.digest.content import DigestPlan, RenderedPart, Section, Story, Updates
 from bot.store.records import Article
 
 MESSAGE_LIMIT = 4096
+UPDATES_HEADING = "Updates"
 LinkPreview = Literal["off", "top"]
 
 _SEPARATOR = "\n\n"
@@ -66,6 +69,8 @@ def render_digest(
     packer = _Packer(zone, _header(title, at, zone))
     for section in plan.sections:
         packer.add_section(section)
+    if plan.updates is not None:
+        packer.add_updates(plan.updates)
     return _parts(packer.finish(), link_preview)
 
 
@@ -116,6 +121,17 @@ def story_html(story: Story, zone: ZoneInfo) -> str:
     return "\n".join(lines)
 
 
+def update_html(article: Article, zone: ZoneInfo) -> str:
+    """One update line: headline, source link, local time."""
+    headline = escape(article.headline.strip())
+    when = format_local_time(article.published_at, zone)
+    return (
+        f"{headline} · {_source_link(article)} · {when}"
+        if headline
+        else f"{_source_link(article)} · {when}"
+    )
+
+
 def _source_link(article: Article) -> str:
     name = escape(article.source_name.strip() or "source")
     url = safe_url(article.url)
@@ -164,6 +180,16 @@ class _Packer:
         if section.more_count:
             self._put(lead, lambda _budget: _more_line(section))
 
+    def add_updates(self, updates: Updates) -> None:
+        self.continued = None
+        lead = [_heading(UPDATES_HEADING)]
+        for article in updates.articles:
+            self._put(lead, partial(self._update, article))
+            lead = []
+            self.continued = _heading(f"{UPDATES_HEADING} (cont.)")
+        if updates.more_count:
+            self._put(lead, lambda _budget: f"<i>+{updates.more_count} more updates</i>")
+
     def finish(self) -> list[str]:
         if self.has_content:
             self.done.append(_SEPARATOR.join(self.current))
@@ -200,6 +226,12 @@ class _Packer:
         if budget is None or utf16_len(html) <= budget:
             return html
         return _shorten_story(story, self.zone, budget)
+
+    def _update(self, article: Article, budget: int | None) -> str:
+        html = update_html(article, self.zone)
+        if budget is None or utf16_len(html) <= budget:
+            return html
+        return _shorten_story(Story(replace(article, summary="")), self.zone, budget)
 
 
 def _shorten_story(story: Story, zone: ZoneInfo, budget: int) -> str:

@@ -26,6 +26,7 @@ letter or digit is ignored.
 
 from __future__ import annotations
 
+import logging
 import re
 import sys
 import unicodedata
@@ -35,12 +36,16 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Protocol
 
-from bot.digest.content import DigestPlan, Section, Story
+from bot.digest.content import DigestPlan, Section, Story, Updates
 from bot.store.records import Article
+
+log = logging.getLogger(__name__)
 
 OUTLET_BONUS_SECONDS = 90 * 60
 MAX_COUNTED_OUTLETS = 5
 DEFAULT_PER_TOPIC = 5
+# Update lines per digest: the rest is counted in "+K more updates", never dropped silently.
+MAX_UPDATES = 10
 
 Tokens = tuple[str, ...]
 
@@ -74,15 +79,22 @@ def plan_digest(
 ) -> DigestPlan:
     """Build the digest plan of one chat from candidate articles (any order).
 
-    A story is new when its cluster id is above ``cursor_article_id``. Each
+    A story is new when its cluster id is above ``cursor_article_id``. An
+    article above the cursor whose cluster is not (it joined a story the chat
+    already received: a follow-up, another outlet, or a wrong join) is never
+    dropped: it becomes an update line, with the same topic and filter rules. Each
     story appears once, in the first subscribed topic (catalogue order) that
     any of its articles belongs to; subscribed topics missing from the
     catalogue are ignored. Sections keep the best ``per_topic`` stories and
-    count the rest in ``more_count``.
+    count the rest in ``more_count``. ``max_article_id`` is the highest id of
+    an article in the chat's topics (shown or filtered out), or the cursor.
     """
     unique = list({article.id: article for article in articles}.values())
-    max_id = max((a.id for a in unique), default=cursor_article_id)
     rank_of = _subscribed_ranks(topics, catalogue)
+    # Only articles of the chat's topics count as considered: a candidate of another
+    # chat's topic (or of a topic this chat is just subscribing to) must not move its
+    # cursor, or the story would never be new for it.
+    max_id = max((a.id for a in unique if _first_topic([a], rank_of) is not None), default=0)
     include, exclude = phrases_of(include_words), phrases_of(exclude_words)
     by_topic: defaultdict[str, list[_Ranked]] = defaultdict(list)
     for cluster in _new_clusters(unique, cursor_article_id):
@@ -94,7 +106,8 @@ def plan_digest(
         _section(topic_id, names[topic_id], by_topic[topic_id], per_topic)
         for topic_id in sorted(by_topic, key=rank_of.__getitem__)
     )
-    return DigestPlan(sections, max(max_id, cursor_article_id))
+    updates = _updates(unique, cursor_article_id, rank_of, include, exclude)
+    return DigestPlan(sections, max(max_id, cursor_article_id), updates)
 
 
 def story_of(cluster: Sequence[Article]) -> Story:
@@ -106,6 +119,35 @@ def story_of(cluster: Sequence[Article]) -> Story:
         if article.source_id != lead.source_id and article.source_name != lead.source_name:
             also.setdefault(article.source_name, None)
     return Story(lead, tuple(also))
+
+
+def _updates(
+    articles: Iterable[Article],
+    cursor: int,
+    rank_of: dict[str, int],
+    include: Sequence[Tokens],
+    exclude: Sequence[Tokens],
+) -> Updates | None:
+    """Articles newer than the cursor in stories at or below it, newest first."""
+    shown = []
+    for article in articles:
+        if article.id <= cursor or article.cluster_id > cursor:
+            continue
+        wanted = _first_topic([article], rank_of) is not None
+        wanted = wanted and _passes_filters([article], include, exclude)
+        log.debug(
+            "article %s joined story %s at or below cursor %s: %s",
+            article.id,
+            article.cluster_id,
+            cursor,
+            "update line" if wanted else "not in the chat's topics or filters",
+        )
+        if wanted:
+            shown.append(article)
+    if not shown:
+        return None
+    shown.sort(key=lambda a: (a.published_at, a.id), reverse=True)
+    return Updates(tuple(shown[:MAX_UPDATES]), more_count=max(len(shown) - MAX_UPDATES, 0))
 
 
 def _subscribed_ranks(topics: Sequence[str], catalogue: Sequence[TopicLike]) -> dict[str, int]:

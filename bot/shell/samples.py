@@ -10,9 +10,12 @@ import json
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from importlib import resources
 from typing import Any
 
+from bot.sources.cluster import StoryGrouper
+from bot.sources.story_signature import StorySignature, signature
 from bot.store import Store
 from bot.store.articles import ArticleInput
 
@@ -33,12 +36,15 @@ class SampleArticle:
 
     def to_input(self, now: datetime, known_topics: Collection[str]) -> ArticleInput:
         """The story as the store takes it, published ``minutes_ago`` before ``now``."""
+        topics = tuple(t for t in self.topics if t in known_topics)
+        story = signature(self.headline, self.summary)
         return ArticleInput(
             url=self.url,
             headline=self.headline,
             summary=self.summary,
             published_at=now - timedelta(minutes=self.minutes_ago),
-            topics=tuple(t for t in self.topics if t in known_topics),
+            topics=topics,
+            signature=StorySignature(story.names, story.shingles, frozenset(topics)).to_text(),
         )
 
 
@@ -65,15 +71,19 @@ async def seed_sample_articles(
     """Store the samples in topics of the catalogue, one source per outlet; returns how many.
 
     Stories in none of ``known_topics`` are left out: no chat could follow them.
+    Outlets' reports of one event are grouped into one story, as ingestion does.
     """
     wanted = [s for s in samples if any(t in known_topics for t in s.topics)]
     outlets = list(dict.fromkeys(s.source for s in wanted))
     declared = [(name, _outlet_home(name, wanted), SAMPLE_SOURCE_KIND) for name in outlets]
     sources = {source.name: source.id for source in await store.sources.sync(declared)}
+    grouper = StoryGrouper()
     stored = 0
     for name in outlets:
         inputs = [s.to_input(now, known_topics) for s in wanted if s.source == name]
-        stored += len(await store.articles.store(sources[name], inputs, now))
+        signatures = {i.url: StorySignature.from_text(i.signature) for i in inputs}
+        group = partial(grouper.assign, signatures=signatures, source_id=sources[name])
+        stored += len(await store.articles.store(sources[name], inputs, now, group=group))
     return stored
 
 

@@ -1,24 +1,36 @@
 """Grouping the same story told by several outlets: the same-story rule and the grouper.
 
-Fuzzy title scores cannot tell "Stocks rise as Fed holds rates" from "Stocks
-fall as ECB cuts rates" (same template, different story). What separates them
-is who and where the story is about: proper-noun overlap on headline + lead
-was measured at >= 0.40 for the same story and <= 0.15 for different ones
-(docs/field-notes). Between the two, overlap of content-word shingles decides.
-Both are read from each article's :class:`StorySignature`.
+The rule weighs three kinds of evidence read from each article's
+:class:`StorySignature` (see docs/design.md, "Same story from several outlets"):
+
+- wording: the Jaccard similarity of the two sets of word shingles of headline
+  and lead, estimated from their bottom-k MinHash sketches (each signature keeps
+  its ``MAX_SHINGLES`` lowest shingle hashes);
+- names: how many proper nouns the two share (several, never one) and their
+  Jaccard overlap: who and where the story is about;
+- context: publish times within ``GROUPING_WINDOW`` and a shared topic; across
+  topics the bar is much higher.
+
+Names alone merge different events in one place ("Bay of Bengal" is two name
+tokens shared by a cyclone model and a trade pact); wording alone merges one
+headline template ("Stocks rise as Fed holds rates" / "Stocks fall as ECB cuts
+rates"). Only both together say "same event".
 """
 
 from __future__ import annotations
 
 import asyncio
 import itertools
+import logging
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import NamedTuple
 
 from bot.sources.drafts import ArticleDraft
 from bot.sources.story_signature import (
+    MAX_SHINGLES,
     NAME_PREFIX_CHARS,
     StorySignature,
     names_match,
@@ -26,13 +38,62 @@ from bot.sources.story_signature import (
 )
 from bot.store.articles import ArticleRepository, RecentSignature, StoredItem
 
-SAME_STORY_MIN = 0.40  # proper-noun overlap at or above: same story (field notes)
-DIFFERENT_STORY_MAX = 0.15  # at or below: different story (field notes)
-GREY_ZONE_SHINGLE_MIN = 0.20  # shingle overlap that tips the grey zone to "same"
+logger = logging.getLogger(__name__)
+
+GROUPING_WINDOW = timedelta(hours=48)  # same story from several outlets: within 48 h (field notes)
 MIN_SHARED_NAMES = 2  # one shared name ("Apple", "Russia") is not a story
+SAME_TOPIC_WORDING_MIN = 0.15  # shingle Jaccard: labelled set, same events >= 0.12, most >= 0.16
+SAME_TOPIC_NAMES_MIN = 0.40  # name Jaccard at or above: same story (field notes)
+CROSS_TOPIC_WORDING_MIN = 0.30  # no topic in common: a wrong join hides news, so ask twice as much
+CROSS_TOPIC_SHARED_NAMES = 3
+CROSS_TOPIC_NAMES_MIN = 0.50
 
 
 # --- the same-story rule ------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """What two signatures have in common: the inputs of the same-story rule."""
+
+    wording: float  # estimated Jaccard similarity of the shingle sets
+    shared_names: float  # proper nouns in common (fuzzy matches count half per side)
+    names: float  # Jaccard overlap of the proper nouns
+
+    def same_story(self, *, topic_in_common: bool = True) -> bool:
+        """True when the evidence says one event: wording AND several names agree."""
+        if topic_in_common:
+            return (
+                self.wording >= SAME_TOPIC_WORDING_MIN
+                and self.shared_names >= MIN_SHARED_NAMES
+                and self.names >= SAME_TOPIC_NAMES_MIN
+            )
+        return (
+            self.wording >= CROSS_TOPIC_WORDING_MIN
+            and self.shared_names >= CROSS_TOPIC_SHARED_NAMES
+            and self.names >= CROSS_TOPIC_NAMES_MIN
+        )
+
+
+def evidence(a: StorySignature | ArticleDraft, b: StorySignature | ArticleDraft) -> Evidence:
+    """The evidence that ``a`` and ``b`` tell the same story (symmetric)."""
+    sig_a, sig_b = _as_signature(a), _as_signature(b)
+    shared = _shared_names(sig_a.names, sig_b.names)
+    return Evidence(
+        wording=wording_similarity(sig_a, sig_b),
+        shared_names=shared,
+        names=_name_overlap(sig_a, sig_b, shared),
+    )
+
+
+def is_same_story(
+    a: StorySignature | ArticleDraft,
+    b: StorySignature | ArticleDraft,
+    *,
+    topic_in_common: bool = True,
+) -> bool:
+    """True when a and b tell the same story by the rule of :class:`Evidence`."""
+    return evidence(a, b).same_story(topic_in_common=topic_in_common)
 
 
 def name_overlap(a: StorySignature, b: StorySignature) -> float:
@@ -45,33 +106,19 @@ def _name_overlap(a: StorySignature, b: StorySignature, shared: float) -> float:
     return shared / union if union else 0.0
 
 
-def shingle_overlap(a: StorySignature, b: StorySignature) -> float:
-    """Overlap coefficient of shingles (shared / smaller set): leads differ in length."""
-    smaller = min(len(a.shingles), len(b.shingles))
-    return len(a.shingles & b.shingles) / smaller if smaller else 0.0
+def wording_similarity(a: StorySignature, b: StorySignature) -> float:
+    """Bottom-k MinHash estimate of the Jaccard similarity of the two shingle sets.
 
-
-def story_similarity(a: StorySignature | ArticleDraft, b: StorySignature | ArticleDraft) -> float:
-    """A score in [0, 1] on the proper-noun scale: >= SAME_STORY_MIN means the same story.
-
-    It is the proper-noun overlap, capped at DIFFERENT_STORY_MAX when fewer than
-    two names are shared; in the grey zone between the measured thresholds,
-    shingle overlap >= GREY_ZONE_SHINGLE_MIN lifts it to SAME_STORY_MIN.
+    Each signature keeps its ``MAX_SHINGLES`` lowest hashes; the lowest k of
+    their union are a uniform sample of the union, and the share of that sample
+    found in both sets estimates |A & B| / |A | B| (Broder, 1997). For headline
+    plus lead the sets are mostly whole, so the estimate is mostly exact.
     """
-    sig_a, sig_b = _as_signature(a), _as_signature(b)
-    shared = _shared_names(sig_a.names, sig_b.names)
-    names = _name_overlap(sig_a, sig_b, shared)
-    if shared < MIN_SHARED_NAMES:
-        names = min(names, DIFFERENT_STORY_MAX)
-    in_grey_zone = DIFFERENT_STORY_MAX < names < SAME_STORY_MIN
-    if in_grey_zone and shingle_overlap(sig_a, sig_b) >= GREY_ZONE_SHINGLE_MIN:
-        return SAME_STORY_MIN  # grey zone tipped by shared wording
-    return names
-
-
-def is_same_story(a: StorySignature | ArticleDraft, b: StorySignature | ArticleDraft) -> bool:
-    """True when a and b tell the same story (``story_similarity >= SAME_STORY_MIN``)."""
-    return story_similarity(a, b) >= SAME_STORY_MIN
+    sample = sorted(a.shingles | b.shingles)[:MAX_SHINGLES]
+    if not sample:
+        return 0.0
+    both = sum(1 for value in sample if value in a.shingles and value in b.shingles)
+    return both / len(sample)
 
 
 def _shared_names(a: frozenset[str], b: frozenset[str]) -> float:
@@ -91,7 +138,6 @@ def _as_signature(value: StorySignature | ArticleDraft) -> StorySignature:
 
 # --- story grouping --------------------------------------------------------------
 
-GROUPING_WINDOW = timedelta(hours=48)  # same story from several outlets: within 48 h (field notes)
 POSTING_SCAN = 32  # most recent articles looked at per name pair: bounds work on common pairs
 MAX_COMPARISONS = 16  # full same-story checks per new article, best candidates first
 
@@ -100,6 +146,8 @@ class _Remembered(NamedTuple):
     cluster_id: int
     source_id: int
     signature: StorySignature
+    topics: frozenset[str] | None  # None: not known (a signature stored without topics)
+    published_at: datetime | None  # None: not known, but loaded from inside the window
 
 
 class StoryGrouper:
@@ -121,7 +169,8 @@ class StoryGrouper:
         for row in sorted(recent, key=lambda r: r.article_id):
             parsed = _read_signature(row.signature)  # parsed once, kept parsed
             if parsed is not None:
-                self._add(row.cluster_id, row.source_id, parsed)
+                remembered = _Remembered(row.cluster_id, row.source_id, parsed, parsed.topics, None)
+                self._remember(remembered)
 
     @classmethod
     async def load(cls, articles: ArticleRepository, now: datetime) -> StoryGrouper:
@@ -152,10 +201,17 @@ class StoryGrouper:
             parsed = self._groupable(item, signatures)
             if parsed is None:
                 continue
-            cluster_id = self._match(parsed, source_id)
+            new = _Remembered(
+                item.article_id,
+                source_id,
+                parsed,
+                frozenset(item.input.topics),
+                item.input.published_at,
+            )
+            cluster_id = self._match(item.article_id, new)
             if cluster_id is not None:
                 clusters[item.article_id] = cluster_id
-            self._add(cluster_id or item.article_id, source_id, parsed)
+            self._remember(new._replace(cluster_id=cluster_id or item.article_id))
         return clusters
 
     def _groupable(
@@ -167,19 +223,28 @@ class StoryGrouper:
             return None  # old news: outside the window of every recent story
         return signatures.get(item.input.url)
 
-    def _add(self, cluster_id: int, source_id: int, parsed: StorySignature) -> None:
+    def _remember(self, remembered: _Remembered) -> None:
         index = len(self._remembered)
-        self._remembered.append(_Remembered(cluster_id, source_id, parsed))
-        for pair in _name_pairs(parsed):
+        self._remembered.append(remembered)
+        for pair in _name_pairs(remembered.signature):
             self._postings[pair].append(index)
 
-    def _match(self, parsed: StorySignature, source_id: int) -> int | None:
+    def _match(self, article_id: int, new: _Remembered) -> int | None:
         compared = 0
-        for index in self._ranked_candidates(_name_pairs(parsed)):
+        for index in self._ranked_candidates(_name_pairs(new.signature)):
             earlier = self._remembered[index]
-            if earlier.source_id == source_id:
+            if earlier.source_id == new.source_id or not _within_window(new, earlier):
                 continue
-            if is_same_story(parsed, earlier.signature):
+            found = evidence(new.signature, earlier.signature)
+            topic_in_common = _topic_in_common(new.topics, earlier.topics)
+            if found.same_story(topic_in_common=topic_in_common):
+                logger.debug(
+                    "article %d joins story %d: %s, topic in common: %s",
+                    article_id,
+                    earlier.cluster_id,
+                    found,
+                    topic_in_common,
+                )
                 return earlier.cluster_id
             compared += 1
             if compared >= MAX_COMPARISONS:
@@ -196,6 +261,17 @@ class StoryGrouper:
                 shared.update(self._postings[pair][-POSTING_SCAN:])
         ranked = sorted(((count, index) for index, count in shared.items()), reverse=True)
         return (index for _, index in ranked)
+
+
+def _within_window(a: _Remembered, b: _Remembered) -> bool:
+    if a.published_at is None or b.published_at is None:
+        return True  # a loaded article: published inside the window (``load``)
+    return abs(a.published_at - b.published_at) <= GROUPING_WINDOW
+
+
+def _topic_in_common(a: Collection[str] | None, b: Collection[str] | None) -> bool:
+    """Unknown topics (a signature stored without them) do not raise the bar."""
+    return a is None or b is None or not set(a).isdisjoint(b)
 
 
 def _name_key(name: str) -> str:

@@ -74,13 +74,14 @@ def _prepared(
     profile: SourceProfile,
     matchers: Sequence[TopicMatcher],
 ) -> Prepared:
-    story = signature_of(draft)
+    topics = classify_with(draft, source_topics=profile.topics, matchers=matchers)
+    story = signature_of(draft, topics)  # the same-story rule weighs topics too
     item = ArticleInput(
         url=draft.url,
         headline=draft.headline,
         summary=draft.summary,
         published_at=clamp_future(draft.published_at, fetched_at),
-        topics=classify_with(draft, source_topics=profile.topics, matchers=matchers),
+        topics=topics,
         guid=draft.guid,
         signature=story.to_text(),
     )

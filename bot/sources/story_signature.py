@@ -4,7 +4,7 @@ Proper nouns ("who and where") and content-word shingles ("what was said") are
 what :mod:`bot.sources.cluster` compares to tell the same story from several
 outlets. A signature is computed once per article and stored as a short string
 (``to_text``), so a new article is compared with recent ones without re-reading
-their text.
+their text. It may carry the article's topics, which the rule also weighs.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from __future__ import annotations
 import itertools
 import re
 import zlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from bot.sources.boilerplate import remove_dateline
@@ -29,6 +30,7 @@ _ACRONYM_DOTS_RE = re.compile(r"\b(?:[A-Za-z]\.){2,}")
 _TOKEN_RE = re.compile(r"[^\W_][\w'’&]*(?:-[^\W_][\w'’&]*)*")
 _POSSESSIVE_RE = re.compile(r"['’]s?$")
 _HEX_RE = re.compile(r"(?:[0-9A-Fa-f]{6})*")
+_TOPICS_RE = re.compile(r"[^\s|,]+(?:,[^\s|,]+)*")
 
 
 def _word_set(words: str) -> frozenset[str]:
@@ -70,29 +72,39 @@ class StorySignature:
     """What a story is about: its proper nouns and its content-word shingles.
 
     ``names`` are lower-cased proper-noun tokens ("putin", "abe", "us");
-    ``shingles`` are 24-bit CRC32 hashes of stemmed content words and word pairs.
+    ``shingles`` are 24-bit CRC32 hashes of stemmed content words and word pairs;
+    ``topics`` the article's topic ids, or None when not known.
     """
 
     names: frozenset[str]
     shingles: frozenset[int]
+    topics: frozenset[str] | None = None
 
     def to_text(self) -> str:
         """A short, stable string for a database column; read back with :meth:`from_text`."""
         shingles = "".join(f"{value:06x}" for value in sorted(self.shingles))
-        return f"{_FORMAT_VERSION}|{' '.join(sorted(self.names))}|{shingles}"
+        text = f"{_FORMAT_VERSION}|{' '.join(sorted(self.names))}|{shingles}"
+        return text if self.topics is None else f"{text}|{','.join(sorted(self.topics))}"
 
     @classmethod
     def from_text(cls, text: str) -> StorySignature:
         """Read a signature written by :meth:`to_text`; raise ValueError on anything else."""
         version, sep1, rest = text.partition("|")
-        names, sep2, shingles = rest.partition("|")
-        if version != _FORMAT_VERSION or not (sep1 and sep2) or not _HEX_RE.fullmatch(shingles):
+        names, sep2, rest = rest.partition("|")
+        shingles, sep3, topics = rest.partition("|")
+        if (
+            version != _FORMAT_VERSION
+            or not (sep1 and sep2)
+            or not _HEX_RE.fullmatch(shingles)
+            or (sep3 and topics and not _TOPICS_RE.fullmatch(topics))
+        ):
             raise ValueError(f"not a story signature: {text[:40]!r}")
         values = (
             int(shingles[start : start + _SHINGLE_DIGITS], 16)
             for start in range(0, len(shingles), _SHINGLE_DIGITS)
         )
-        return cls(names=frozenset(names.split()), shingles=frozenset(values))
+        known = frozenset(topics.split(",")) if topics else frozenset() if sep3 else None
+        return cls(names=frozenset(names.split()), shingles=frozenset(values), topics=known)
 
 
 def signature(headline: str, text: str) -> StorySignature:
@@ -106,9 +118,14 @@ def signature(headline: str, text: str) -> StorySignature:
     return StorySignature(names=frozenset(names), shingles=frozenset(shingles))
 
 
-def signature_of(draft: ArticleDraft) -> StorySignature:
-    """The signature of a draft: headline plus lead, or the summary when no lead is known."""
-    return signature(draft.headline, draft.lead or draft.summary)
+def signature_of(draft: ArticleDraft, topics: Iterable[str] | None = None) -> StorySignature:
+    """The signature of a draft: headline plus lead, or the summary when no lead is known;
+    with ``topics``, the signature carries them (the same-story rule weighs them).
+    """
+    story = signature(draft.headline, draft.lead or draft.summary)
+    if topics is None:
+        return story
+    return StorySignature(story.names, story.shingles, frozenset(topics))
 
 
 def names_match(a: str, b: str) -> bool:

@@ -153,14 +153,12 @@ class ArticleRepository:
         return [RecentSignature(r.id, r.cluster_id or r.id, r.source_id, r.signature) for r in rows]
 
     async def candidates(
-        self, topics: Iterable[str], *, after_cluster_id: int, since: datetime, limit: int = 2000
+        self, topics: Iterable[str], *, after_id: int, since: datetime, limit: int = 2000
     ) -> list[Article]:
-        """Articles in any of ``topics`` whose story is newer than the cursor.
-
-        Only stories whose cluster id is above ``after_cluster_id`` and that
-        were fetched since ``since``, newest first.
-        """
-        where = and_(articles.c.cluster_id > after_cluster_id, articles.c.fetched_at >= since)
+        """Articles in any of ``topics`` above the cursor ``after_id``, fetched since
+        ``since``, newest first: new stories, and new articles of older stories (the
+        digest shows those as updates)."""
+        where = and_(articles.c.id > after_id, articles.c.fetched_at >= since)
         return await self._by_topics(list(topics), where, limit)
 
     async def recent(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
@@ -97,6 +98,17 @@ async def test_subscribe_then_digest_prints_the_seed_story() -> None:
     assert "The New Indian Express <https://www.newindianexpress.com/world/2018/nov/15/" in shown
     # Only World stories: nothing of a topic the chat does not follow.
     assert "box-office" not in shown
+
+
+async def test_two_outlets_reports_of_one_event_are_one_entry_also_covered_by() -> None:
+    _, output = await chat("/subscribe world news", "/digest")
+    shown = after(output, "/subscribe world news") + after(output, "/digest")
+    first = "Iceland volcano erupts near Grindavik, lava flows toward town"
+    second = "Volcano on Iceland's Reykjanes peninsula erupts again, lava heads for Grindavik"
+    assert (first in shown) != (second in shown)  # one entry for the two reports
+    entry = shown[shown.index(first if first in shown else second) :]
+    also = "also covered by Sample wire" if first in shown else "also covered by Sample news"
+    assert also in re.split(r"\n\s*\n", entry, maxsplit=1)[0]  # in that entry, not another
 
 
 async def test_help_lists_the_commands() -> None:

@@ -31,7 +31,7 @@ def fetched(id: int, hours_ago: float) -> Article:
 
 
 def key(cursor: int = 0, timezone: str = "UTC") -> DigestKey:
-    return DigestKey(frozenset({"world"}), (), (), cursor, NOW, timezone, NOW, "Digest")
+    return DigestKey(frozenset({"world"}), (), (), cursor, NOW, timezone, NOW, "Digest", 9)
 
 
 def rendered(max_article_id: int) -> Rendered:

@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import telegram
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from bot.delivery.limiter import SendLimiter
 from bot.delivery.sender import Sender
@@ -25,7 +25,7 @@ from bot.settings import DeliverySettings, Settings, TopicConfig
 from bot.store import Store, open_store
 from bot.store.articles import ArticleInput
 from bot.store.records import Chat, ChatKey, ChatMode
-from bot.store.schema import digests
+from bot.store.schema import articles, digests
 from tests.fakes.telegram import FakeTelegram
 
 # Monday 4 March 2030, 00:00 UTC = 05:30 in Kolkata; 08:00 there is 02:30 UTC.
@@ -320,7 +320,7 @@ async def test_welcome_brings_the_last_day_and_is_not_repeated(world: World) -> 
     await world.planner.plan_due()
     await world.deliver()
 
-    assert queued == 1 and again == 1  # same slot: one digest row, one message
+    assert queued == 1 and again == 0  # the cursor moved: nothing new, one message
     [message] = world.texts(511)
     assert message.startswith("Top stories of the last 24 hours")
     assert "Yesterday's big story" in message
@@ -381,3 +381,69 @@ async def test_plan_due_counts_the_digests_it_wrote(world: World) -> None:
     world.clock.set(KOLKATA_8AM)
 
     assert await world.planner.plan_due() == 3
+
+
+async def join_story(world: World, article_id: int, cluster_id: int) -> None:
+    """As if the grouper had joined ``article_id`` to the story ``cluster_id``."""
+    async with world.store.engine.begin() as conn:
+        await conn.execute(
+            update(articles).where(articles.c.id == article_id).values(cluster_id=cluster_id)
+        )
+
+
+async def test_article_joining_a_received_story_comes_as_an_update(world: World) -> None:
+    chat = await world.chat(521, mode="instant")
+    [first] = await world.publish("Cyclone model cuts track errors")
+    assert await world.planner.plan_instant([first]) == 1
+    [joined] = await world.publish("Ministers sign monsoon corridor deal")
+    await join_story(world, joined, first)  # a wrong join, or a genuine follow-up
+
+    assert await world.planner.plan_instant([joined]) == 1
+    await world.deliver()
+
+    _, update_digest = world.texts(521)
+    assert "Updates" in update_digest and "Ministers sign monsoon corridor deal" in update_digest
+    assert "Cyclone model" not in update_digest
+    assert (await world.reload(chat)).cursor_article_id == joined
+
+
+async def test_switching_to_instant_catches_up_what_the_last_poll_stored(world: World) -> None:
+    chat = await world.chat(522)
+    await world.planner.deliver_now(chat)  # nothing yet: the cursor stays
+    [story] = await world.publish("Stored while the chat was still scheduled")
+    assert await world.planner.plan_instant([story]) == 0  # not instant yet
+    await world.store.chats.update(chat.id, mode="instant")
+
+    assert await world.planner.catch_up(chat.id) == 1
+    assert await world.planner.catch_up(chat.id) == 0
+    await world.deliver()
+    [message] = world.texts(522)
+    assert "Stored while the chat was still scheduled" in message
+
+
+async def test_welcome_and_instant_digest_at_once_show_a_story_once(world: World) -> None:
+    chat = await world.chat(523, topics=(), mode="instant")
+    [story] = await world.publish("Only once please")
+    await world.store.chats.add_topics(chat.id, ["world"])
+    chat = await world.reload(chat)
+
+    await asyncio.gather(
+        world.planner.welcome(chat, ["world"]), world.planner.plan_instant([story])
+    )
+    await world.deliver()
+
+    assert sum(text.count("Only once please") for text in world.texts(523)) == 1
+
+
+async def test_instant_chat_subscribing_during_a_poll_still_gets_the_story(world: World) -> None:
+    """/schedule instant handled, /subscribe not yet: the poll's digest must not skip it."""
+    await world.chat(524, mode="instant")  # another instant chat, following world
+    chat = await world.chat(525, topics=(), mode="instant")
+    [story] = await world.publish("Stored between the two commands")
+    await world.planner.plan_instant([story])
+    await world.store.chats.add_topics(chat.id, ["world"])
+
+    await world.planner.welcome(await world.reload(chat), ["world"])
+    await world.deliver()
+
+    assert sum(text.count("Stored between the two commands") for text in world.texts(525)) == 1

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from bot.digest.content import DigestPlan, RenderedPart, Section, Story
+from bot.digest.content import DigestPlan, RenderedPart, Section, Story, Updates
 from bot.digest.render import (
     render_digest,
     render_story_list,
@@ -329,6 +329,37 @@ def test_golden_story_list() -> None:
 
 
 # --- behaviour -----------------------------------------------------------------------
+
+
+def test_golden_updates_follow_the_sections_one_line_each() -> None:
+    story = Story(article(7, "Cabinet backs new rail plan", summary="The plan adds 40 trains."))
+    updates = Updates(
+        (
+            article(
+                12,
+                "Rail plan: unions <welcome> it & ask for more",
+                source="Reuters",
+                published_at=datetime(2018, 11, 15, 15, 0, tzinfo=UTC),
+            ),
+            article(11, "Rail plan costs revealed", source="BBC News", url="javascript:x"),
+        ),
+        more_count=2,
+    )
+    plan = DigestPlan((Section("world", "World news", (story,)),), 12, updates)
+    parts = render_digest(plan, tz=KOLKATA, title="Your news digest", at=DIGEST_AT)
+    check_golden("updates", parts)
+    [part] = parts
+    assert part.text.index("World news") < part.text.index("<b><u>Updates</u></b>")
+    assert "<i>+2 more updates</i>" in part.text
+
+
+def test_updates_alone_are_a_digest_and_split_within_the_limit() -> None:
+    many = tuple(article(100 + n, "Follow-up " + "word " * 150) for n in range(12))
+    parts = render_digest(DigestPlan((), 111, Updates(many)), tz=KOLKATA)
+    assert len(parts) > 1
+    for part in parts:
+        assert_valid_part(part)
+    assert parts[1].text.startswith("<b><u>Updates (cont.)</u></b>")
 
 
 def test_utf16_len_counts_code_units() -> None:

@@ -127,7 +127,16 @@ def test_empty_plan() -> None:
     result = plan([article(1, topics=("sport",))])
     assert result.is_empty
     assert result.story_count == 0
-    assert result.max_article_id == 1
+    assert result.max_article_id == 0  # another topic's article does not move the cursor
+
+
+def test_articles_filtered_out_by_words_still_move_the_cursor() -> None:
+    result = plan([article(4, headline="Football final")], exclude_words=("football",))
+    assert result.is_empty and result.max_article_id == 4
+
+
+def test_a_chat_without_topics_keeps_its_cursor() -> None:
+    assert plan([article(7)], topics=(), cursor_article_id=2).max_article_id == 2
 
 
 def test_limit_and_more_count() -> None:
@@ -251,7 +260,7 @@ def test_many_candidates_are_planned_quickly() -> None:
     articles = [
         article(
             i,
-            cluster=i - i % 3,
+            cluster=max(i - i % 3, 1),
             source=i % 7,
             hours_ago=(i % 240) / 10,
             topics=(topics[(i // 3) % 4],),
@@ -267,3 +276,36 @@ def test_many_candidates_are_planned_quickly() -> None:
     per_chat = (time.perf_counter() - started) / 20
     assert result.story_count == 20
     assert per_chat < 0.25, f"{per_chat:.3f} s per plan of 3000 candidates"
+
+
+def test_article_joining_a_received_story_is_an_update_not_dropped(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    received = article(3, hours_ago=5)
+    follow_up = article(9, cluster=3, source=2, hours_ago=1, headline="Follow-up")
+    other_topic = article(10, cluster=3, source=3, topics=("sport",))
+    fresh = article(11)
+    with caplog.at_level("DEBUG", logger="bot.digest.select"):
+        result = plan([received, follow_up, other_topic, fresh], cursor_article_id=8)
+    assert ids(result) == [[11]]
+    assert result.updates is not None
+    assert [a.id for a in result.updates.articles] == [9]
+    assert result.story_count == 2
+    assert "article 9 joined story 3 at or below cursor 8: update line" in caplog.text
+    assert "article 10 joined story 3 at or below cursor 8: not in" in caplog.text
+
+
+def test_updates_obey_filters_and_count_what_the_limit_leaves_out() -> None:
+    joined = [article(100 + n, cluster=1, hours_ago=n / 10) for n in range(13)]
+    excluded = article(200, cluster=1, headline="Football result")
+    result = plan([*joined, excluded], cursor_article_id=50, exclude_words=("football",))
+    assert result.sections == ()
+    assert result.updates is not None
+    assert [a.id for a in result.updates.articles] == list(range(100, 110))  # newest first
+    assert result.updates.more_count == 3
+    assert not result.is_empty
+
+
+def test_nothing_above_the_cursor_gives_no_updates() -> None:
+    result = plan([article(3), article(4, cluster=3)], cursor_article_id=4)
+    assert result.updates is None and result.is_empty

@@ -157,7 +157,7 @@ async def test_same_guid_new_url_is_an_update_not_a_duplicate(store: Store) -> N
     assert await store.articles.count() == 1
 
 
-async def test_candidates_by_topic_and_cluster_cursor(store: Store) -> None:
+async def test_candidates_by_topic_above_the_cursor(store: Store) -> None:
     source_id = await one_source(store)
     stored = await store.articles.store(source_id, [item(1), item(2, topics=("india",))], NOW)
     ids = [s.article_id for s in stored]
@@ -169,15 +169,14 @@ async def test_candidates_by_topic_and_cluster_cursor(store: Store) -> None:
         group=lambda new: {new[0].article_id: ids[0]},
     )
     ids.append(joined.article_id)
-    world = await store.articles.candidates(
-        ["world"], after_cluster_id=0, since=NOW - timedelta(days=1)
-    )
+    world = await store.articles.candidates(["world"], after_id=0, since=NOW - timedelta(days=1))
     assert {a.id for a in world} == {ids[0], ids[2]}
     assert {a.id: a.cluster_id for a in world} == {ids[0]: ids[0], ids[2]: ids[0]}
     newer = await store.articles.candidates(
-        ["world", "india"], after_cluster_id=ids[0], since=NOW - timedelta(days=1)
+        ["world", "india"], after_id=ids[0], since=NOW - timedelta(days=1)
     )
-    assert {a.id for a in newer} == {ids[1]}  # id 3 joined an old story: not new
+    # Above the cursor: the new story, and id 3 that joined an older one (an update).
+    assert {a.id for a in newer} == {ids[1], ids[2]}
 
 
 async def test_prune_old_articles(store: Store) -> None:
