@@ -16,6 +16,11 @@ one-connection bots per worker as the bot builds them (:func:`bot.app.sender_bot
 * ``paid-broadcast`` (1,000 chats): the fake enforces nothing; the Sender runs
   with ``allow_paid_broadcast``: its limiter spaces sends for 98 % of 1,000/s
   (980/s at most, by design: the 2 % is headroom for network jitter).
+* ``replies-during-fanout`` (the whole bot, ``bot.app.running_bot``): a fan-out
+  of 300 chats x 2 parts is queued, the bot starts, and 300 other users send
+  /start at once. The fake (in a thread here, limits on) counts every message.
+  Target: all 300 answered, the overall rate at least 97 % of 30 msg/s, no 429;
+  the reply latency (from /start to the answer) is printed.
 
 CPU ms per message is this process's CPU time (Sender, PTB, httpx,
 SQLAlchemy and the SQLite thread) over the messages sent; the fake's CPU is
@@ -29,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import dataclasses
 import functools
 import json
@@ -44,13 +50,14 @@ from typing import Any
 
 import telegram
 
-from bot.app import sender_bots
+from bot.app import running_bot, sender_bots
 from bot.delivery.limiter import SendLimiter
 from bot.delivery.sender import Sender
-from bot.settings import DeliverySettings
+from bot.settings import DeliverySettings, Settings, TopicConfig
 from bot.store import Store, open_store
 from bot.store.records import ChatKey, DigestRequest, Part
 from bot.store.state import SENDING_PAUSED_UNTIL
+from tests.fakes.telegram import FakeTelegram
 
 TOKEN = "123:ABC"
 # 1,000 msg/s needs rate x round trip workers in flight (30 at a 30 ms round trip to
@@ -77,6 +84,7 @@ class Case:
 
 # Fast enough never to hold a send back here (a 1 us spacing).
 UNPACED_PER_SECOND = 1_000_000.0
+REPLIES_CASE = "replies-during-fanout"
 CASES: dict[str, Case] = {
     "limits-on": Case(True, DeliverySettings(), chats=300),
     "limits-off": Case(False, _BROADCAST, paced=False),
@@ -144,8 +152,56 @@ async def run_case(database_url: str, base_url: str, case: Case) -> dict[str, An
     }
 
 
+REPLY_USERS = 300
+FIRST_REPLY_USER = 200_000
+
+
+async def run_replies_during_fanout(database_url: str) -> dict[str, Any]:
+    """The whole bot: a 300-chat fan-out queued, then 300 users send /start at once."""
+    store = await open_store(database_url)
+    await seed(store, chats=300, parts=2)
+    await store.close()
+    handle = FakeTelegram.run_in_thread(token=TOKEN, limits=True, auto_create_chats=True)
+    fake = handle.fake
+    users = [FIRST_REPLY_USER + n for n in range(REPLY_USERS)]
+    settings = Settings(
+        telegram_token=TOKEN,
+        telegram_api_url=handle.base_url,
+        database_url=database_url,
+        tick_seconds=3600,
+        topics=[TopicConfig(id="world", name="World news")],
+        sources=[],
+    )
+    try:
+        async with running_bot(settings):
+            asked_at = {}
+            for user in users:
+                fake.private_chat(user)
+                asked_at[user] = time.monotonic()
+                handle.call(fake.send_text(user, user, "/start"))
+            everything = fake.wait_until(lambda: len(fake.sent) >= 600 + REPLY_USERS, timeout=120)
+            with contextlib.suppress(AssertionError):  # the counts say what is missing
+                await asyncio.to_thread(handle.call, everything, 130)  # the bot's loop runs on
+        sent = list(fake.sent)
+    finally:
+        handle.stop()
+    replies = {m.chat_id: m.sent_at for m in sent if m.chat_id in asked_at}
+    waits = sorted(replies[u] - asked_at[u] for u in replies)
+    span = sent[-1].sent_at - sent[0].sent_at
+    return {
+        "sent": len(sent),
+        "answered": len(replies),
+        "msg_per_s": round((len(sent) - 1) / span, 1),
+        "reply_wait_median_s": round(statistics.median(waits), 2),
+        "reply_wait_max_s": round(waits[-1], 2),
+        "rejected_429": fake.rejected_429,
+    }
+
+
 def one_run(case: str, database_url: str | None, workdir: Path, run: int) -> dict[str, Any]:
     url = database_url or f"sqlite:///{workdir / f'{case}-{run}.db'}"
+    if case == REPLIES_CASE:
+        return {"case": case, **asyncio.run(run_replies_during_fanout(url))}
     process, base_url = start_fake(CASES[case].fake_limits)
     try:
         return {"case": case, **asyncio.run(run_case(url, base_url, CASES[case]))}
@@ -158,7 +214,7 @@ def main(argv: list[str] | None = None) -> None:
     """Entry point of ``python -m bench.delivery``."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--case", choices=[*CASES, "all"], default="all")
+    parser.add_argument("--case", choices=[*CASES, REPLIES_CASE, "all"], default="all")
     parser.add_argument("--database-url", default=None, help="an EMPTY database; default SQLite")
     parser.add_argument("--concurrency", type=int, default=None, help="override the workers")
     args = parser.parse_args(argv)
@@ -166,14 +222,16 @@ def main(argv: list[str] | None = None) -> None:
         for name, case in CASES.items():
             settings = case.settings.model_copy(update={"concurrency": args.concurrency})
             CASES[name] = dataclasses.replace(case, settings=settings)
-    cases = list(CASES) if args.case == "all" else [args.case]
+    cases = [*CASES, REPLIES_CASE] if args.case == "all" else [args.case]
     with tempfile.TemporaryDirectory() as tmp:
         for case in cases:
             results = [one_run(case, args.database_url, Path(tmp), n) for n in range(args.runs)]
             for result in results:
                 print(json.dumps(result), flush=True)
-            for key in ("msg_per_s", "cpu_ms_per_msg"):
-                print(f"{case} median {key}: {statistics.median(r[key] for r in results)}")
+            for key in ("msg_per_s", "cpu_ms_per_msg", "reply_wait_median_s"):
+                if key in results[0]:
+                    median = statistics.median(r[key] for r in results)
+                    print(f"{case} median {key}: {median}")
 
 
 if __name__ == "__main__":

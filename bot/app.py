@@ -1,7 +1,9 @@
 """The composition root: builds and wires everything, and runs it.
 
 Data flows one way: sources -> store -> digest -> delivery -> Telegram; the
-chat handlers write subscriptions. Polling, planning and sending are
+chat handlers write subscriptions. Telegram's updates come in through the
+durable inbox (``bot.updates``): the receiver stores them, the dispatcher runs
+the handlers from the table. Polling, planning and sending are
 independent: the poll and plan jobs each run as their own JobQueue task and the
 sender has its own loop, so a source that hangs holds back neither a due digest
 nor a reply. The jobs only tick; every due time lives in the store, so a
@@ -19,10 +21,11 @@ import signal
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import TextIO
 
 import httpx
-from telegram import Bot, Update
+from telegram import Bot
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, JobQueue
 from telegram.request import BaseRequest, HTTPXRequest
 
@@ -37,10 +40,14 @@ from bot.settings import Settings
 from bot.sources.fetcher import Fetcher
 from bot.sources.poller import Poller, fetch_limits
 from bot.store import Store, open_store
+from bot.updates import UpdateDispatcher, UpdateReceiver
 
 log = logging.getLogger(__name__)
 
 PRUNE_EVERY_SECONDS = 3600.0
+# Handled updates are kept longer than Telegram keeps unconfirmed ones (24 h), so an
+# update it sends again is always recognised.
+INBOX_KEEP = timedelta(days=2)
 
 
 @dataclass(slots=True)
@@ -54,8 +61,11 @@ class NewsBot:
     planner: DigestPlanner
     sender: Sender
     fetcher: Fetcher
+    receiver: UpdateReceiver
+    dispatcher: UpdateDispatcher
+    clock: Clock = utcnow
     stop_event: asyncio.Event = field(default_factory=asyncio.Event)
-    _sender_task: asyncio.Task[None] | None = None
+    _tasks: dict[str, asyncio.Task[None]] = field(default_factory=dict)
 
     async def poll(self) -> None:
         """The poll job: poll due sources, give instant chats the new stories, wake the sender."""
@@ -67,6 +77,11 @@ class NewsBot:
         """The plan job: plan the scheduled digests that are due, wake the sender."""
         if await self.planner.plan_due():
             self.sender.wake()
+
+    async def prune(self) -> None:
+        """The prune job: old articles and sources' leftovers, and handled updates."""
+        await self.poller.prune()
+        await self.store.inbox.prune(self.clock() - INBOX_KEEP)
 
     async def tick(self) -> None:
         """Each job once, one after the other (tests drive the bot so)."""
@@ -86,11 +101,12 @@ class NewsBot:
         every = self.settings.tick_seconds
         self._repeat(jobs, self.poll, every, first=0.1)
         self._repeat(jobs, self.plan, every, first=0.1)
-        self._repeat(jobs, self.poller.prune, PRUNE_EVERY_SECONDS, first=60)
-        self._sender_task = asyncio.create_task(self.sender.run(self.stop_event))
-        assert self.application.updater is not None
-        await self.application.updater.start_polling(allowed_updates=Update.ALL_TYPES)
+        self._repeat(jobs, self.prune, PRUNE_EVERY_SECONDS, first=60)
         await self.application.start()
+        stop = self.stop_event
+        self._tasks["sender"] = asyncio.create_task(self.sender.run(stop))
+        self._tasks["dispatcher"] = asyncio.create_task(self.dispatcher.run(stop))
+        self._tasks["receiver"] = asyncio.create_task(self.receiver.run(stop))
         log.info(
             "newsbot is running: %d topics, %d sources",
             len(self.settings.topics),
@@ -100,14 +116,17 @@ class NewsBot:
     async def stop(self) -> None:
         """Stop everything started by :meth:`start`, in reverse order."""
         self.stop_event.set()
-        assert self.application.updater is not None
-        if self.application.updater.running:
-            await self.application.updater.stop()
+        receiver = self._tasks.pop("receiver", None)
+        if receiver is not None:  # it may sit in a long poll; what it stored stays stored
+            receiver.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await receiver
+        for task in self._tasks.values():  # the dispatcher lets running handlers finish
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.wait_for(task, timeout=15)
+        self._tasks.clear()
         if self.application.running:
             await self.application.stop()
-        if self._sender_task is not None:
-            with contextlib.suppress(asyncio.CancelledError):
-                await asyncio.wait_for(self._sender_task, timeout=10)
 
     async def close(self) -> None:
         """Stop the parse workers, release the HTTP client and the database."""
@@ -152,7 +171,7 @@ def build_application(
         .base_url(f"{api}/bot")
         .base_file_url(f"{api}/file/bot")
         .rate_limiter(SharedRateLimiter(limiter))
-        .concurrent_updates(True)
+        .updater(None)  # updates come through the inbox (bot.updates), not PTB's Updater
     )
     if request is not None:
         return builder.request(request).get_updates_request(request).build()
@@ -197,7 +216,18 @@ async def build_bot(
         settings=settings, store=store, clock=clock, planner=planner, wake_sender=sender.wake
     )
     register_handlers(application)
-    return NewsBot(settings, store, application, poller, planner, sender, fetcher)
+    dispatcher = UpdateDispatcher(
+        application, store.inbox, concurrency=settings.updates.handler_concurrency
+    )
+    receiver = UpdateReceiver(
+        application.bot,
+        store.inbox,
+        dispatcher.wake,
+        per_chat_cap=settings.updates.per_chat_waiting_cap,
+    )
+    return NewsBot(
+        settings, store, application, poller, planner, sender, fetcher, receiver, dispatcher, clock
+    )
 
 
 @contextlib.asynccontextmanager

@@ -136,6 +136,16 @@ class DeliverySettings(BaseModel):
     concurrency: int = Field(default=16, gt=0)
 
 
+class UpdatesSettings(BaseModel):
+    """How Telegram's updates are taken in and handled (see bot.updates)."""
+
+    # Updates of one chat waiting in the inbox; more are dropped and the chat is
+    # asked to slow down (one chat must not starve the others).
+    per_chat_waiting_cap: int = Field(default=20, gt=0)
+    # Chats whose updates are handled at the same time (one chat's updates in order).
+    handler_concurrency: int = Field(default=64, gt=0)
+
+
 class Settings(BaseSettings):
     """Every setting of newsbot. Build it with :func:`load_settings`."""
 
@@ -162,6 +172,7 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     fetch: FetchSettings = Field(default_factory=FetchSettings)
     delivery: DeliverySettings = Field(default_factory=DeliverySettings)
+    updates: UpdatesSettings = Field(default_factory=UpdatesSettings)
     topics: list[TopicConfig] = Field(default_factory=list)
     sources: list[SourceConfig] = Field(default_factory=list)
 

@@ -14,7 +14,6 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -75,7 +74,7 @@ async def telegram() -> AsyncIterator[FakeTelegram]:
         yield fake
 
 
-def _settings(tg: FakeTelegram, tmp_path: Path, site: FakeNewsSite) -> Settings:
+def _settings(tg: FakeTelegram, database_url: str, site: FakeNewsSite) -> Settings:
     topics = [
         TopicConfig(id="world", name="World news", aliases=["world", "world news"]),
         TopicConfig(id="science-tech", name="Science & Tech", aliases=["science"]),
@@ -88,7 +87,7 @@ def _settings(tg: FakeTelegram, tmp_path: Path, site: FakeNewsSite) -> Settings:
     return Settings(
         telegram_token=tg.token,
         telegram_api_url=tg.base_url,
-        database_url=f"sqlite:///{tmp_path / 'bot.db'}",
+        database_url=database_url,
         topics=topics,
         sources=sources,
         tick_seconds=0.2,
@@ -110,7 +109,7 @@ def _corridor_count(tg: FakeTelegram, chat_id: int) -> int:
 
 
 async def test_new_story_reaches_every_instant_subscriber_once(
-    telegram: FakeTelegram, tmp_path: Path
+    telegram: FakeTelegram, database_url: str
 ) -> None:
     now = datetime.now(UTC).replace(microsecond=0)
     users = [FIRST_USER + n for n in range(CHATS)]
@@ -120,7 +119,7 @@ async def test_new_story_reaches_every_instant_subscriber_once(
         for path, items in _items(now).items():
             site.add_feed(path, title=path, items=items)
         site.delay("/late.xml", LATE_SECONDS)
-        async with running_bot(_settings(telegram, tmp_path, site)) as newsbot:
+        async with running_bot(_settings(telegram, database_url, site)) as newsbot:
             for user in users:  # back to back, as fast as the users can type
                 await telegram.send_text(user, user, "/schedule instant")
                 await telegram.send_text(user, user, "/subscribe world news")

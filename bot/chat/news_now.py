@@ -39,9 +39,9 @@ def search_words(text: str) -> tuple[str, ...]:
     return words[:MAX_SEARCH_WORDS]
 
 
-async def deliver_now(services: Services, chat: Chat) -> str | None:
+async def deliver_now(services: Services, chat: Chat, request_key: str) -> str | None:
     """Queue a digest of what is new; None when queued, else the "nothing new" reply."""
-    if await services.planner.deliver_now(chat):
+    if await services.planner.deliver_now(chat, request_key):
         services.wake_sender()
         return None
     return texts.nothing_new(local_time(chat.last_digest_at, chat.timezone))
@@ -55,7 +55,8 @@ async def send_digest_now(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     if chat is None or not chat.topics:
         await reply(update, context, texts.NO_TOPICS_YET)
         return
-    answer = await deliver_now(services, chat)
+    # Keyed by the update: handled again after a crash, the same /digest is not queued twice.
+    answer = await deliver_now(services, chat, f"u{update.update_id}")
     if answer is not None:
         await reply(update, context, answer)
 

@@ -1,29 +1,30 @@
 """python-telegram-bot's rate-limiter hook, wired to the process-wide :class:`SendLimiter`.
 
 Telegram's limits are per bot token, so the replies to commands and the outbox
-sender must share one budget. Build the application with
+sender share one budget. Build the application with
 ``ApplicationBuilder().rate_limiter(SharedRateLimiter(limiter))`` and give the
 Sender the same ``limiter``.
 
-Who acquires: the Sender acquires the limiter itself before each part (it bounds
-the wait and watches for flood pauses) and passes
-``rate_limit_args=ALREADY_PACED``; this adapter lets such calls straight
+Who acquires: the Sender acquires the limiter itself before each part and
+passes ``rate_limit_args=ALREADY_PACED``; this adapter lets such calls straight
 through, so no message is counted twice. Every other message-producing call
 that names a numeric ``chat_id`` (sendMessage, editMessageText, copyMessage, ...)
-is paced here. Calls without a chat id, chat actions and reads pass straight
-through.
+is a reply and is paced here. Calls without a chat id (answerCallbackQuery,
+getUpdates), chat actions and reads pass straight through: they are not
+messages, and a button's spinner must stop at once.
 
-Flood waits: while the limiter is paused (the Sender got a 429), replies are
-NOT held back: the pause stops the outbox, and a user who sends /help during an
-hour-long flood wait still gets an answer if Telegram accepts it. A 429 on a
-reply pauses the shared limiter (so the outbox backs off) and is re-raised to
-the handler.
+Replies are never dropped. A reply waits for its slot however long that takes
+(a flood wait included: Telegram would refuse it anyway), and a 429 on a reply
+pauses the shared limiter for ``retry_after`` (never less) and sends again, up
+to :data:`MAX_REPLY_ATTEMPTS` times. Replies come before digest traffic because
+the limiter serves reservations in order and the Sender holds at most one
+reservation per worker: a reply waits behind at most ``delivery.concurrency``
+digest messages (about half a second at 30/s), never behind the whole queue.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
+import logging
 from collections.abc import Callable, Coroutine
 from typing import Any, Final
 
@@ -33,10 +34,12 @@ from telegram.ext import BaseRateLimiter
 from bot.delivery.failures import retry_after_seconds
 from bot.delivery.limiter import SendLimiter
 
+log = logging.getLogger(__name__)
+
 ALREADY_PACED: Final = "newsbot:already-paced"
-# A reply waits at most this long for a slot, then goes anyway: answering late
-# beats not answering, and the limiter keeps the bulk traffic in check.
-MAX_REPLY_WAIT_SECONDS = 5.0
+# Each attempt first waits out the previous 429's retry_after; past this the
+# handler's error reply takes over (which is itself paced the same way).
+MAX_REPLY_ATTEMPTS = 8
 _PACED_PREFIXES = ("send", "edit", "copy", "forward")
 _UNPACED = frozenset({"sendChatAction"})
 
@@ -46,11 +49,10 @@ ApiResult = bool | dict[str, Any] | list[dict[str, Any]]
 class SharedRateLimiter(BaseRateLimiter[str]):
     """Paces the bot's own API calls with the same limiter the outbox Sender uses."""
 
-    def __init__(
-        self, limiter: SendLimiter, *, max_wait_seconds: float = MAX_REPLY_WAIT_SECONDS
-    ) -> None:
+    def __init__(self, limiter: SendLimiter, *, max_attempts: int = MAX_REPLY_ATTEMPTS) -> None:
         self._limiter = limiter
-        self._max_wait_seconds = max_wait_seconds
+        self._max_attempts = max_attempts
+        self.retried = 0  # replies sent again after a 429
 
     async def initialize(self) -> None:
         """Nothing to set up: the limiter lives as long as the process."""
@@ -67,25 +69,37 @@ class SharedRateLimiter(BaseRateLimiter[str]):
         data: dict[str, Any],
         rate_limit_args: str | None,
     ) -> ApiResult:
-        """Wait for a slot when the call sends to a chat, then make it."""
+        """Wait for a slot when the call sends to a chat, then make it; resend after a 429."""
         chat_id = _paced_chat_id(endpoint, data.get("chat_id"))
-        try:
-            if rate_limit_args == ALREADY_PACED or chat_id is None:
+        if rate_limit_args == ALREADY_PACED or chat_id is None:
+            try:
                 return await callback(*args, **kwargs)
-            await self._wait_for_slot(chat_id)
-            async with self._limiter.sending():
-                return await callback(*args, **kwargs)
-        except RetryAfter as err:
-            self._limiter.pause_all(retry_after_seconds(err))
-            raise
+            except RetryAfter as err:
+                self._limiter.pause_all(retry_after_seconds(err))
+                raise
+        return await self._send_paced(callback, args, kwargs, endpoint, chat_id)
 
-    async def _wait_for_slot(self, chat_id: int) -> None:
-        if self._limiter.paused_until() is not None:
-            return  # the flood wait holds the outbox back, not the answers to users
-        with contextlib.suppress(TimeoutError):  # see MAX_REPLY_WAIT_SECONDS
-            await asyncio.wait_for(
-                self._limiter.acquire_slot(chat_id, is_group=chat_id < 0), self._max_wait_seconds
-            )
+    async def _send_paced(
+        self,
+        callback: Callable[..., Coroutine[Any, Any, ApiResult]],
+        args: Any,
+        kwargs: dict[str, Any],
+        endpoint: str,
+        chat_id: int,
+    ) -> ApiResult:
+        for attempt in range(1, self._max_attempts + 1):
+            await self._limiter.acquire_slot(chat_id, is_group=chat_id < 0)
+            try:
+                async with self._limiter.sending():
+                    return await callback(*args, **kwargs)
+            except RetryAfter as err:
+                # The pause moves every reservation, this reply's next one included.
+                self._limiter.pause_all(retry_after_seconds(err))
+                if attempt == self._max_attempts:
+                    raise
+                self.retried += 1
+                log.warning("%s to chat %s hit a flood wait; sending again", endpoint, chat_id)
+        raise AssertionError("unreachable: the last attempt returns or raises")
 
 
 def _paced_chat_id(endpoint: str, chat_id: object) -> int | None:

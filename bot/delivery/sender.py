@@ -60,7 +60,7 @@ import telegram
 from telegram.constants import ParseMode
 from telegram.ext import ExtBot
 
-from bot.clock import Clock
+from bot.clock import Clock, wait_any
 from bot.delivery.failures import SENT, Outcome, OutcomeKind, classify_send_error
 from bot.delivery.group_commit import GroupCommit
 from bot.delivery.limiter import SendLimiter
@@ -180,7 +180,7 @@ class Sender:
                     await self._guarded(self.reap())
                     next_reap = loop.time() + self._settings.lease_seconds / 2
                 await self._guarded(self._drain_and_log())
-                await _wait_any(stop, self._wake, self._idle_seconds())
+                await wait_any(stop, self._wake, self._idle_seconds())
                 self._fatal = None  # a fatal error (bad token) is retried after a long wait
         finally:
             await self.aclose()
@@ -491,16 +491,3 @@ def _by_chat(digests: Sequence[Digest]) -> list[list[Digest]]:
         if digest:
             grouped.setdefault(digest[0].chat_id, []).append(digest)
     return list(grouped.values())
-
-
-async def _wait_any(stop: asyncio.Event, wake: asyncio.Event, seconds: float) -> None:
-    """Return when ``stop`` or ``wake`` is set, or after ``seconds``."""
-    waiters = [asyncio.create_task(stop.wait()), asyncio.create_task(wake.wait())]
-    try:
-        await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for waiter in waiters:
-            waiter.cancel()
-        for waiter in waiters:
-            with contextlib.suppress(asyncio.CancelledError):
-                await waiter

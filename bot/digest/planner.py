@@ -17,7 +17,10 @@ Guarantees:
 * **No stale cursor.** A chat's cursor is read and its digest written under
   one lock (:attr:`DigestPlanner._lock`), so a welcome, an instant digest and
   a scheduled one planned at the same moment never show the same story twice
-  nor move the cursor past a story neither showed. The bot plans in one process.
+  nor move the cursor past a story neither showed. The database holds the same
+  rule across processes: each request names the cursor it selected above
+  (``cursor_from``) and is not written if the cursor moved meanwhile
+  (``digest_writes``); the chat is then planned again from the new cursor.
 * **The schedule always moves.** A due chat with nothing new gets a request
   with no parts: nothing is sent, but ``next_digest_at`` advances.
 
@@ -59,6 +62,8 @@ FIRST_DIGEST_LOOKBACK = timedelta(hours=24)
 # The cursor, not the time, decides what is new, so the margin never repeats a story.
 SINCE_MARGIN = timedelta(hours=1)
 SLOT_KEY_MAX = 64  # digests.slot_key is VARCHAR(64)
+# A welcome or /digest whose chat's cursor another process moved is planned again this often.
+STALE_RETRIES = 3
 
 DIGEST_TITLE = "Your news digest"
 WELCOME_TITLE = "Top stories of the last 24 hours"
@@ -133,13 +138,26 @@ class DigestPlanner:
             written += await self._store.outbox.enqueue([r for r in requests if r is not None])
         return written
 
-    async def deliver_now(self, chat: Chat) -> int:
-        """/digest: queue what is new for ``chat`` right now; returns stories queued (0 = none)."""
-        async with self._lock:
-            fresh = await self._store.chats.get_by_id(chat.id)
-            return await self._deliver_now(fresh or chat)
+    async def deliver_now(self, chat: Chat, request_key: str) -> int:
+        """/digest: queue what is new for ``chat`` right now; returns stories queued (0 = none).
 
-    async def _deliver_now(self, chat: Chat) -> int:
+        ``request_key`` names the request (the update's id): asked again after a
+        crash, a request already queued is not planned twice, and counts as queued.
+        """
+        slot = _bounded(f"manual:{request_key}")
+        async with self._lock:
+            earlier = await self._store.outbox.part_count(chat.id, slot)
+            if earlier is not None:
+                return earlier
+            for _ in range(STALE_RETRIES):
+                fresh = await self._store.chats.get_by_id(chat.id)
+                queued = await self._deliver_now(fresh or chat, slot)
+                if queued is not None:
+                    return queued
+            return 0
+
+    async def _deliver_now(self, chat: Chat, slot: str) -> int | None:
+        """Stories queued, or None when another planner moved the cursor first."""
         now = self._clock()
         pool = await self._candidates([chat], now)
         articles = fetched_since(pool, self._since(chat, now))
@@ -147,14 +165,14 @@ class DigestPlanner:
         request = DigestRequest(
             chat_id=chat.id,
             kind="manual",
-            slot_key=f"manual:{now.isoformat()}",
+            slot_key=slot,
             parts=rendered.parts,
             max_article_id=rendered.max_article_id,
             next_digest_at=None,
             last_digest_at=now if rendered.parts else None,
+            cursor_from=chat.cursor_article_id,
         )
-        await self._store.outbox.enqueue([request])
-        return rendered.story_count
+        return await self._enqueue_one(request, rendered.story_count)
 
     async def welcome(self, chat: Chat, topic_ids: Sequence[str]) -> int:
         """New topics: queue their top stories of the last 24 h right away.
@@ -171,12 +189,17 @@ class DigestPlanner:
         if not topics:
             return 0
         async with self._lock:
-            fresh = await self._store.chats.get_by_id(chat.id)
-            if fresh is None:
-                return 0
-            return await self._welcome(fresh, topics)
+            for _ in range(STALE_RETRIES):
+                fresh = await self._store.chats.get_by_id(chat.id)
+                if fresh is None:
+                    return 0
+                queued = await self._welcome(fresh, topics)
+                if queued is not None:
+                    return queued
+            return 0
 
-    async def _welcome(self, chat: Chat, topics: Sequence[str]) -> int:
+    async def _welcome(self, chat: Chat, topics: Sequence[str]) -> int | None:
+        """Stories queued, or None when another planner moved the cursor first."""
         now = self._clock()
         since = now - FIRST_DIGEST_LOOKBACK
         articles = await self._store.articles.recent(topics, since=since, limit=CANDIDATE_LIMIT)
@@ -194,9 +217,17 @@ class DigestPlanner:
             max_article_id=rendered.max_article_id if covers_all else 0,
             next_digest_at=None,
             last_digest_at=now if rendered.parts and covers_all else None,
+            cursor_from=chat.cursor_article_id if covers_all else None,
         )
-        await self._store.outbox.enqueue([request])
-        return rendered.story_count
+        return await self._enqueue_one(request, rendered.story_count)
+
+    async def _enqueue_one(self, request: DigestRequest, story_count: int) -> int | None:
+        """Write one chat's digest; ``story_count``, or None if it was stale (not written)."""
+        if await self._store.outbox.enqueue([request]) or not request.parts:
+            return story_count
+        # Nothing new written: the digest was there already, or the request was stale.
+        existing = await self._store.outbox.part_count(request.chat_id, request.slot_key)
+        return None if existing is None else story_count
 
     def memo_stats(self) -> tuple[int, int]:
         """(chats, distinct digests rendered) of the last plan_due/plan_instant."""
@@ -232,6 +263,7 @@ class DigestPlanner:
             max_article_id=rendered.max_article_id,
             next_digest_at=following,
             last_digest_at=now if rendered.parts else None,
+            cursor_from=chat.cursor_article_id,
         )
 
     async def _stop_broken_schedules(self, chats: Sequence[Chat]) -> None:
@@ -261,6 +293,7 @@ class DigestPlanner:
             max_article_id=rendered.max_article_id,
             next_digest_at=None,
             last_digest_at=now if rendered.parts else None,
+            cursor_from=chat.cursor_article_id,
         )
 
     # ---- selection and rendering ------------------------------------------------------

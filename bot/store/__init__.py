@@ -15,6 +15,7 @@ from bot.clock import Clock, utcnow
 from bot.store.articles import ArticleRepository
 from bot.store.chats import ChatRepository
 from bot.store.engine import make_engine
+from bot.store.inbox import InboxRepository
 from bot.store.migrate import upgrade_to_head
 from bot.store.outbox import OutboxRepository
 from bot.store.sources import SourceRepository
@@ -41,6 +42,7 @@ class Store:
     articles: ArticleRepository
     outbox: OutboxRepository
     state: StateRepository
+    inbox: InboxRepository
 
     async def close(self) -> None:
         """Close every pooled connection."""
@@ -61,6 +63,7 @@ async def open_store(database_url: str, *, clock: Clock = utcnow, migrate: bool 
         articles=ArticleRepository(engine, write_turn),
         outbox=OutboxRepository(engine, clock),
         state=StateRepository(engine, clock),
+        inbox=InboxRepository(engine, clock),
     )
 
 

@@ -9,6 +9,7 @@ share a digest text share its body row, so each text is stored once.
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -20,6 +21,8 @@ from bot.store.dialect import insert_ignore
 from bot.store.records import DigestRequest
 from bot.store.schema import bodies, chats, deliveries, digests
 
+log = logging.getLogger(__name__)
+
 # Ids per IN (...) list: far below SQLite's and asyncpg's bind-parameter limits.
 CHUNK = 500
 
@@ -30,8 +33,10 @@ async def write_digests(
     """Write digests and their parts, and move each chat's cursor; returns digests created.
 
     A request whose (chat, slot) already exists writes nothing new but still
-    moves the chat's schedule; an empty ``parts`` only moves the schedule.
+    moves the chat's schedule; an empty ``parts`` only moves the schedule. A
+    stale request (its chat's cursor is no longer ``cursor_from``) writes nothing.
     """
+    requests = await _unmoved(conn, requests)
     with_parts = [r for r in requests if r.parts]
     # Chats share rendered texts (the planner's caches): each text is hashed once.
     texts = dict.fromkeys(p.text for r in with_parts for p in r.parts)
@@ -43,6 +48,34 @@ async def write_digests(
     await _insert_deliveries(conn, created, digest_ids, body_ids, now)
     await _move_cursors(conn, requests, now)
     return len(created)
+
+
+async def _unmoved(
+    conn: AsyncConnection, requests: Sequence[DigestRequest]
+) -> Sequence[DigestRequest]:
+    """The requests whose chat cursor is still the one they were selected above.
+
+    The chat rows are read inside the writing transaction (locked on PostgreSQL;
+    SQLite's BEGIN IMMEDIATE already admits one writer), so two planners can
+    never both move one chat's cursor from the same place.
+    """
+    ids = sorted({r.chat_id for r in requests if r.cursor_from is not None})
+    if not ids:
+        return requests
+    cursors: dict[int, int] = {}
+    for start in range(0, len(ids), CHUNK):
+        stmt = select(chats.c.id, chats.c.cursor_article_id).where(
+            chats.c.id.in_(ids[start : start + CHUNK])
+        )
+        if conn.dialect.name == "postgresql":
+            stmt = stmt.with_for_update()
+        cursors.update({row.id: row.cursor_article_id for row in await conn.execute(stmt)})
+    fresh = [
+        r for r in requests if r.cursor_from is None or cursors.get(r.chat_id) == r.cursor_from
+    ]
+    if len(fresh) < len(requests):
+        log.info("%d digests not written: their chats' cursors moved", len(requests) - len(fresh))
+    return fresh
 
 
 def body_hash(text: str) -> str:

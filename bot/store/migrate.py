@@ -26,6 +26,15 @@ async def upgrade_to_head(engine: AsyncEngine) -> None:
         await conn.run_sync(lambda sync_conn: command.upgrade(alembic_config(sync_conn), "head"))
 
 
+def head_revision() -> str:
+    """The newest migration's revision (what ``upgrade_to_head`` brings a database to)."""
+    from alembic.script import ScriptDirectory
+
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert head is not None, "the migrations folder has no revision"
+    return head
+
+
 async def current_revision(engine: AsyncEngine) -> str | None:
     """The revision the database is at, or None for an empty database."""
     from alembic.runtime.migration import MigrationContext

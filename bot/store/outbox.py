@@ -182,6 +182,14 @@ class OutboxRepository:
             )
         return back.rowcount or 0, lost.rowcount or 0
 
+    async def part_count(self, chat_id: int, slot_key: str) -> int | None:
+        """The parts of the chat's digest for ``slot_key``, or None when there is none."""
+        stmt = select(digests.c.part_count).where(
+            digests.c.chat_id == chat_id, digests.c.slot_key == slot_key
+        )
+        async with self._engine.connect() as conn:
+            return (await conn.execute(stmt)).scalar()
+
     async def counts(self) -> dict[str, int]:
         """How many deliveries are in each status."""
         stmt = select(deliveries.c.status, func.count().label("n")).group_by(deliveries.c.status)

@@ -143,3 +143,7 @@ class DigestRequest:
     max_article_id: int
     next_digest_at: datetime | None
     last_digest_at: datetime | None
+    # The chat's cursor the stories were selected above. If another planner moved
+    # it meanwhile, the request is stale and nothing of it is written (the chat is
+    # planned again from the new cursor), so no story is selected twice.
+    cursor_from: int | None = None

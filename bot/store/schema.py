@@ -2,7 +2,8 @@
 
 Every enqueued unit has a natural unique key enforced here: an article by
 canonical URL (and by source+guid), a digest by (chat, slot), a delivery
-by (digest, part), a subscription by (chat, topic).
+by (digest, part), a subscription by (chat, topic), a Telegram update by its
+``update_id``.
 """
 
 from __future__ import annotations
@@ -170,4 +171,21 @@ bot_state = Table(
     Column("key", String(64), primary_key=True),
     Column("value", Text, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
+)
+
+# The durable inbox: every Telegram update, written before Telegram is told it was received.
+inbox = Table(
+    "inbox",
+    metadata,
+    Column("update_id", BigInteger, primary_key=True, autoincrement=False),
+    # The Telegram chat the update belongs to (0 when it has none): updates of one chat
+    # are handled in update_id order.
+    Column("chat_id", BigInteger, nullable=False),
+    Column("payload", Text, nullable=False),  # the update as Telegram sent it (JSON)
+    Column("status", String(16), nullable=False),  # pending | done | dropped
+    # Handler runs begun: above 1 means a crash interrupted an earlier run.
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("received_at", UTCDateTime, nullable=False),
+    Column("done_at", UTCDateTime, nullable=True),
+    Index("ix_inbox_status_chat", "status", "chat_id", "update_id"),
 )

@@ -493,20 +493,39 @@ async def test_shared_limiter_paces_replies_and_lets_sender_sends_through(
     assert world.tg.rejected_429 == 0  # 6 messages to one chat, paced at ~1/s
 
 
-async def test_replies_are_not_held_back_by_a_flood_pause(world: World) -> None:
+async def test_a_reply_waits_out_a_flood_pause_then_goes(world: World) -> None:
+    # Telegram would refuse it during the pause anyway; after it, the reply is sent.
     ext_bot = ExtBot(
         world.tg.token,
         base_url=world.tg.api_base_url,
         rate_limiter=SharedRateLimiter(world.limiter),
     )
     world.tg.private_chat(114)
-    world.limiter.pause_all(3600)
+    world.limiter.pause_all(1.0)
     async with ext_bot:
         started = time.monotonic()
         await ext_bot.send_message(114, "/help answer")
+        assert time.monotonic() - started >= 1.0
+        paused = time.monotonic()
+        world.limiter.pause_all(3600)
+        await ext_bot.get_me()  # not a message: never held back
+        assert time.monotonic() - paused < 1.0
 
-    assert time.monotonic() - started < 1.0
     assert texts_to(world.tg, 114) == ["/help answer"]
+
+
+async def test_a_reply_refused_with_429_is_sent_again_after_retry_after(world: World) -> None:
+    rate_limiter = SharedRateLimiter(world.limiter)
+    ext_bot = ExtBot(world.tg.token, base_url=world.tg.api_base_url, rate_limiter=rate_limiter)
+    world.tg.private_chat(115)
+    world.tg.faults.force_429(115, retry_after=1, times=2)
+    async with ext_bot:
+        started = time.monotonic()
+        await ext_bot.send_message(115, "late but there")
+
+    assert time.monotonic() - started >= 2.0  # two refusals, each waited out
+    assert (world.tg.rejected_429, rate_limiter.retried) == (2, 2)
+    assert texts_to(world.tg, 115) == ["late but there"]
 
 
 async def test_marks_of_concurrent_workers_share_transactions(database_url: str) -> None:

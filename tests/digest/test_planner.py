@@ -291,13 +291,26 @@ async def test_instant_planning_leaves_scheduled_chats_alone(world: World) -> No
     assert await world.planner.plan_instant([]) == 0
 
 
+async def test_deliver_now_asked_again_with_the_same_key_queues_nothing_more(world: World) -> None:
+    # The dispatcher runs an update again after a crash: the same /digest must not repeat.
+    chat = await world.chat(517)
+    await world.publish("One")
+
+    first = await world.planner.deliver_now(chat, "u7")
+    again = await world.planner.deliver_now(await world.reload(chat), "u7")
+    await world.deliver()
+
+    assert (first, again) == (1, 1)
+    assert len(world.texts(517)) == 1
+
+
 async def test_deliver_now_sends_what_is_new_and_then_nothing(world: World) -> None:
     chat = await world.chat(510)
     await world.publish("One", "Two")
 
-    queued = await world.planner.deliver_now(chat)
+    queued = await world.planner.deliver_now(chat, "u1")
     await world.deliver()
-    nothing = await world.planner.deliver_now(await world.reload(chat))
+    nothing = await world.planner.deliver_now(await world.reload(chat), "u2")
 
     assert (queued, nothing) == (2, 0)
     [message] = world.texts(510)
@@ -334,7 +347,7 @@ async def test_topic_added_later_brings_only_what_the_chat_would_never_see(
     chat = await world.chat(512, topics=("world",))
     await world.publish("Old sport story", topic="sport", fetched_ago=timedelta(hours=2))
     await world.publish("Old world story", fetched_ago=timedelta(hours=2))
-    await world.planner.deliver_now(chat)  # moves the cursor past both
+    await world.planner.deliver_now(chat, "u1")  # moves the cursor past both
     await world.deliver()
     await world.publish("Fresh sport story", topic="sport")
     await world.store.chats.add_topics(chat.id, ["sport"])
@@ -409,7 +422,7 @@ async def test_article_joining_a_received_story_comes_as_an_update(world: World)
 
 async def test_switching_to_instant_catches_up_what_the_last_poll_stored(world: World) -> None:
     chat = await world.chat(522)
-    await world.planner.deliver_now(chat)  # nothing yet: the cursor stays
+    await world.planner.deliver_now(chat, "u1")  # nothing yet: the cursor stays
     [story] = await world.publish("Stored while the chat was still scheduled")
     assert await world.planner.plan_instant([story]) == 0  # not instant yet
     await world.store.chats.update(chat.id, mode="instant")

@@ -11,7 +11,7 @@ from sqlalchemy import inspect
 
 from bot.store import Store, open_store
 from bot.store.articles import ArticleInput
-from bot.store.migrate import current_revision
+from bot.store.migrate import current_revision, head_revision
 from bot.store.records import ChatKey, DigestRequest, Part
 from bot.store.sources import PollRecord
 
@@ -57,7 +57,7 @@ async def one_source(store: Store) -> int:
 async def test_migrations_create_schema_from_nothing(database_url: str) -> None:
     store = await open_store(database_url)
     try:
-        assert await current_revision(store.engine) == "0003"
+        assert await current_revision(store.engine) == head_revision()
         async with store.engine.connect() as conn:
             names = await conn.run_sync(lambda c: set(inspect(c).get_table_names()))
         assert {"chats", "subscriptions", "sources", "articles", "article_topics"} <= names
@@ -65,7 +65,7 @@ async def test_migrations_create_schema_from_nothing(database_url: str) -> None:
     finally:
         await store.close()
     again = await open_store(database_url)  # second start: already current, no error
-    assert await current_revision(again.engine) == "0003"
+    assert await current_revision(again.engine) == head_revision()
     await again.close()
 
 
@@ -228,6 +228,23 @@ async def test_enqueue_is_idempotent_and_moves_cursor(store: Store) -> None:
     ]
     chat = await store.chats.get_by_id(chat_id)
     assert chat.cursor_article_id == 9 and chat.next_digest_at == NOW + timedelta(days=1)
+
+
+async def test_a_request_selected_above_a_moved_cursor_is_not_written(store: Store) -> None:
+    # Two planners read cursor 0 and both selected stories above it: the second to
+    # write must not send them again, nor move the cursor or the schedule.
+    chat_id = await new_chat(store)
+    first = replace(request(chat_id, "welcome", ("story 5",), cursor=5), cursor_from=0)
+    second = replace(request(chat_id, "instant", ("story 5 again",), cursor=5), cursor_from=0)
+    fresh = replace(request(chat_id, "instant-2", ("story 6",), cursor=6), cursor_from=5)
+
+    assert await store.outbox.enqueue([first]) == 1
+    assert await store.outbox.enqueue([second]) == 0
+    assert await store.outbox.part_count(chat_id, "instant") is None
+    assert await store.outbox.enqueue([fresh]) == 1
+    texts = [p.text for p in await store.outbox.for_chat(chat_id)]
+    assert texts == ["story 5", "story 6"]
+    assert (await store.chats.get_by_id(chat_id)).cursor_article_id == 6
 
 
 async def test_claim_send_and_reap(store: Store) -> None:
