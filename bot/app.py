@@ -21,7 +21,7 @@ import signal
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TextIO
 
 import httpx
@@ -35,11 +35,13 @@ from bot.delivery.limiter import SendLimiter
 from bot.delivery.ptb_limiter import SharedRateLimiter
 from bot.delivery.sender import Sender
 from bot.digest.planner import DigestPlanner
+from bot.roles import ROLES, RoleLease
 from bot.services import SERVICES_KEY, Services
 from bot.settings import Settings
 from bot.sources.fetcher import Fetcher
 from bot.sources.poller import Poller, fetch_limits
 from bot.store import Store, open_store
+from bot.store.engine import is_sqlite
 from bot.updates import UpdateDispatcher, UpdateReceiver
 
 log = logging.getLogger(__name__)
@@ -48,6 +50,8 @@ PRUNE_EVERY_SECONDS = 3600.0
 # Handled updates are kept longer than Telegram keeps unconfirmed ones (24 h), so an
 # update it sends again is always recognised.
 INBOX_KEEP = timedelta(days=2)
+HEARTBEAT_SECONDS = 10.0
+STOP_SECONDS = 15.0
 
 
 @dataclass(slots=True)
@@ -64,8 +68,12 @@ class NewsBot:
     receiver: UpdateReceiver
     dispatcher: UpdateDispatcher
     clock: Clock = utcnow
+    owner: str = "newsbot"  # this process in leases, heartbeats and outbox claims
+    roles: frozenset[str] = frozenset(ROLES)
     stop_event: asyncio.Event = field(default_factory=asyncio.Event)
     _tasks: dict[str, asyncio.Task[None]] = field(default_factory=dict)
+    _leases: dict[str, RoleLease] = field(default_factory=dict)
+    _started_at: datetime = field(default_factory=utcnow)
 
     async def poll(self) -> None:
         """The poll job: poll due sources, give instant chats the new stories, wake the sender."""
@@ -75,23 +83,43 @@ class NewsBot:
 
     async def plan(self) -> None:
         """The plan job: plan the scheduled digests that are due, wake the sender."""
-        if await self.planner.plan_due():
+        if self._holds("planner") and await self.planner.plan_due():
             self.sender.wake()
 
     async def prune(self) -> None:
         """The prune job: old articles and sources' leftovers, and handled updates."""
-        await self.poller.prune()
-        await self.store.inbox.prune(self.clock() - INBOX_KEEP)
+        if self._holds("planner"):
+            await self.poller.prune()
+            await self.store.inbox.prune(self.clock() - INBOX_KEEP)
+
+    async def beat(self) -> None:
+        """The heartbeat job: this process and its roles are alive (``newsbot stats``)."""
+        roles = ",".join(sorted(self.roles))
+        await self.store.leases.beat(self.owner, roles, utcnow(), self._started_at)
 
     async def tick(self) -> None:
         """Each job once, one after the other (tests drive the bot so)."""
         await self.poll()
         await self.plan()
 
-    async def start(self) -> None:
-        """Start polling Telegram, the ticks and the sender (application initialised)."""
-        await self.poller.sync_sources()
-        await set_bot_commands(self.application.bot)
+    async def start(self, roles: frozenset[str] = frozenset(ROLES)) -> None:
+        """Start the given roles: their jobs, leases and loops (application initialised)."""
+        self.roles = roles
+        if "poller" in roles:
+            await self.poller.sync_sources()
+        if "sender" in roles:
+            await set_bot_commands(self.application.bot)
+        self._schedule_jobs(roles)
+        await self.application.start()
+        await self._start_leases(roles)
+        log.info(
+            "newsbot is running (%s): %d topics, %d sources",
+            ", ".join(sorted(roles)),
+            len(self.settings.topics),
+            len(self.settings.sources),
+        )
+
+    def _schedule_jobs(self, roles: frozenset[str]) -> None:
         jobs = self.application.job_queue
         assert jobs is not None, "python-telegram-bot[job-queue] is required"
         # Each job runs as its own task: a slow poll never holds back planning. A job
@@ -99,19 +127,39 @@ class NewsBot:
         # a run the busy loop made late still runs, once (coalesce, no misfire grace).
         # Skipped runs are harmless because due times live in the store.
         every = self.settings.tick_seconds
-        self._repeat(jobs, self.poll, every, first=0.1)
-        self._repeat(jobs, self.plan, every, first=0.1)
-        self._repeat(jobs, self.prune, PRUNE_EVERY_SECONDS, first=60)
-        await self.application.start()
+        if "poller" in roles:
+            self._repeat(jobs, self.poll, every, first=0.1)
+        if "planner" in roles:
+            self._repeat(jobs, self.plan, every, first=0.1)
+            self._repeat(jobs, self.prune, PRUNE_EVERY_SECONDS, first=60)
+        self._repeat(jobs, self.beat, max(every, HEARTBEAT_SECONDS), first=0)
+
+    async def _start_leases(self, roles: frozenset[str]) -> None:
+        """Take (or wait for) the one-at-a-time roles, and run their loops while held."""
         stop = self.stop_event
-        self._tasks["sender"] = asyncio.create_task(self.sender.run(stop))
-        self._tasks["dispatcher"] = asyncio.create_task(self.dispatcher.run(stop))
-        self._tasks["receiver"] = asyncio.create_task(self.receiver.run(stop))
-        log.info(
-            "newsbot is running: %d topics, %d sources",
-            len(self.settings.topics),
-            len(self.settings.sources),
-        )
+        leases = None if is_sqlite(self.store.engine) else self.store.leases
+        names: list[str] = [name for name in ("planner", "sender") if name in roles]
+        if "receiver" in roles:
+            names.append("updates")  # long polling admits one consumer per token
+        for name in names:
+            lease = RoleLease(leases, name, self.owner)
+            await lease.try_once()  # held at once when free: jobs due now need not wait
+            self._leases[name] = lease
+            self._tasks[f"{name}-lease"] = asyncio.create_task(lease.keep(stop))
+        if "sender" in roles:
+            work = self._leases["sender"].run_while_held(stop, self._send_and_handle)
+            self._tasks["sender"] = asyncio.create_task(work)
+        if "receiver" in roles:
+            work = self._leases["updates"].run_while_held(stop, self.receiver.run)
+            self._tasks["receiver"] = asyncio.create_task(work)
+
+    async def _send_and_handle(self, until: asyncio.Event) -> None:
+        """The sender role: handle the inbox's updates and send the outbox, one limiter."""
+        await asyncio.gather(self.sender.run(until), self.dispatcher.run(until))
+
+    def _holds(self, name: str) -> bool:
+        lease = self._leases.get(name)
+        return lease is None or lease.is_held  # no lease: driven by hand (tests, tools)
 
     async def stop(self) -> None:
         """Stop everything started by :meth:`start`, in reverse order."""
@@ -122,11 +170,13 @@ class NewsBot:
             with contextlib.suppress(asyncio.CancelledError):
                 await receiver
         for task in self._tasks.values():  # the dispatcher lets running handlers finish
-            with contextlib.suppress(asyncio.CancelledError):
-                await asyncio.wait_for(task, timeout=15)
+            with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+                await asyncio.wait_for(task, timeout=STOP_SECONDS)
         self._tasks.clear()
         if self.application.running:
             await self.application.stop()
+        with contextlib.suppress(Exception):  # a clean stop leaves no stale heartbeat
+            await self.store.leases.forget(self.owner)
 
     async def close(self) -> None:
         """Stop the parse workers, release the HTTP client and the database."""
@@ -226,17 +276,29 @@ async def build_bot(
         per_chat_cap=settings.updates.per_chat_waiting_cap,
     )
     return NewsBot(
-        settings, store, application, poller, planner, sender, fetcher, receiver, dispatcher, clock
+        settings,
+        store,
+        application,
+        poller,
+        planner,
+        sender,
+        fetcher,
+        receiver,
+        dispatcher,
+        clock,
+        owner,
     )
 
 
 @contextlib.asynccontextmanager
-async def running_bot(settings: Settings, *, clock: Clock = utcnow) -> AsyncIterator[NewsBot]:
-    """Build, start, and on exit stop and close the bot (used by ``run`` and tests)."""
+async def running_bot(
+    settings: Settings, *, clock: Clock = utcnow, roles: frozenset[str] = frozenset(ROLES)
+) -> AsyncIterator[NewsBot]:
+    """Build, start (the given roles), and on exit stop and close the bot (``run``, tests)."""
     newsbot = await build_bot(settings, clock=clock)
     try:
         async with newsbot.application:
-            await newsbot.start()
+            await newsbot.start(roles)
             try:
                 yield newsbot
             finally:
@@ -245,9 +307,9 @@ async def running_bot(settings: Settings, *, clock: Clock = utcnow) -> AsyncIter
         await newsbot.close()
 
 
-async def run_until_stopped(settings: Settings) -> None:
+async def run_until_stopped(settings: Settings, roles: frozenset[str] = frozenset(ROLES)) -> None:
     """``newsbot run``: run until Ctrl-C or SIGTERM, then stop cleanly."""
-    async with running_bot(settings) as newsbot:
+    async with running_bot(settings, roles=roles) as newsbot:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, newsbot.stop_event.set)

@@ -24,8 +24,15 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Settings: config/newsbot.toml (or NEWSBOT_CONFIG), .env, NEWSBOT_* variables.",
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    commands.add_parser(
+    run = commands.add_parser(
         "run", help="run the bot: Telegram long polling, the poller and the digest sender"
+    )
+    run.add_argument(
+        "--role",
+        default="all",
+        metavar="ROLES",
+        help="run only these parts, comma-separated: receiver, poller, planner, sender "
+        "(PostgreSQL only; default all)",
     )
     ingest = commands.add_parser("ingest", help="poll the news sources once and show a table")
     ingest.add_argument("--source", metavar="NAME", help="poll only the source with this name")
@@ -82,14 +89,16 @@ def _quiet_noisy_loggers() -> None:
     logging.getLogger("apscheduler.scheduler").setLevel(logging.ERROR)
 
 
-async def _run(settings: Settings, _args: argparse.Namespace) -> int:
+async def _run(settings: Settings, args: argparse.Namespace) -> int:
     from telegram.error import InvalidToken
 
     from bot.app import run_until_stopped
+    from bot.roles import parse_roles
 
     settings.require_token()
+    roles = parse_roles(args.role, is_sqlite=settings.database_url.startswith("sqlite"))
     try:
-        await run_until_stopped(settings)
+        await run_until_stopped(settings, roles)
     except InvalidToken as err:  # its text quotes the token: never shown
         raise ConfigError(
             "telegram_token", "rejected by Telegram", "copy the token again from @BotFather"

@@ -60,6 +60,10 @@ from bot.store.sources import PollRecord
 log = logging.getLogger(__name__)
 
 PAGE_CONCURRENCY = 4  # article pages fetched at once for one source
+# A poller's claim on the sources of its cycle (see SourceRepository.claim_due): longer
+# than a cold cycle of thousands of feeds takes, so no second poller takes one meanwhile;
+# a source of a poller that died is due again after it.
+POLL_CLAIM = timedelta(minutes=10)
 GROUPER_RELOAD = timedelta(hours=1)  # re-read recent signatures: drops expired ones
 
 
@@ -127,7 +131,7 @@ class Poller:
     async def tick(self, progress: ProgressCallback | None = None) -> CycleReport:
         """Poll every source whose next poll time has come."""
         await self._ensure_synced()
-        due = await self._store.sources.due(self._clock())
+        due = await self._store.sources.claim_due(self._clock(), POLL_CLAIM)
         return await self._poll_all(due, progress)
 
     async def run_cycle(

@@ -16,6 +16,7 @@ from bot.store.articles import ArticleRepository
 from bot.store.chats import ChatRepository
 from bot.store.engine import make_engine
 from bot.store.inbox import InboxRepository
+from bot.store.leases import LeaseRepository
 from bot.store.migrate import upgrade_to_head
 from bot.store.outbox import OutboxRepository
 from bot.store.sources import SourceRepository
@@ -43,6 +44,7 @@ class Store:
     outbox: OutboxRepository
     state: StateRepository
     inbox: InboxRepository
+    leases: LeaseRepository
 
     async def close(self) -> None:
         """Close every pooled connection."""
@@ -64,6 +66,7 @@ async def open_store(database_url: str, *, clock: Clock = utcnow, migrate: bool 
         outbox=OutboxRepository(engine, clock),
         state=StateRepository(engine, clock),
         inbox=InboxRepository(engine, clock),
+        leases=LeaseRepository(engine),
     )
 
 

@@ -189,3 +189,24 @@ inbox = Table(
     Column("done_at", UTCDateTime, nullable=True),
     Index("ix_inbox_status_chat", "status", "chat_id", "update_id"),
 )
+
+# Roles run by one process at a time (the planner, the sender, the long-polling
+# receiver): the holder renews its row; another process takes over once it expires.
+leases = Table(
+    "leases",
+    metadata,
+    Column("name", String(32), primary_key=True),
+    Column("owner", String(128), nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("acquired_at", UTCDateTime, nullable=False),
+)
+
+# Every running process and its roles, for `newsbot stats`.
+heartbeats = Table(
+    "heartbeats",
+    metadata,
+    Column("owner", String(128), primary_key=True),
+    Column("roles", String(128), nullable=False),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("seen_at", UTCDateTime, nullable=False),
+)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Row, bindparam, delete, select, update
@@ -82,17 +82,36 @@ class SourceRepository:
             row = (await conn.execute(select(sources).where(sources.c.id == source_id))).first()
         return source_from_row(row) if row else None
 
-    async def due(self, now: datetime, limit: int = 10_000) -> list[Source]:
-        """Sources whose next poll time has come, most overdue first."""
-        stmt = (
-            select(sources)
+    async def claim_due(self, now: datetime, lease: timedelta, limit: int = 10_000) -> list[Source]:
+        """Take the sources whose next poll time has come, most overdue first, for one poll.
+
+        The claim is the plan itself: a claimed source's ``next_poll_at`` moves
+        to ``now + lease``, so no other poller takes it, and if this one dies
+        the source is due again when the lease ends. Recording the poll sets
+        the real next time. Pollers in other processes skip rows being claimed
+        (``SKIP LOCKED`` on PostgreSQL; SQLite admits one writer at a time).
+        """
+        pick = (
+            select(sources.c.id)
             .where(sources.c.next_poll_at <= now)
             .order_by(sources.c.next_poll_at)
             .limit(limit)
         )
-        async with self._engine.connect() as conn:
+        async with self._write_turn, self._engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                pick = pick.with_for_update(skip_locked=True)
+            ids = list((await conn.execute(pick)).scalars())
+            if not ids:
+                return []
+            stmt = (
+                update(sources)
+                .where(sources.c.id.in_(ids))
+                .values(next_poll_at=now + lease)
+                .returning(*sources.c)
+            )
             rows = (await conn.execute(stmt)).all()
-        return [source_from_row(r) for r in rows]
+        by_id = {row.id: source_from_row(row) for row in rows}
+        return [by_id[i] for i in ids if i in by_id]
 
     async def record_polls(self, polls: Sequence[PollRecord]) -> None:
         """Record what polling each source gave, in one transaction: after a success its

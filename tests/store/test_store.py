@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -201,8 +202,21 @@ async def test_source_fetch_state_survives_reopen(database_url: str) -> None:
     source = await reopened.sources.get(source_id)
     assert source.etag == '"abc"' and source.error_count == 1 and source.last_error == "HTTP 500"
     assert source.next_poll_at == later
-    assert await reopened.sources.due(NOW) == []
+    assert await reopened.sources.claim_due(NOW, timedelta(minutes=1)) == []
     await reopened.close()
+
+
+async def test_a_due_source_is_claimed_by_one_poller_until_its_claim_ends(store: Store) -> None:
+    [source] = await store.sources.sync([("Wire", "https://wire.example/rss", "feed")])
+    now = source.next_poll_at + timedelta(seconds=1)
+    lease = timedelta(minutes=10)
+
+    [claimed] = await store.sources.claim_due(now, lease)
+    # A second poller (or the next tick) finds nothing due while the poll runs.
+    assert await store.sources.claim_due(now + timedelta(minutes=5), lease) == []
+    # The first poller died: after the claim the source is due again.
+    [again] = await store.sources.claim_due(now + lease, lease)
+    assert claimed.id == again.id == source.id
 
 
 def request(chat_id: int, slot: str, texts: tuple[str, ...], cursor: int = 9) -> DigestRequest:
@@ -445,3 +459,22 @@ async def test_a_loaded_chat_has_every_field_in_its_place(store: Store) -> None:
         NOW - timedelta(days=1),
     )
     assert chat.cursor_article_id == 0 and chat.created_at == NOW
+
+
+async def test_pollers_claiming_at_once_never_share_a_source(
+    store: Store, database_url: str
+) -> None:
+    declared = [(f"S{n}", f"https://s{n}.example/rss", "feed") for n in range(20)]
+    added = await store.sources.sync(declared)
+    now = max(s.next_poll_at for s in added) + timedelta(seconds=1)
+    other_process = await open_store(database_url)  # its own engine and locks
+    try:
+        first, second = await asyncio.gather(
+            store.sources.claim_due(now, timedelta(minutes=10), limit=15),
+            other_process.sources.claim_due(now, timedelta(minutes=10), limit=15),
+        )
+    finally:
+        await other_process.close()
+
+    ids = [s.id for s in first] + [s.id for s in second]
+    assert sorted(ids) == sorted(s.id for s in added)  # each source once, none left out

@@ -1,0 +1,143 @@
+"""Which parts of the bot a process runs, and the leases that keep some of them single.
+
+``newsbot run`` runs every role in one process (the SQLite default).
+``newsbot run --role poller,sender`` runs some, on PostgreSQL, where several
+processes share the work through tables:
+
+* **receiver**: takes Telegram's updates into the inbox. Long polling admits
+  one consumer per token, so it holds the ``updates`` lease; webhook
+  receivers (several behind a load balancer) hold none.
+* **poller**: polls due sources. Any number: each claims the sources it polls
+  (``SourceRepository.claim_due``). It also plans the instant digests of
+  the stories it stored.
+* **planner**: plans the scheduled digests and prunes; one at a time (the
+  ``planner`` lease).
+* **sender**: runs the command handlers and sends the outbox; one at a time
+  (the ``sender`` lease). Telegram's limits are per token, so every message
+  the bot sends leaves from this one process and its one limiter: the budget
+  holds across processes by construction. A standby sender takes over when
+  the lease expires (about :data:`LEASE` after the active one dies).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from bot.clock import utcnow, wait_any
+from bot.errors import ConfigError
+from bot.store.leases import LeaseRepository
+
+log = logging.getLogger(__name__)
+
+ROLES = ("receiver", "poller", "planner", "sender")
+LEASE = timedelta(seconds=30)
+# Renewed three times per lease: a renewal or two may fail (a database hiccup)
+# before the lease is lost.
+RENEW_EVERY_SECONDS = LEASE.total_seconds() / 3
+
+
+def parse_roles(text: str, *, is_sqlite: bool) -> frozenset[str]:
+    """The roles of ``--role receiver,poller`` ("all" for every one); ConfigError if wrong."""
+    names = {part.strip() for part in text.split(",") if part.strip()}
+    if not names or names == {"all"}:
+        return frozenset(ROLES)
+    unknown = sorted(names - set(ROLES))
+    if unknown:
+        raise ConfigError(
+            "--role", f"unknown role {unknown[0]!r}", f"use {', '.join(ROLES)} or all"
+        )
+    if is_sqlite and names != set(ROLES):
+        raise ConfigError(
+            "--role",
+            "separate roles need PostgreSQL (SQLite serves one process)",
+            "set database_url to a PostgreSQL URL, or run without --role",
+        )
+    return frozenset(names)
+
+
+class RoleLease:
+    """Holds one lease for this process while :meth:`keep` runs; runs work while held."""
+
+    def __init__(self, leases: LeaseRepository | None, name: str, owner: str) -> None:
+        self.name = name
+        self._leases = leases  # None: always held (one process on SQLite)
+        self._owner = owner
+        self._held = asyncio.Event()
+        self._tenure_over = asyncio.Event()
+        self._held_until = 0.0  # monotonic: how long a held lease lasts without renewal
+        self._idle = asyncio.Event()  # set while no work runs under the lease
+        self._idle.set()
+
+    @property
+    def is_held(self) -> bool:
+        """True while this process holds the lease."""
+        return self._held.is_set()
+
+    async def try_once(self) -> bool:
+        """One attempt to take or renew the lease now; returns whether it is held."""
+        self._update(await self._try_acquire())
+        return self.is_held
+
+    async def keep(self, stop: asyncio.Event) -> None:
+        """Take the lease when free, renew it while held, give it up at ``stop``.
+
+        At ``stop`` the work under the lease is told to end and the lease is
+        released only once it has (bounded by the lease itself), so a standby
+        never runs the same work beside it.
+        """
+        try:
+            while not stop.is_set():
+                self._update(await self._try_acquire())
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), RENEW_EVERY_SECONDS)
+        finally:
+            self._update(False)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._idle.wait(), LEASE.total_seconds())
+            if self._leases is not None:
+                with contextlib.suppress(SQLAlchemyError, OSError):
+                    await self._leases.release(self.name, self._owner)
+
+    async def run_while_held(
+        self, stop: asyncio.Event, work: Callable[[asyncio.Event], Awaitable[None]]
+    ) -> None:
+        """Run ``work(until)`` each time the lease is taken; ``until`` is set when it is lost."""
+        while not stop.is_set():
+            await wait_any(stop, self._held, 3600)
+            if stop.is_set():
+                return
+            log.info("this process now holds the %s lease", self.name)
+            self._idle.clear()
+            try:
+                await work(self._tenure_over)
+            finally:
+                self._idle.set()
+
+    async def _try_acquire(self) -> bool:
+        if self._leases is None:
+            return True
+        try:
+            return await self._leases.acquire(self.name, self._owner, utcnow(), LEASE)
+        except (SQLAlchemyError, OSError) as err:
+            # Unknown whether it was renewed: keep it only as long as it surely lasts.
+            log.warning("renewing the %s lease failed: %s", self.name, err)
+            return self.is_held and time.monotonic() < self._held_until
+
+    def _update(self, held: bool) -> None:
+        if held:
+            if not self.is_held:
+                self._tenure_over = asyncio.Event()
+                self._held.set()
+            self._held_until = time.monotonic() + LEASE.total_seconds() - RENEW_EVERY_SECONDS
+            return
+        if self.is_held:
+            log.info("this process no longer holds the %s lease", self.name)
+            self._held.clear()
+            self._tenure_over.set()
