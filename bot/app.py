@@ -37,6 +37,7 @@ from bot.settings import Settings
 from bot.sources.fetcher import Fetcher
 from bot.sources.poller import Poller, fetch_limits
 from bot.store import Store, open_store
+from bot.wording import counted
 
 log = logging.getLogger(__name__)
 
@@ -92,9 +93,9 @@ class NewsBot:
         await self.application.updater.start_polling(allowed_updates=Update.ALL_TYPES)
         await self.application.start()
         log.info(
-            "newsbot is running: %d topics, %d sources",
-            len(self.settings.topics),
-            len(self.settings.sources),
+            "newsbot is running: %s, %s",
+            counted(len(self.settings.topics), "topic"),
+            counted(len(self.settings.sources), "source"),
         )
 
     async def stop(self) -> None:

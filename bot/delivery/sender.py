@@ -193,7 +193,13 @@ class Sender:
     async def _drain_and_log(self) -> None:
         report = await self.drain()
         if report.sent or report.failed or report.unknown:
-            log.info("delivery: %s", report)
+            log.info(
+                "delivery: %d sent, %d failed, %d unknown, %d retried",
+                report.sent,
+                report.failed,
+                report.unknown,
+                report.retried,
+            )
 
     @staticmethod
     async def _guarded(step: Awaitable[None]) -> None:
@@ -336,12 +342,23 @@ class Sender:
             tally.sent += 1
             return True
         if kind is OutcomeKind.BAD_REQUEST:
-            log.error("delivery %s to chat %s rejected: %s", part.id, part.chat_id, outcome.reason)
+            log.error(
+                "delivery %s to chat %s rejected: %s",
+                part.id,
+                part.telegram_id,
+                outcome.reason,
+                extra=_log_ids(part),
+            )
             await outbox.mark_failed(part.id, self._owner, outcome.reason)
             tally.failed += 1
             return True
         if kind is OutcomeKind.AMBIGUOUS and not self._settings.resend_unknown:
-            log.warning("delivery %s may or may not have arrived: %s", part.id, outcome.reason)
+            log.warning(
+                "delivery %s may or may not have arrived: %s",
+                part.id,
+                outcome.reason,
+                extra=_log_ids(part),
+            )
             await outbox.mark_unknown(part.id, self._owner, outcome.reason)
             tally.unknown += 1
             return True
@@ -380,19 +397,36 @@ class Sender:
         # NOT_SENT, SERVER_ERROR, AMBIGUOUS with resend_unknown, or anything else: back off.
         attempts = part.attempts + 1
         delay = min(BACKOFF_BASE_SECONDS * 2 ** (attempts - 1), BACKOFF_MAX_SECONDS)
-        log.info("delivery %s retried in %.0f s: %s", part.id, delay, outcome.reason)
+        log.info(
+            "delivery %s retried in %.0f s: %s",
+            part.id,
+            delay,
+            outcome.reason,
+            extra=_log_ids(part),
+        )
         return max(now + timedelta(seconds=delay), self._resume_at())
 
     async def _give_up(self, part: Delivery, outcome: Outcome) -> int:
         """Too many attempts: fail the part and the rest of its digest (order must hold)."""
         reason = f"gave up after {part.attempts + 1} attempts: {outcome.reason}"
-        log.error("delivery %s to chat %s failed: %s", part.id, part.chat_id, reason)
+        log.error(
+            "delivery %s to chat %s failed: %s",
+            part.id,
+            part.telegram_id,
+            reason,
+            extra=_log_ids(part),
+        )
         await self._store.outbox.mark_failed(part.id, self._owner, reason)
         return 1 + await self._store.outbox.fail_digest(self._owner, part.digest_id, reason)
 
     async def _chat_gone(self, part: Delivery, outcome: Outcome) -> int:
         """The bot cannot write there: deactivate the chat row and fail what it still has."""
-        log.warning("chat %s unreachable (%s): deactivated", part.chat_id, outcome.reason)
+        log.warning(
+            "chat %s unreachable (%s): deactivated",
+            part.telegram_id,
+            outcome.reason,
+            extra=_log_ids(part),
+        )
         await self._store.outbox.mark_failed(part.id, self._owner, outcome.reason)
         await self._store.chats.update(part.chat_id, is_active=False)
         return 1 + await self._store.outbox.fail_chat(part.chat_id, outcome.reason)
@@ -504,3 +538,8 @@ async def _wait_any(stop: asyncio.Event, wake: asyncio.Event, seconds: float) ->
         for waiter in waiters:
             with contextlib.suppress(asyncio.CancelledError):
                 await waiter
+
+
+def _log_ids(part: Delivery) -> dict[str, int]:
+    """The ids a JSON log line carries for one outbox part (Telegram's chat id)."""
+    return {"chat_id": part.telegram_id, "delivery_id": part.id, "digest_id": part.digest_id}
