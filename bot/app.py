@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import TextIO
 
 import httpx
+from prometheus_client import CollectorRegistry
 from telegram import Bot, Update
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, JobQueue
 from telegram.request import BaseRequest, HTTPXRequest
@@ -32,6 +33,8 @@ from bot.delivery.limiter import SendLimiter
 from bot.delivery.ptb_limiter import SharedRateLimiter
 from bot.delivery.sender import Sender
 from bot.digest.planner import DigestPlanner
+from bot.metrics import BotMetrics, CountingRateLimiter
+from bot.monitoring import Monitoring
 from bot.services import SERVICES_KEY, Services
 from bot.settings import Settings
 from bot.sources.fetcher import Fetcher
@@ -55,6 +58,7 @@ class NewsBot:
     planner: DigestPlanner
     sender: Sender
     fetcher: Fetcher
+    monitoring: Monitoring  # metrics, operator alerts, /healthz (issue 16)
     stop_event: asyncio.Event = field(default_factory=asyncio.Event)
     _sender_task: asyncio.Task[None] | None = None
 
@@ -63,11 +67,13 @@ class NewsBot:
         report = await self.poller.tick()
         if report.new_article_ids and await self.planner.plan_instant(report.new_article_ids):
             self.sender.wake()
+        await self.monitoring.after_poll(report)
 
     async def plan(self) -> None:
         """The plan job: plan the scheduled digests that are due, wake the sender."""
         if await self.planner.plan_due():
             self.sender.wake()
+        await self.monitoring.after_plan()
 
     async def tick(self) -> None:
         """Each job once, one after the other (tests drive the bot so)."""
@@ -77,7 +83,8 @@ class NewsBot:
     async def start(self) -> None:
         """Start polling Telegram, the ticks and the sender (application initialised)."""
         await self.poller.sync_sources()
-        await set_bot_commands(self.application.bot)
+        await set_bot_commands(self.application.bot, self.settings.admin_ids)
+        await self.monitoring.start()
         jobs = self.application.job_queue
         assert jobs is not None, "python-telegram-bot[job-queue] is required"
         # Each job runs as its own task: a slow poll never holds back planning. A job
@@ -101,6 +108,7 @@ class NewsBot:
     async def stop(self) -> None:
         """Stop everything started by :meth:`start`, in reverse order."""
         self.stop_event.set()
+        await self.monitoring.stop()
         assert self.application.updater is not None
         if self.application.updater.running:
             await self.application.updater.stop()
@@ -140,7 +148,11 @@ class NewsBot:
 
 
 def build_application(
-    settings: Settings, limiter: SendLimiter, request: BaseRequest | None = None
+    settings: Settings,
+    limiter: SendLimiter,
+    request: BaseRequest | None = None,
+    *,
+    metrics: BotMetrics,
 ) -> Application:
     """The python-telegram-bot Application, pointed at ``telegram_api_url``.
 
@@ -152,7 +164,7 @@ def build_application(
         .token(settings.require_token())
         .base_url(f"{api}/bot")
         .base_file_url(f"{api}/file/bot")
-        .rate_limiter(SharedRateLimiter(limiter))
+        .rate_limiter(CountingRateLimiter(SharedRateLimiter(limiter), metrics))
         .concurrent_updates(True)
     )
     if request is not None:
@@ -181,7 +193,8 @@ async def build_bot(
     """Create the store, HTTP client, poller, planner, sender and PTB application."""
     store = await open_store(settings.database_url, clock=clock)
     limiter = SendLimiter.from_settings(settings.delivery)
-    application = build_application(settings, limiter, request)
+    metrics = BotMetrics(CollectorRegistry(), clock)  # one registry per bot, never the global one
+    application = build_application(settings, limiter, request, metrics=metrics)
     limits = fetch_limits(settings.fetch)
     fetcher = Fetcher.create(limits)
     poller = Poller(store, fetcher, settings, clock, random.Random())
@@ -192,13 +205,21 @@ async def build_bot(
         None if request else sender_bots(settings.require_token(), settings.telegram_api_url)
     )
     sender = Sender(
-        store, application.bot, limiter, settings.delivery, clock, owner, worker_bot=worker_bot
+        store,
+        application.bot,
+        limiter,
+        settings.delivery,
+        clock,
+        owner,
+        worker_bot=worker_bot,
+        on_outcome=metrics.digest_outcome,
     )
     application.bot_data[SERVICES_KEY] = Services(
         settings=settings, store=store, clock=clock, planner=planner, wake_sender=sender.wake
     )
     register_handlers(application)
-    return NewsBot(settings, store, application, poller, planner, sender, fetcher)
+    monitoring = Monitoring.build(settings, store, metrics, application)
+    return NewsBot(settings, store, application, poller, planner, sender, fetcher, monitoring)
 
 
 @contextlib.asynccontextmanager

@@ -36,6 +36,7 @@ from pydantic_settings import (
 )
 
 from bot.errors import ConfigError
+from bot.health_server import parse_listen_address
 from bot.redact import redact
 from bot.sources.fetch_guard import parse_allowed_host
 
@@ -183,6 +184,27 @@ class Settings(BaseSettings):
     delivery: DeliverySettings = Field(default_factory=DeliverySettings)
     topics: list[TopicConfig] = Field(default_factory=list)
     sources: list[SourceConfig] = Field(default_factory=list)
+
+    # --- Operation (issue 16): operator commands, alerts, health and metrics ---------
+    # Telegram user ids of the bot's operators: /admin, /sources and /announce in a private
+    # chat with the bot, and the alerts below. Environment: a JSON list, e.g. [123456789].
+    admin_ids: list[int] = Field(default_factory=list, max_length=100)
+    # Operators are told once when a source has failed this many polls in a row.
+    alert_failed_polls: int = Field(default=5, ge=1)
+    # ... and once when sending has sat in a Telegram flood wait longer than this.
+    alert_flood_wait_minutes: float = Field(default=10.0, gt=0)
+    # "host:port" of the /healthz and /metrics HTTP endpoint; None (the default) serves
+    # none. The Docker image sets it to "0.0.0.0:9464".
+    metrics_listen: str | None = None
+
+    @field_validator("metrics_listen")
+    @classmethod
+    def _check_metrics_listen(cls, value: str | None) -> str | None:
+        if value:
+            parse_listen_address(value)  # raises ValueError naming the fix
+        return value or None
+
+    # --- end of Operation ------------------------------------------------------------
 
     @field_validator("telegram_api_url")
     @classmethod

@@ -126,6 +126,7 @@ class Sender:
         owner: str,
         *,
         worker_bot: Callable[[], telegram.Bot] | None = None,
+        on_outcome: Callable[[Delivery, Outcome], None] | None = None,  # metrics (bot.metrics)
     ) -> None:
         self._store = store
         self._bot = bot
@@ -143,6 +144,7 @@ class Sender:
         self._send_message = _send_message_of(bot)
         self._worker_bot = worker_bot
         self._worker_bots: list[telegram.Bot] = []
+        self._on_outcome = on_outcome
         # On SQLite the marks take the store's one write turn (Store.write_turn).
         self._write_turn: contextlib.AbstractAsyncContextManager[object] = (
             store.write_turn if is_sqlite(store.engine) else contextlib.nullcontext()
@@ -335,6 +337,8 @@ class Sender:
         self, part: Delivery, outcome: Outcome, message_id: int | None, tally: _Tally
     ) -> bool:
         """Record the outcome of one attempt; True when the digest's next part may go."""
+        if self._on_outcome is not None:
+            self._on_outcome(part, outcome)
         outbox = self._store.outbox
         kind = outcome.kind
         if kind is OutcomeKind.SENT:

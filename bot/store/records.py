@@ -11,7 +11,7 @@ from typing import Literal
 
 ChatMode = Literal["scheduled", "instant", "off"]
 DeliveryStatus = Literal["pending", "leased", "sending", "sent", "failed", "unknown"]
-DigestKind = Literal["scheduled", "instant", "manual", "welcome"]
+DigestKind = Literal["scheduled", "instant", "manual", "welcome", "announce"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,3 +143,20 @@ class DigestRequest:
     max_article_id: int
     next_digest_at: datetime | None
     last_digest_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxBacklog:
+    """Messages not yet delivered (pending, leased or sending), and when the oldest was queued."""
+
+    depth: int
+    oldest_queued_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class ChatCounts:
+    """Subscribers by state: getting digests, paused by their users, or unreachable (blocked)."""
+
+    active: int = 0
+    paused: int = 0
+    blocked: int = 0
