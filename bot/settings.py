@@ -368,10 +368,22 @@ def check_config_file(path: Path) -> None:
     unknown = _first_unknown_key(data, Settings, "")
     if unknown is not None:
         key, known = unknown
-        name = key.rsplit(".", 1)[-1]
-        close = difflib.get_close_matches(name, known, n=1)
-        hint = f"did you mean {close[0]!r}?" if close else f"known keys: {', '.join(known)}"
-        raise ConfigError(key, f"unknown key in {where}", hint)
+        raise ConfigError(key, f"unknown key in {where}", _unknown_key_hint(key, known))
+
+
+def _unknown_key_hint(key: str, known: list[str]) -> str:
+    name = key.rsplit(".", 1)[-1]
+    close = difflib.get_close_matches(name, known, n=1)
+    if close:
+        return f"did you mean {close[0]!r}?"
+    top_level = difflib.get_close_matches(name, list(Settings.model_fields), n=1)
+    if "." in key and top_level:
+        # TOML puts a key written below [fetch] or [[topics]] into that table.
+        return (
+            f"if you meant the setting {top_level[0]!r}, move it above the first [section]: "
+            "TOML puts a key into the table above it"
+        )
+    return f"known keys: {', '.join(known)}"
 
 
 def _toml_syntax_error(where: Path, message: str) -> ConfigError:

@@ -24,16 +24,16 @@ from bot.store.database_url import parsed_url
 
 def backup_sqlite(source: Path, target: Path) -> int:
     """Copy the SQLite database ``source`` to ``target`` (which must not exist); its size."""
+    if target.exists():
+        raise CommandError(f"{target} exists; give a new file name (a backup is never overwritten)")
+    if not target.parent.is_dir():
+        raise CommandError(f"no folder {target.parent}; create it first")
     if not source.is_file():
         raise DatabaseError(
             f"SQLite file {source}",
             "no database there, nothing to back up",
             "check database_url, and the working directory the bot runs in",
         )
-    if target.exists():
-        raise CommandError(f"{target} exists; give a new file name (a backup is never overwritten)")
-    if not target.parent.is_dir():
-        raise CommandError(f"no folder {target.parent}; create it first")
     partial = target.with_name(f".{target.name}.partial")
     try:
         # mode=rw: never create an empty database where the real one was expected.
