@@ -94,7 +94,8 @@ class Monitoring:
         """A poll job ran: count its sources' outcomes, tell about failing sources."""
         self._ticked()
         self.metrics.poll_cycle(report)
-        await _guarded("source alert", self.alerts.check_sources())
+        if report.results:  # error counts change only when a source is polled
+            await _guarded("source alert", self.alerts.check_sources())
 
     async def after_plan(self) -> None:
         """A plan job ran: tell about a long flood wait, record digest lag."""

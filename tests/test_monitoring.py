@@ -2,8 +2,8 @@
 
 The run: one source polled twice (two stories, then one more), Alice subscribes
 (a welcome digest) and switches to instant digests, and the instant digest
-first meets a 429 (retry after 1 s, the clock then moved on 5 s). The clock is the test's: the digest lag is
-then known to the second.
+first meets a 429 (retry after 1 s; the clock then moves on 5 s). The clock is
+the test's: the digest lag is then known to the second.
 """
 
 from __future__ import annotations
