@@ -20,6 +20,8 @@ from bot.redact import install_redaction, redact
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 # Every HTTP request at INFO (every SQLite call at DEBUG) would drown the bot's own lines.
 _QUIET_AT_WARNING = ("httpx", "httpcore", "alembic", "aiosqlite", "apscheduler.executors.default")
+# Where python-telegram-bot reports a failed getUpdates (and retries it with backoff).
+_POLLING_LOGGER = "telegram.ext.Updater"
 # The attributes every LogRecord has; anything else on a record came from ``extra``.
 _RECORD_ATTRIBUTES = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
 
@@ -59,6 +61,25 @@ def _redacted(value: Any) -> Any:
     return redact(str(value))
 
 
+class NetworkErrorsInOneLine(logging.Filter):
+    """python-telegram-bot logs each failed getUpdates during an outage at ERROR with the
+    whole traceback, every few seconds while it retries. Such a record becomes one
+    WARNING line naming the error; the traceback is logged at DEBUG."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        from telegram.error import NetworkError
+
+        error = record.exc_info[1] if record.exc_info else None
+        if not isinstance(error, NetworkError) or record.levelno < logging.WARNING:
+            return True
+        logging.getLogger(record.name).debug("%s", record.getMessage(), exc_info=record.exc_info)
+        record.msg = f"{record.getMessage()} {type(error).__name__}: {error} (retrying)"
+        record.args = None
+        record.exc_info = record.exc_text = None
+        record.levelno, record.levelname = logging.WARNING, "WARNING"
+        return True
+
+
 def configure_logging(
     level: str,
     log_format: Literal["text", "json"] = "text",
@@ -83,4 +104,7 @@ def configure_logging(
     # A job run skipped because the previous one still runs is harmless by design
     # (APScheduler says so at WARNING).
     logging.getLogger("apscheduler.scheduler").setLevel(logging.ERROR)
+    updater = logging.getLogger(_POLLING_LOGGER)
+    if not any(isinstance(f, NetworkErrorsInOneLine) for f in updater.filters):
+        updater.addFilter(NetworkErrorsInOneLine())
     install_redaction(*secrets)

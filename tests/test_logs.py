@@ -83,6 +83,22 @@ def test_text_lines_by_default(root_logger: logging.Logger) -> None:
     assert line.endswith(" WARNING bot.app: token ***")
 
 
+def test_a_network_error_while_polling_is_one_warning_line(root_logger: logging.Logger) -> None:
+    from telegram.error import NetworkError
+
+    stream = io.StringIO()
+    configure_logging("INFO", "text", stream=stream)
+    try:
+        raise NetworkError("httpx.ConnectError: All connection attempts failed")
+    except NetworkError:
+        logging.getLogger("telegram.ext.Updater").exception("Exception while polling.")
+    (line,) = stream.getvalue().splitlines()
+    assert line.endswith(
+        " WARNING telegram.ext.Updater: Exception while polling. "
+        "NetworkError: httpx.ConnectError: All connection attempts failed (retrying)"
+    )
+
+
 def test_configuring_twice_prints_each_line_once(root_logger: logging.Logger) -> None:
     stream = io.StringIO()
     configure_logging("INFO", "json", stream=stream)
