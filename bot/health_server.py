@@ -101,19 +101,27 @@ class HealthServer:
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
-            method, path = await _read_head(reader)
-            response = await self._answer(method, path)
-            writer.write(_encode(response, include_body=method != "HEAD"))
+            writer.write(await self._respond(reader))
             await writer.drain()
-        except (TimeoutError, ValueError, ConnectionError, asyncio.IncompleteReadError):
-            writer.write(_encode(_Response(HTTPStatus.BAD_REQUEST, b"bad request\n")))
-        except Exception:  # a broken check must not kill the server: say so, keep serving
-            log.exception("health endpoint failed")
-            writer.write(_encode(_Response(HTTPStatus.INTERNAL_SERVER_ERROR, b"error\n")))
+        except ConnectionError:
+            log.debug("health endpoint: the client went away")
         finally:
             with contextlib.suppress(ConnectionError):
                 writer.close()
                 await writer.wait_closed()
+
+    async def _respond(self, reader: asyncio.StreamReader) -> bytes:
+        """The whole answer to one request, as bytes."""
+        try:
+            method, path = await _read_head(reader)
+        except (TimeoutError, ValueError, ConnectionError, asyncio.IncompleteReadError):
+            return _encode(_Response(HTTPStatus.BAD_REQUEST, b"bad request\n"))
+        try:
+            response = await self._answer(method, path)
+        except Exception:  # a broken check must not kill the server: say so, keep serving
+            log.exception("health endpoint failed")
+            response = _Response(HTTPStatus.INTERNAL_SERVER_ERROR, b"error\n")
+        return _encode(response, include_body=method != "HEAD")
 
     async def _answer(self, method: str, path: str) -> _Response:
         if method not in ("GET", "HEAD"):
