@@ -263,6 +263,26 @@ async def test_long_flood_wait_alert_once_per_incident(
     assert "until 08:00 UTC" in alerts[1].plain_text
 
 
+async def test_a_real_flood_wait_reaches_the_operator(
+    operated_bot: NewsBot, operator: Person, alice: Person, tg: FakeTelegram
+) -> None:
+    await alice.ask("/start")
+    tg.faults.force_429(ALICE, retry_after=20 * 60)  # the next message to Alice: 20 minutes
+    preview = await operator.ask("/announce Maintenance tonight")
+    await operator.press(preview, _button_data(preview, "send"))
+    await eventually(lambda: _paused_until(operated_bot))  # the Sender took the 429 in
+
+    await operated_bot.plan()  # what the plan job does every tick
+
+    alert = (await tg.wait_for_messages(OPERATOR, count=2))[-1]  # after the preview
+    assert alert.plain_text.startswith("⏳ Flood wait: Telegram holds sending back until 06:20 UTC")
+    assert "20 min in all" in alert.plain_text
+
+
+async def _paused_until(bot: NewsBot) -> bool:
+    return await bot.store.state.get_time(SENDING_PAUSED_UNTIL) is not None
+
+
 async def _failed_polls(bot: NewsBot, name: str, count: int) -> bool:
     sources = {s.name: s for s in await bot.store.sources.all()}
     return name in sources and sources[name].error_count >= count
