@@ -305,10 +305,10 @@ class _ListFriendlyDecoding(EnvSettingsSource):
         try:
             decoded = super().decode_complex_value(field_name, field, value)
         except ValueError:
-            if not (_is_list(field.annotation) and isinstance(value, str)):
+            if not (_is_word_list(field.annotation) and isinstance(value, str)):
                 raise
             decoded = None
-        if _is_list(field.annotation) and not isinstance(decoded, list):
+        if _is_word_list(field.annotation) and not isinstance(decoded, list):
             return [word for word in re.split(r"[,\s]+", str(value)) if word]
         return decoded
 
@@ -321,8 +321,9 @@ class _ListFriendlyDotEnv(_ListFriendlyDecoding, DotEnvSettingsSource):
     """The .env file's NEWSBOT_* lines."""
 
 
-def _is_list(annotation: Any) -> bool:
-    return get_origin(annotation) is list
+def _is_word_list(annotation: Any) -> bool:
+    """A list of plain values (times, ids, hosts), which words can spell; not of tables."""
+    return get_origin(annotation) is list and _model_of(annotation) is None
 
 
 def config_path() -> Path:
@@ -444,14 +445,18 @@ def _config_error(err: ValidationError) -> ConfigError:
 
 
 def _decoding_error(err: SettingsError) -> ConfigError:
-    field = _SETTINGS_ERROR_FIELD_RE.search(str(err))
-    variable = f"NEWSBOT_{field[1].upper() if field else 'SETTINGS'}"
-    return ConfigError(
-        variable,
-        "not valid JSON",
-        f"set one nested key instead (e.g. {variable}__<KEY>=value), "
-        f"or set it in {config_path().resolve()}",
-    )
+    found = _SETTINGS_ERROR_FIELD_RE.search(str(err))
+    name = found[1] if found else "settings"
+    variable = f"NEWSBOT_{name.upper()}"
+    field = Settings.model_fields.get(name)
+    if field is not None and get_origin(field.annotation) is list:
+        fix = f"give a JSON list of tables, or set {name} in {config_path().resolve()}"
+    else:
+        fix = (
+            f"set one nested key instead (e.g. {variable}__<KEY>=value), "
+            f"or set it in {config_path().resolve()}"
+        )
+    return ConfigError(variable, "not valid JSON", fix)
 
 
 def _where_set(key: str) -> str:

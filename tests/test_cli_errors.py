@@ -217,6 +217,20 @@ CASES = [
         env={"NEWSBOT_FETCH": "fast"},
     ),
     Case(
+        "env-list-of-tables-not-json",
+        "stats",
+        2,
+        ("NEWSBOT_TOPICS: not valid JSON", "JSON list"),
+        env={"NEWSBOT_TOPICS": "world"},
+    ),
+    Case(
+        "env-not-a-boolean",
+        "stats",
+        2,
+        ("delivery.allow_paid_broadcast", "boolean", "'maybe'"),
+        env={"NEWSBOT_DELIVERY__ALLOW_PAID_BROADCAST": "maybe"},
+    ),
+    Case(
         "env-bad-database-url",
         "stats",
         2,
@@ -334,3 +348,15 @@ def test_a_failure_is_one_clear_line(
         assert words.format(**places) in lines[0], lines[0]
     if case.toml is None:  # nothing was created where it was started
         assert not (tmp_path / "data").exists()
+
+
+def test_a_single_digest_time_in_the_environment_is_a_list_of_one(tmp_path: Path) -> None:
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "newsbot.toml").write_text(CATALOGUE)
+    env = {
+        "NEWSBOT_DIGEST_TIMES": "08:00",
+        "NEWSBOT_DATABASE_URL": f"sqlite:///{tmp_path / 'newsbot.db'}",
+    }
+    result = newsbot("stats", cwd=tmp_path, env=env)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
