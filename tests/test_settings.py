@@ -154,7 +154,7 @@ def test_missing_config_file_named_by_env(
     config_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("NEWSBOT_CONFIG", str(config_dir / "missing.toml"))
-    with pytest.raises(ConfigError, match="no file at .*missing.toml"):
+    with pytest.raises(ConfigError, match=r"no file at .*missing\.toml"):
         load_settings()
 
 
