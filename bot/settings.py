@@ -347,7 +347,7 @@ def check_config_file(path: Path) -> None:
     newsbot does not know (with the nearest known key as the likely fix)."""
     where = path.resolve()
     if not path.is_file():
-        if "NEWSBOT_CONFIG" in os.environ:
+        if os.environ.get("NEWSBOT_CONFIG"):
             raise ConfigError(
                 "NEWSBOT_CONFIG", f"no file at {where}", "point it at your newsbot.toml"
             )
