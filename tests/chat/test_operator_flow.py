@@ -98,6 +98,14 @@ async def test_non_operators_get_the_unknown_command_answer(
     assert (await operated_bot.store.outbox.backlog()).depth == 0
 
 
+async def test_without_admin_ids_nobody_is_an_operator(
+    newsbot: NewsBot, alice: Person, tg: FakeTelegram
+) -> None:
+    assert newsbot.settings.admin_ids == []
+    assert (await alice.ask("/admin")).plain_text == texts.UNKNOWN_COMMAND
+    assert tg.commands_for_chat(ALICE) is None
+
+
 async def test_operator_commands_in_a_group_are_ignored(
     operated_bot: NewsBot, tg: FakeTelegram
 ) -> None:
