@@ -439,7 +439,8 @@ def _config_error(err: ValidationError) -> ConfigError:
     key = ".".join(str(part) for part in first["loc"]) or "settings"
     message = str(first["msg"]).removeprefix("Value error, ")
     given = first.get("input")
-    if isinstance(given, str | int | float) and repr(given) not in message and key != "settings":
+    shown = isinstance(given, str | int | float) and repr(given) not in message
+    if shown and key != "settings" and "token" not in key:  # a token's value is never shown
         message = f"{message}, got {redact(repr(given))[:80]}"
     return ConfigError(key, message, f"fix it in {_where_set(key)}")
 
