@@ -83,7 +83,7 @@ class NewsBot:
     async def start(self) -> None:
         """Start polling Telegram, the ticks and the sender (application initialised)."""
         await self.poller.sync_sources()
-        await set_bot_commands(self.application.bot, self.settings.admin_ids)
+        await set_bot_commands(self.application.bot, self.settings.admin_ids, self.store.state)
         await self.monitoring.start()
         jobs = self.application.job_queue
         assert jobs is not None, "python-telegram-bot[job-queue] is required"

@@ -15,6 +15,7 @@ memory (``bot_data``), so a restart expires them.
 
 from __future__ import annotations
 
+import json
 import logging
 import secrets
 from collections.abc import Sequence
@@ -35,7 +36,7 @@ from bot.chat import operator_texts, texts
 from bot.chat.context import command_text, reply, services_from
 from bot.services import SERVICES_KEY, Services
 from bot.store.records import DigestRequest, Part
-from bot.store.state import SENDING_PAUSED_UNTIL
+from bot.store.state import SENDING_PAUSED_UNTIL, StateRepository
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +44,7 @@ ANNOUNCE_PREFIX = "announce:"
 PENDING_KEY = "newsbot.announcements"
 MAX_PENDING = 20  # previews kept; the oldest expires first
 ENQUEUE_BATCH = 1000  # chats per outbox transaction
+OPERATOR_MENUS = "operator_menus"  # bot_state: the operators whose chats got the menu
 
 
 def operator_filter(admin_ids: Sequence[int]) -> ptb_filters.BaseFilter:
@@ -71,20 +73,35 @@ def add_operator_handlers(application: Application) -> None:
     application.add_handler(CallbackQueryHandler(confirm_announce, pattern=f"^{ANNOUNCE_PREFIX}"))
 
 
-async def publish_operator_commands(bot: ExtBot, admin_ids: Sequence[int]) -> None:
+async def publish_operator_commands(
+    bot: ExtBot, admin_ids: Sequence[int], state: StateRepository | None = None
+) -> None:
     """Each operator's chat gets the usual menu plus the operator commands.
 
     An operator who never opened a chat with the bot gets "chat not found": logged,
-    and the others still get theirs.
+    and the others still get theirs. Given ``state``, the operators of the last start
+    are remembered (``OPERATOR_MENUS``), and one no longer in ``admin_ids`` loses the menu.
     """
     commands = [BotCommand(n, d) for n, d in (*texts.COMMANDS, *operator_texts.OPERATOR_COMMANDS)]
+    earlier = json.loads(await state.get(OPERATOR_MENUS) or "[]") if state else []
+    for former in sorted(set(earlier) - set(admin_ids)):
+        await _set_menu(bot, former, None)
     for admin_id in admin_ids:
-        try:
-            await bot.set_my_commands(commands, scope=BotCommandScopeChat(admin_id))
-        except TelegramError as err:
-            log.warning(
-                "operator %s: command menu not set (%s); /start the bot first", admin_id, err
-            )
+        await _set_menu(bot, admin_id, commands)
+    if state is not None:
+        await state.set(OPERATOR_MENUS, json.dumps(sorted(set(admin_ids))))
+
+
+async def _set_menu(bot: ExtBot, chat_id: int, commands: list[BotCommand] | None) -> None:
+    """Set (or with None, delete) one chat's own command menu; a failure is logged."""
+    scope = BotCommandScopeChat(chat_id)
+    try:
+        if commands is None:
+            await bot.delete_my_commands(scope=scope)
+        else:
+            await bot.set_my_commands(commands, scope=scope)
+    except TelegramError as err:
+        log.warning("operator %s: menu not changed (%s); /start the bot first", chat_id, err)
 
 
 async def notify_operators(bot: ExtBot, admin_ids: Sequence[int], text: str) -> int:

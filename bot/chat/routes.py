@@ -28,6 +28,7 @@ from bot.chat.schedule import set_schedule, set_timezone
 from bot.chat.start import start
 from bot.chat.subscriptions import my_topics, subscribe, unsubscribe
 from bot.chat.topics import show_topics, toggle_topic
+from bot.store.state import StateRepository
 
 COMMAND_HANDLERS: dict[str, Handler] = {
     "start": start,
@@ -67,8 +68,10 @@ def register_handlers(application: Application) -> None:
     application.add_error_handler(report_error)
 
 
-async def set_bot_commands(bot: ExtBot, admin_ids: Sequence[int] = ()) -> None:
+async def set_bot_commands(
+    bot: ExtBot, admin_ids: Sequence[int] = (), state: StateRepository | None = None
+) -> None:
     """Publish the command menu (setMyCommands) from :data:`texts.COMMANDS`; operators'
-    chats get theirs with the operator commands added."""
+    chats get theirs with the operator commands added (see publish_operator_commands)."""
     await bot.set_my_commands([BotCommand(name, about) for name, about in texts.COMMANDS])
-    await publish_operator_commands(bot, admin_ids)
+    await publish_operator_commands(bot, admin_ids, state)

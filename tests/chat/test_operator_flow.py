@@ -80,6 +80,19 @@ async def test_operators_menu_has_the_operator_commands_nobody_elses_does(
     assert tg.commands_for_chat(ALICE) is None
 
 
+async def test_a_former_operator_loses_the_menu_on_the_next_start(
+    tg: FakeTelegram, database_url: str, operator: Person, alice: Person
+) -> None:
+    settings = operator_settings(tg, database_url)
+    async with start_bot(settings.model_copy(update={"admin_ids": [OPERATOR, ALICE]})):
+        assert tg.commands_for_chat(ALICE) is not None
+
+    async with start_bot(settings):  # Alice is no operator any more
+        assert tg.commands_for_chat(ALICE) is None
+        assert tg.commands_for_chat(OPERATOR) is not None
+        assert (await alice.ask("/admin")).plain_text == texts.UNKNOWN_COMMAND
+
+
 async def test_an_operator_nobody_can_reach_does_not_stop_the_others(
     operated_bot: NewsBot, tg: FakeTelegram
 ) -> None:
