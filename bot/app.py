@@ -25,6 +25,7 @@ from datetime import datetime, timedelta
 from typing import TextIO
 
 import httpx
+from prometheus_client import CollectorRegistry
 from telegram import Bot
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, JobQueue
 from telegram.request import BaseRequest, HTTPXRequest
@@ -35,6 +36,8 @@ from bot.delivery.limiter import SendLimiter
 from bot.delivery.ptb_limiter import SharedRateLimiter
 from bot.delivery.sender import Sender
 from bot.digest.planner import DigestPlanner
+from bot.metrics import BotMetrics, CountingRateLimiter
+from bot.monitoring import Monitoring
 from bot.roles import ROLES, RoleLease
 from bot.services import SERVICES_KEY, Services
 from bot.settings import Settings
@@ -43,6 +46,7 @@ from bot.sources.poller import Poller, fetch_limits
 from bot.store import Store, open_store
 from bot.store.engine import is_sqlite
 from bot.updates import UpdateDispatcher, UpdateReceiver
+from bot.wording import counted
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +71,7 @@ class NewsBot:
     fetcher: Fetcher
     receiver: UpdateReceiver
     dispatcher: UpdateDispatcher
+    monitoring: Monitoring  # metrics, operator alerts, /healthz
     clock: Clock = utcnow
     owner: str = "newsbot"  # this process in leases, heartbeats and outbox claims
     roles: frozenset[str] = frozenset(ROLES)
@@ -80,11 +85,13 @@ class NewsBot:
         report = await self.poller.tick()
         if report.new_article_ids and await self.planner.plan_instant(report.new_article_ids):
             self.sender.wake()
+        await self.monitoring.after_poll(report)
 
     async def plan(self) -> None:
         """The plan job: plan the scheduled digests that are due, wake the sender."""
         if self._holds("planner") and await self.planner.plan_due():
             self.sender.wake()
+        await self.monitoring.after_plan()
 
     async def prune(self) -> None:
         """The prune job: old articles and sources' leftovers, and handled updates."""
@@ -108,15 +115,16 @@ class NewsBot:
         if "poller" in roles:
             await self.poller.sync_sources()
         if "sender" in roles:
-            await set_bot_commands(self.application.bot)
+            await set_bot_commands(self.application.bot, self.settings.admin_ids, self.store.state)
+        await self.monitoring.start()
         self._schedule_jobs(roles)
         await self.application.start()
         await self._start_leases(roles)
         log.info(
-            "newsbot is running (%s): %d topics, %d sources",
+            "newsbot is running (%s): %s, %s",
             ", ".join(sorted(roles)),
-            len(self.settings.topics),
-            len(self.settings.sources),
+            counted(len(self.settings.topics), "topic"),
+            counted(len(self.settings.sources), "source"),
         )
 
     def _schedule_jobs(self, roles: frozenset[str]) -> None:
@@ -164,6 +172,7 @@ class NewsBot:
     async def stop(self) -> None:
         """Stop everything started by :meth:`start`, in reverse order."""
         self.stop_event.set()
+        await self.monitoring.stop()
         receiver = self._tasks.pop("receiver", None)
         if receiver is not None:  # it may sit in a long poll; what it stored stays stored
             receiver.cancel()
@@ -208,7 +217,11 @@ class NewsBot:
 
 
 def build_application(
-    settings: Settings, limiter: SendLimiter, request: BaseRequest | None = None
+    settings: Settings,
+    limiter: SendLimiter,
+    request: BaseRequest | None = None,
+    *,
+    metrics: BotMetrics,
 ) -> Application:
     """The python-telegram-bot Application, pointed at ``telegram_api_url``.
 
@@ -220,7 +233,7 @@ def build_application(
         .token(settings.require_token())
         .base_url(f"{api}/bot")
         .base_file_url(f"{api}/file/bot")
-        .rate_limiter(SharedRateLimiter(limiter))
+        .rate_limiter(CountingRateLimiter(SharedRateLimiter(limiter), metrics))
         .updater(None)  # updates come through the inbox (bot.updates), not PTB's Updater
     )
     if request is not None:
@@ -249,7 +262,8 @@ async def build_bot(
     """Create the store, HTTP client, poller, planner, sender and PTB application."""
     store = await open_store(settings.database_url, clock=clock)
     limiter = SendLimiter.from_settings(settings.delivery)
-    application = build_application(settings, limiter, request)
+    metrics = BotMetrics(CollectorRegistry(), clock)  # one registry per bot, never the global one
+    application = build_application(settings, limiter, request, metrics=metrics)
     limits = fetch_limits(settings.fetch)
     fetcher = Fetcher.create(limits)
     poller = Poller(store, fetcher, settings, clock, random.Random())
@@ -260,12 +274,20 @@ async def build_bot(
         None if request else sender_bots(settings.require_token(), settings.telegram_api_url)
     )
     sender = Sender(
-        store, application.bot, limiter, settings.delivery, clock, owner, worker_bot=worker_bot
+        store,
+        application.bot,
+        limiter,
+        settings.delivery,
+        clock,
+        owner,
+        worker_bot=worker_bot,
+        on_outcome=metrics.digest_outcome,
     )
     application.bot_data[SERVICES_KEY] = Services(
         settings=settings, store=store, clock=clock, planner=planner, wake_sender=sender.wake
     )
     register_handlers(application)
+    monitoring = Monitoring.build(settings, store, metrics, application)
     dispatcher = UpdateDispatcher(
         application, store.inbox, concurrency=settings.updates.handler_concurrency
     )
@@ -285,6 +307,7 @@ async def build_bot(
         fetcher,
         receiver,
         dispatcher,
+        monitoring,
         clock,
         owner,
     )

@@ -16,6 +16,7 @@ from bot.sources.poller import CycleReport, Poller, SourceResult, fetch_limits
 from bot.sources.report import cycle_table, health_table
 from bot.store import Store, open_store
 from bot.store.state import SENDING_PAUSED_UNTIL
+from bot.wording import counted
 
 
 @asynccontextmanager
@@ -56,7 +57,7 @@ async def _cycle_with_progress(
     poller: Poller, source_count: int, source_name: str | None, console: Console
 ) -> CycleReport:
     total = 1 if source_name else source_count
-    with console.status(f"polling {total} source(s)...") as status:
+    with console.status(f"polling {counted(total, 'source')}...") as status:
         done = 0
 
         def progress(result: SourceResult) -> None:

@@ -2,31 +2,50 @@
 
 Order, highest first: environment ``NEWSBOT_*`` (nested keys with ``__``),
 ``.env``, then the TOML file named by ``NEWSBOT_CONFIG``
-(default ``config/newsbot.toml``). Topics and sources live in the TOML.
+(default ``config/newsbot.toml`` under the working directory). Topics and
+sources live in the TOML.
+
+:func:`load_settings` insists on that file: without it newsbot would run with
+no topics and put its SQLite file under whatever folder it was started in. It
+reads the file itself first, so a TOML syntax error names the line and column
+and an unknown key (a typo) stops start-up with a "did you mean".
 """
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
+import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from types import UnionType
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from dotenv import dotenv_values
 from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
+    DotEnvSettingsSource,
+    EnvSettingsSource,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
+    SettingsError,
     TomlConfigSettingsSource,
 )
 
 from bot.errors import ConfigError
+from bot.health_server import parse_listen_address
+from bot.redact import redact
 from bot.sources.fetch_guard import parse_allowed_host
 
 DEFAULT_CONFIG_PATH = "config/newsbot.toml"
 _TIME_RE = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 _TOPIC_ID_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+_TOML_POSITION_RE = re.compile(r"\s*\(at line (\d+), column (\d+)\)$")
+_SETTINGS_ERROR_FIELD_RE = re.compile(r'field "([^"]+)"')
 
 
 def validate_timezone(name: str) -> str:
@@ -170,11 +189,33 @@ class Settings(BaseSettings):
     max_articles_per_source: int = Field(default=1000, ge=1000)
     tick_seconds: float = Field(default=5.0, gt=0)
     log_level: str = "INFO"
+    log_format: Literal["text", "json"] = "text"
     fetch: FetchSettings = Field(default_factory=FetchSettings)
     delivery: DeliverySettings = Field(default_factory=DeliverySettings)
     updates: UpdatesSettings = Field(default_factory=UpdatesSettings)
     topics: list[TopicConfig] = Field(default_factory=list)
     sources: list[SourceConfig] = Field(default_factory=list)
+
+    # --- Operation (issue 16): operator commands, alerts, health and metrics ---------
+    # Telegram user ids of the bot's operators: /admin, /sources and /announce in a private
+    # chat with the bot, and the alerts below. Environment: a JSON list, e.g. [123456789].
+    admin_ids: list[int] = Field(default_factory=list, max_length=100)
+    # Operators are told once when a source has failed this many polls in a row.
+    alert_failed_polls: int = Field(default=5, ge=1)
+    # ... and once when sending has sat in a Telegram flood wait longer than this.
+    alert_flood_wait_minutes: float = Field(default=10.0, gt=0)
+    # "host:port" of the /healthz and /metrics HTTP endpoint; None (the default) serves
+    # none. The Docker image sets it to "0.0.0.0:9464".
+    metrics_listen: str | None = None
+
+    @field_validator("metrics_listen")
+    @classmethod
+    def _check_metrics_listen(cls, value: str | None) -> str | None:
+        if value:
+            parse_listen_address(value)  # raises ValueError naming the fix
+        return value or None
+
+    # --- end of Operation ------------------------------------------------------------
 
     @field_validator("telegram_api_url")
     @classmethod
@@ -194,6 +235,14 @@ class Settings(BaseSettings):
     @classmethod
     def _check_tz(cls, value: str) -> str:
         return validate_timezone(value)
+
+    @field_validator("log_level")
+    @classmethod
+    def _check_log_level(cls, value: str) -> str:
+        level = value.strip().upper()
+        if level not in LOG_LEVELS:
+            raise ValueError(f"unknown log level {value!r}; use one of {', '.join(LOG_LEVELS)}")
+        return level
 
     @field_validator("digest_times")
     @classmethod
@@ -226,9 +275,13 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        toml_path = Path(os.environ.get("NEWSBOT_CONFIG", DEFAULT_CONFIG_PATH))
-        toml = TomlConfigSettingsSource(settings_cls, toml_file=toml_path)
-        return (init_settings, env_settings, dotenv_settings, toml)
+        toml = TomlConfigSettingsSource(settings_cls, toml_file=config_path())
+        return (
+            init_settings,
+            _ListFriendlyEnv(settings_cls),
+            _ListFriendlyDotEnv(settings_cls),
+            toml,
+        )
 
     def topic(self, topic_id: str) -> TopicConfig | None:
         """The topic with this id, or None."""
@@ -244,22 +297,195 @@ class Settings(BaseSettings):
             )
         return self.telegram_token.get_secret_value()
 
+    def require_topics(self) -> None:
+        """Raise a ConfigError unless the catalogue has a topic (a bot without any is useless)."""
+        if not self.topics:
+            raise ConfigError(
+                "topics",
+                f"none in {config_path().resolve()}",
+                "add a [[topics]] table with id and name; the README shows one",
+            )
+
+
+class _ListFriendlyDecoding(EnvSettingsSource):
+    """A list setting from the environment may be JSON or plain words: ``08:00`` or
+    ``08:00,18:00`` or ``08:00 18:00`` (JSON is what pydantic-settings alone accepts, and
+    ``NEWSBOT_DIGEST_TIMES=08:00`` is what people write)."""
+
+    def decode_complex_value(self, field_name: str, field: FieldInfo, value: Any) -> Any:
+        try:
+            decoded = super().decode_complex_value(field_name, field, value)
+        except ValueError:
+            if not (_is_word_list(field.annotation) and isinstance(value, str)):
+                raise
+            decoded = None
+        if _is_word_list(field.annotation) and not isinstance(decoded, list):
+            return [word for word in re.split(r"[,\s]+", str(value)) if word]
+        return decoded
+
+
+class _ListFriendlyEnv(_ListFriendlyDecoding):
+    """The environment's NEWSBOT_* variables."""
+
+
+class _ListFriendlyDotEnv(_ListFriendlyDecoding, DotEnvSettingsSource):
+    """The .env file's NEWSBOT_* lines."""
+
+
+def _is_word_list(annotation: Any) -> bool:
+    """A list of plain values (times, ids, hosts), which words can spell; not of tables."""
+    return get_origin(annotation) is list and _model_of(annotation) is None
+
+
+def config_path() -> Path:
+    """The TOML file: ``NEWSBOT_CONFIG``, or ``config/newsbot.toml`` in the working directory."""
+    return Path(os.environ.get("NEWSBOT_CONFIG") or DEFAULT_CONFIG_PATH)
+
 
 def load_settings(**overrides: Any) -> Settings:
     """Load settings from env, .env and TOML; raise ConfigError with one clear line."""
-    config_path = os.environ.get("NEWSBOT_CONFIG")
-    if config_path and not Path(config_path).is_file():
-        raise ConfigError(
-            "NEWSBOT_CONFIG", f"file {config_path!r} not found", "point it at a TOML file"
-        )
+    check_config_file(config_path())
     try:
         return Settings(**overrides)
     except ValidationError as err:
         raise _config_error(err) from None
+    except SettingsError as err:  # a value pydantic-settings could not decode (bad JSON)
+        raise _decoding_error(err) from None
+
+
+def check_config_file(path: Path) -> None:
+    """Raise ConfigError if the TOML file is missing, unreadable, not TOML, or has a key
+    newsbot does not know (with the nearest known key as the likely fix)."""
+    where = path.resolve()
+    if not path.is_file():
+        if os.environ.get("NEWSBOT_CONFIG"):
+            raise ConfigError(
+                "NEWSBOT_CONFIG", f"no file at {where}", "point it at your newsbot.toml"
+            )
+        raise ConfigError(
+            str(where),
+            "no config file there (NEWSBOT_CONFIG is not set)",
+            "start newsbot in the folder that holds config/newsbot.toml, "
+            "or set NEWSBOT_CONFIG=/path/to/newsbot.toml",
+        )
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as err:
+        problem = f"cannot read it: {err.strerror}"
+        raise ConfigError(str(where), problem, "check its permissions") from None
+    except UnicodeDecodeError:
+        raise ConfigError(str(where), "not UTF-8 text", "save it as UTF-8") from None
+    except tomllib.TOMLDecodeError as err:
+        raise _toml_syntax_error(where, str(err)) from None
+    unknown = _first_unknown_key(data, Settings, "")
+    if unknown is not None:
+        key, known = unknown
+        raise ConfigError(key, f"unknown key in {where}", _unknown_key_hint(key, known))
+
+
+def _unknown_key_hint(key: str, known: list[str]) -> str:
+    name = key.rsplit(".", 1)[-1]
+    close = difflib.get_close_matches(name, known, n=1)
+    if close:
+        return f"did you mean {close[0]!r}?"
+    top_level = difflib.get_close_matches(name, list(Settings.model_fields), n=1)
+    if "." in key and top_level:
+        # TOML puts a key written below [fetch] or [[topics]] into that table.
+        return (
+            f"if you meant the setting {top_level[0]!r}, move it above the first [section]: "
+            "TOML puts a key into the table above it"
+        )
+    return f"known keys: {', '.join(known)}"
+
+
+def _toml_syntax_error(where: Path, message: str) -> ConfigError:
+    position = _TOML_POSITION_RE.search(message)
+    problem = _TOML_POSITION_RE.sub("", message)
+    place = f"{where}, line {position[1]}, column {position[2]}" if position else str(where)
+    return ConfigError(
+        place,
+        f"not valid TOML: {problem}",
+        'fix the file: text needs quotes (timezone = "UTC"), lists brackets (["08:00"])',
+    )
+
+
+def _first_unknown_key(
+    data: dict[str, Any], model: type[BaseModel], prefix: str
+) -> tuple[str, list[str]] | None:
+    """The first key of ``data`` (dotted, list items by index) ``model`` has no field for,
+    with the keys it does know; None when every key is known (nested tables too)."""
+    fields = model.model_fields
+    for name, value in data.items():
+        if name not in fields:
+            return f"{prefix}{name}", sorted(fields)
+        nested = _model_of(fields[name].annotation)
+        if nested is None:
+            continue
+        items = value if isinstance(value, list) else [value]
+        for index, item in enumerate(items):
+            if not isinstance(item, dict):
+                continue  # a wrong type: validation names it
+            where = f"{prefix}{name}.{index}." if isinstance(value, list) else f"{prefix}{name}."
+            found = _first_unknown_key(item, nested, where)
+            if found is not None:
+                return found
+    return None
+
+
+def _model_of(annotation: Any) -> type[BaseModel] | None:
+    """The pydantic model inside ``annotation`` (``M``, ``list[M]``, ``M | None``), if any."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    origin = get_origin(annotation)
+    if origin in (list, Union, UnionType, Annotated):
+        for arg in get_args(annotation):
+            found = _model_of(arg)
+            if found is not None:
+                return found
+    return None
 
 
 def _config_error(err: ValidationError) -> ConfigError:
     first = err.errors()[0]
     key = ".".join(str(part) for part in first["loc"]) or "settings"
     message = str(first["msg"]).removeprefix("Value error, ")
-    return ConfigError(key, message, "fix it in config/newsbot.toml, .env or NEWSBOT_* variables")
+    given = first.get("input")
+    shown = isinstance(given, str | int | float) and repr(given) not in message
+    if shown and key != "settings" and "token" not in key:  # a token's value is never shown
+        message = f"{message}, got {redact(repr(given))[:80]}"
+    return ConfigError(key, message, f"fix it in {_where_set(key)}")
+
+
+def _decoding_error(err: SettingsError) -> ConfigError:
+    found = _SETTINGS_ERROR_FIELD_RE.search(str(err))
+    name = found[1] if found else "settings"
+    variable = f"NEWSBOT_{name.upper()}"
+    field = Settings.model_fields.get(name)
+    if field is not None and get_origin(field.annotation) is list:
+        fix = f"give a JSON list of tables, or set {name} in {config_path().resolve()}"
+    else:
+        fix = (
+            f"set one nested key instead (e.g. {variable}__<KEY>=value), "
+            f"or set it in {config_path().resolve()}"
+        )
+    return ConfigError(variable, "not valid JSON", fix)
+
+
+def _where_set(key: str) -> str:
+    """Where the value of ``key`` came from: its environment variable, .env, or the TOML."""
+    top = key.split(".", 1)[0].upper()
+    variable = f"NEWSBOT_{top}"
+
+    def matching(names: list[str]) -> str | None:
+        return next(
+            (n for n in names if n.upper() == variable or n.upper().startswith(f"{variable}__")),
+            None,
+        )
+
+    found = matching(list(os.environ))
+    if found:
+        return f"the environment variable {found}"
+    dotenv = Path(".env")
+    if dotenv.is_file() and (found := matching(list(dotenv_values(dotenv)))):
+        return f"{found} in {dotenv.resolve()}"
+    return str(config_path().resolve())

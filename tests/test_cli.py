@@ -12,7 +12,7 @@ import pytest
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 MIGRATIONS = REPO_ROOT / "bot" / "store" / "migrations" / "versions"
-COMMANDS = ["run", "ingest", "sources", "migrate", "stats", "shell"]
+COMMANDS = ["run", "ingest", "sources", "migrate", "stats", "backup", "shell"]
 
 
 def newsbot(
@@ -52,6 +52,22 @@ def test_every_command_has_help(workdir: Path, command: str) -> None:
     assert f"newsbot {command}" in result.stdout
 
 
+def test_version(workdir: Path) -> None:
+    from bot import __version__
+
+    result = newsbot("--version", cwd=workdir)
+    assert (result.returncode, result.stdout) == (0, f"newsbot {__version__}\n")
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_command_describes_itself(workdir: Path, command: str) -> None:
+    result = newsbot(command, "--help", cwd=workdir, env={"COLUMNS": "200"})
+    usage, description, *_ = result.stdout.split("\n\n")
+    assert usage.startswith(f"usage: newsbot {command}")
+    assert not description.startswith(("options:", "positional")), result.stdout
+    assert len(description.split()) >= 10  # a sentence or two, not a label
+
+
 def test_run_without_token_says_how_to_fix_and_fails(workdir: Path) -> None:
     result = newsbot("run", cwd=workdir)
     assert result.returncode != 0
@@ -69,11 +85,33 @@ def test_bad_setting_is_one_line_without_traceback(workdir: Path) -> None:
 
 def test_migrate_creates_the_database(workdir: Path) -> None:
     db = workdir / "data" / "bot.db"
-    result = newsbot("migrate", cwd=workdir, env={"NEWSBOT_DATABASE_URL": f"sqlite:///{db}"})
+    env = {"NEWSBOT_DATABASE_URL": "sqlite:///data/bot.db"}  # relative: the working directory
+    result = newsbot("migrate", cwd=workdir, env=env)
     assert result.returncode == 0, result.stderr
     newest = max(p.name[:4] for p in MIGRATIONS.glob("[0-9][0-9][0-9][0-9]_*.py"))
-    assert f"database is at revision {newest}" in result.stdout
+    assert result.stdout.splitlines() == [
+        f"database: SQLite file {db}",
+        f"database is at revision {newest} (was empty)",
+    ]
     assert db.exists()
+    again = newsbot("migrate", cwd=workdir, env=env)
+    assert f"database is at revision {newest} (unchanged)" in again.stdout
+
+
+async def test_migrate_names_the_database_with_the_password_masked(
+    workdir: Path, database_url: str
+) -> None:
+    password = "hunter2-PASSWORD"
+    if database_url.startswith("postgresql://"):  # trust authentication ignores the password
+        database_url = database_url.replace("@", f":{password}@", 1)
+    result = newsbot("migrate", cwd=workdir, env={"NEWSBOT_DATABASE_URL": database_url})
+    assert result.returncode == 0, result.stderr
+    assert password not in result.stdout + result.stderr
+    first = result.stdout.splitlines()[0]
+    if database_url.startswith("postgresql://"):
+        assert first == f"database: {database_url.replace(password, '***')}"
+    else:
+        assert first == f"database: SQLite file {database_url.removeprefix('sqlite:///')}"
 
 
 def test_stats_on_a_fresh_database(workdir: Path) -> None:

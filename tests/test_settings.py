@@ -38,7 +38,8 @@ def write_toml(config_dir: Path, text: str) -> None:
     (config_dir / "config" / "newsbot.toml").write_text(text)
 
 
-def test_defaults_without_any_file(config_dir: Path) -> None:
+def test_defaults_from_an_empty_file(config_dir: Path) -> None:
+    write_toml(config_dir, "")
     settings = load_settings()
     assert settings.telegram_api_url == "https://api.telegram.org"
     assert settings.database_url == "sqlite:///data/newsbot.db"
@@ -109,6 +110,41 @@ def test_bad_settings_give_one_clear_line(
     assert words in message
 
 
+def test_no_config_file_names_the_path_looked_for(config_dir: Path) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings()
+    assert str(config_dir / "config" / "newsbot.toml") in str(caught.value)
+    assert "NEWSBOT_CONFIG" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("value", "times"),
+    [
+        ("08:00", ["08:00"]),
+        ("08:00,18:30", ["08:00", "18:30"]),
+        ("08:00, 18:30", ["08:00", "18:30"]),
+        ("08:00 18:30", ["08:00", "18:30"]),
+        ('["07:15"]', ["07:15"]),
+    ],
+)
+def test_a_list_from_the_environment_as_words_or_json(
+    config_dir: Path, monkeypatch: pytest.MonkeyPatch, value: str, times: list[str]
+) -> None:
+    write_toml(config_dir, "")
+    monkeypatch.setenv("NEWSBOT_DIGEST_TIMES", value)
+    monkeypatch.setenv("NEWSBOT_FETCH__ALLOWED_HOSTS", "127.0.0.1:8080")
+    settings = load_settings()
+    assert settings.digest_times == times
+    assert settings.fetch.allowed_hosts == ["127.0.0.1:8080"]
+
+
+def test_log_level_in_any_case(config_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    write_toml(config_dir, 'log_format = "json"\n')
+    monkeypatch.setenv("NEWSBOT_LOG_LEVEL", "debug")
+    settings = load_settings()
+    assert (settings.log_level, settings.log_format) == ("DEBUG", "json")
+
+
 def test_missing_token_says_how_to_fix(config_dir: Path) -> None:
     with pytest.raises(ConfigError, match="BotFather"):
         Settings().require_token()
@@ -118,7 +154,7 @@ def test_missing_config_file_named_by_env(
     config_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("NEWSBOT_CONFIG", str(config_dir / "missing.toml"))
-    with pytest.raises(ConfigError, match="not found"):
+    with pytest.raises(ConfigError, match=r"no file at .*missing\.toml"):
         load_settings()
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from telegram import BotCommand
 from telegram.ext import (
     Application,
@@ -21,10 +23,12 @@ from bot.chat.keyboards import TOPIC_PREFIX
 from bot.chat.keyword_filters import set_filter
 from bot.chat.lifecycle import confirm_stop, pause, resume, stop
 from bot.chat.news_now import search, send_digest_now
+from bot.chat.operator import add_operator_handlers, publish_operator_commands
 from bot.chat.schedule import set_schedule, set_timezone
 from bot.chat.start import start
 from bot.chat.subscriptions import my_topics, subscribe, unsubscribe
 from bot.chat.topics import show_topics, toggle_topic
+from bot.store.state import StateRepository
 
 COMMAND_HANDLERS: dict[str, Handler] = {
     "start": start,
@@ -56,12 +60,18 @@ def register_handlers(application: Application) -> None:
     application.add_handler(CallbackQueryHandler(toggle_topic, pattern=f"^{TOPIC_PREFIX}"))
     application.add_handler(CallbackQueryHandler(confirm_stop, pattern="^stop:"))
     application.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, migrate_chat))
+    # Operators' commands (admin_ids): before the catch-all, which answers everyone else.
+    add_operator_handlers(application)
     # Last in its group, so only commands no CommandHandler took get here.
     unknown = filters.COMMAND & filters.ChatType.PRIVATE & _NEW_MESSAGES
     application.add_handler(MessageHandler(unknown, point_to_help))
     application.add_error_handler(report_error)
 
 
-async def set_bot_commands(bot: ExtBot) -> None:
-    """Publish the command menu (setMyCommands) from :data:`texts.COMMANDS`."""
+async def set_bot_commands(
+    bot: ExtBot, admin_ids: Sequence[int] = (), state: StateRepository | None = None
+) -> None:
+    """Publish the command menu (setMyCommands) from :data:`texts.COMMANDS`; operators'
+    chats get theirs with the operator commands added (see publish_operator_commands)."""
     await bot.set_my_commands([BotCommand(name, about) for name, about in texts.COMMANDS])
+    await publish_operator_commands(bot, admin_ids, state)

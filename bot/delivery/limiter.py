@@ -30,8 +30,11 @@ How waiting works: ``acquire_slot`` *reserves* the earliest slot that satisfies 
 limits and sleeps until it, so callers are served first come, first served, a
 waiter sleeps exactly once (no polling), and a caller held back by its own chat
 never holds back other chats (they take the free slots before it). A cancelled
-waiter gives its slot back. ``pause_all`` (after a 429) moves every reservation
-behind the pause: a waiter that wakes inside a pause reserves again.
+waiter gives its slot back. A pause moves the reservations it covers behind it:
+a waiter that wakes inside a pause reserves again. Two kinds: ``pause_bulk``
+(a 429 on a digest message) holds back only bulk traffic (``bulk=True``), so
+replies keep flowing at the paced rate while Telegram accepts them;
+``pause_all`` (a 429 on a reply) holds back everything.
 
 One limiter per process and per event loop; it is not thread-safe. Per-chat
 state is forgotten once a chat's longest window has passed, so memory follows
@@ -153,7 +156,8 @@ class SendLimiter:
         self._private = ChatBook((chat_rule,))
         self._groups = ChatBook((chat_rule, group_rule))
         self._slots: list[float] = []  # reserved/recent overall send times, ascending
-        self._pause_until = -math.inf
+        self._pause_until = -math.inf  # everything waits (a reply was refused)
+        self._bulk_pause_until = -math.inf  # digest traffic waits (a digest was refused)
         # The send window: how many it holds, answer times (ascending), sends unanswered.
         self._window_limit = max(1, math.floor(per_second))
         self._answers: deque[float] = deque()
@@ -186,20 +190,21 @@ class SendLimiter:
             sleep=sleep,
         )
 
-    async def acquire_slot(self, chat_id: int, *, is_group: bool) -> None:
+    async def acquire_slot(self, chat_id: int, *, is_group: bool, bulk: bool = True) -> None:
         """Wait for a paced slot (overall spacing, chat limits, pauses) without sending yet.
 
-        The caller then sends inside :meth:`sending`. Cancellation-safe: a cancelled
-        waiter releases its reserved slot.
+        ``bulk``: digest traffic, held back by :meth:`pause_bulk` too; a reply passes
+        False. The caller then sends inside :meth:`sending`. Cancellation-safe: a
+        cancelled waiter releases its reserved slot.
         """
         while True:
-            slot = self._reserve(chat_id, is_group)
+            slot = self._reserve(chat_id, is_group, bulk)
             try:
                 await self._sleep_until(slot)
             except BaseException:
                 self._release(chat_id, is_group, slot)
                 raise
-            if self._pause_until <= slot:
+            if self._pause_end(bulk) <= slot:
                 return
             # A pause began while we slept and covers our slot: queue again behind it.
             self._release(chat_id, is_group, slot)
@@ -238,13 +243,19 @@ class SendLimiter:
         until = self._clock() + max(0.0, seconds) + PAUSE_MARGIN_SECONDS
         self._pause_until = max(self._pause_until, until)
 
-    def paused_until(self) -> float | None:
-        """The clock time the current pause ends, or None when not paused."""
-        return self._pause_until if self._pause_until > self._clock() else None
+    def pause_bulk(self, seconds: float) -> None:
+        """Stop digest traffic for ``seconds`` (plus a margin); replies go on being paced."""
+        until = self._clock() + max(0.0, seconds) + PAUSE_MARGIN_SECONDS
+        self._bulk_pause_until = max(self._bulk_pause_until, until)
+
+    def paused_until(self, *, bulk: bool = True) -> float | None:
+        """The clock time the pause that holds this traffic back ends, or None."""
+        end = self._pause_end(bulk)
+        return end if end > self._clock() else None
 
     def next_ready_at(self, chat_id: int, *, is_group: bool) -> float:
-        """Clock time a message to this chat could go if acquired now (reserves nothing)."""
-        return self._free_slot(self._earliest_for_chat(chat_id, is_group, self._clock()))
+        """Clock time a digest message to this chat could go if acquired now (reserves nothing)."""
+        return self._free_slot(self._earliest_for_chat(chat_id, is_group, self._clock(), True))
 
     def tracked_chat_count(self) -> int:
         """How many chats the limiter holds state for (bounded by recent activity)."""
@@ -253,13 +264,16 @@ class SendLimiter:
     def _book(self, is_group: bool) -> ChatBook:
         return self._groups if is_group else self._private
 
-    def _earliest_for_chat(self, chat_id: int, is_group: bool, now: float) -> float:
-        return max(now, self._pause_until, self._book(is_group).earliest(chat_id))
+    def _pause_end(self, bulk: bool) -> float:
+        return max(self._pause_until, self._bulk_pause_until) if bulk else self._pause_until
 
-    def _reserve(self, chat_id: int, is_group: bool) -> float:
+    def _earliest_for_chat(self, chat_id: int, is_group: bool, now: float, bulk: bool) -> float:
+        return max(now, self._pause_end(bulk), self._book(is_group).earliest(chat_id))
+
+    def _reserve(self, chat_id: int, is_group: bool, bulk: bool) -> float:
         now = self._clock()
         self._prune(now)
-        slot = self._free_slot(self._earliest_for_chat(chat_id, is_group, now))
+        slot = self._free_slot(self._earliest_for_chat(chat_id, is_group, now, bulk))
         bisect.insort(self._slots, slot)
         self._book(is_group).record(chat_id, slot, now)
         return slot

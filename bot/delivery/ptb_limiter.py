@@ -13,10 +13,12 @@ is a reply and is paced here. Calls without a chat id (answerCallbackQuery,
 getUpdates), chat actions and reads pass straight through: they are not
 messages, and a button's spinner must stop at once.
 
-Replies are never dropped. A reply waits for its slot however long that takes
-(a flood wait included: Telegram would refuse it anyway), and a 429 on a reply
-pauses the shared limiter for ``retry_after`` (never less) and sends again, up
-to :data:`MAX_REPLY_ATTEMPTS` times. Replies come before digest traffic because
+Replies are never dropped. A reply waits for its slot however long that takes,
+and a 429 on a reply pauses everything (``pause_all``) for ``retry_after``
+(never less) and sends again, up to :data:`MAX_REPLY_ATTEMPTS` times. A 429 on
+a digest message pauses only digest traffic (``pause_bulk``): replies go on at
+the paced rate as long as Telegram accepts them, and the first reply it
+refuses pauses them too. Replies come before digest traffic because
 the limiter serves reservations in order and the Sender holds at most one
 reservation per worker: a reply waits behind at most ``delivery.concurrency``
 digest messages (about half a second at 30/s), never behind the whole queue.
@@ -74,8 +76,8 @@ class SharedRateLimiter(BaseRateLimiter[str]):
         if rate_limit_args == ALREADY_PACED or chat_id is None:
             try:
                 return await callback(*args, **kwargs)
-            except RetryAfter as err:
-                self._limiter.pause_all(retry_after_seconds(err))
+            except RetryAfter as err:  # the Sender's own part: it pauses digest traffic
+                self._limiter.pause_bulk(retry_after_seconds(err))
                 raise
         return await self._send_paced(callback, args, kwargs, endpoint, chat_id)
 
@@ -88,7 +90,7 @@ class SharedRateLimiter(BaseRateLimiter[str]):
         chat_id: int,
     ) -> ApiResult:
         for attempt in range(1, self._max_attempts + 1):
-            await self._limiter.acquire_slot(chat_id, is_group=chat_id < 0)
+            await self._limiter.acquire_slot(chat_id, is_group=chat_id < 0, bulk=False)
             try:
                 async with self._limiter.sending():
                     return await callback(*args, **kwargs)

@@ -38,10 +38,11 @@ grows with its connections; one shared pool for all workers halves the rate.
 Replies keep the application's bot. Without ``worker_bot`` (the offline
 shell, tests) every worker sends through ``bot``.
 
-A flood wait (429) pauses the limiter for everyone, is stored in ``bot_state``
-(``SENDING_PAUSED_UNTIL``) for ``newsbot stats`` and for a restart, and stops
-this Sender from claiming until it ends. Commands keep being answered: the
-pause only stops the outbox.
+A flood wait (429) on a digest message pauses the limiter's digest traffic
+(``pause_bulk``), is stored in ``bot_state`` (``SENDING_PAUSED_UNTIL``) for
+``newsbot stats`` and for a restart, and stops this Sender from claiming until
+it ends. Commands keep being answered at the paced rate: the pause only stops
+the outbox (a 429 on a reply pauses replies too, see ``ptb_limiter``).
 """
 
 from __future__ import annotations
@@ -126,6 +127,7 @@ class Sender:
         owner: str,
         *,
         worker_bot: Callable[[], telegram.Bot] | None = None,
+        on_outcome: Callable[[Delivery, Outcome], None] | None = None,  # metrics (bot.metrics)
     ) -> None:
         self._store = store
         self._bot = bot
@@ -143,6 +145,7 @@ class Sender:
         self._send_message = _send_message_of(bot)
         self._worker_bot = worker_bot
         self._worker_bots: list[telegram.Bot] = []
+        self._on_outcome = on_outcome
         # On SQLite the marks take the store's one write turn (Store.write_turn).
         self._write_turn: contextlib.AbstractAsyncContextManager[object] = (
             store.write_turn if is_sqlite(store.engine) else contextlib.nullcontext()
@@ -193,7 +196,13 @@ class Sender:
     async def _drain_and_log(self) -> None:
         report = await self.drain()
         if report.sent or report.failed or report.unknown:
-            log.info("delivery: %s", report)
+            log.info(
+                "delivery: %d sent, %d failed, %d unknown, %d retried",
+                report.sent,
+                report.failed,
+                report.unknown,
+                report.retried,
+            )
 
     @staticmethod
     async def _guarded(step: Awaitable[None]) -> None:
@@ -329,6 +338,8 @@ class Sender:
         self, part: Delivery, outcome: Outcome, message_id: int | None, tally: _Tally
     ) -> bool:
         """Record the outcome of one attempt; True when the digest's next part may go."""
+        if self._on_outcome is not None:
+            self._on_outcome(part, outcome)
         outbox = self._store.outbox
         kind = outcome.kind
         if kind is OutcomeKind.SENT:
@@ -336,12 +347,23 @@ class Sender:
             tally.sent += 1
             return True
         if kind is OutcomeKind.BAD_REQUEST:
-            log.error("delivery %s to chat %s rejected: %s", part.id, part.chat_id, outcome.reason)
+            log.error(
+                "delivery %s to chat %s rejected: %s",
+                part.id,
+                part.telegram_id,
+                outcome.reason,
+                extra=_log_ids(part),
+            )
             await outbox.mark_failed(part.id, self._owner, outcome.reason)
             tally.failed += 1
             return True
         if kind is OutcomeKind.AMBIGUOUS and not self._settings.resend_unknown:
-            log.warning("delivery %s may or may not have arrived: %s", part.id, outcome.reason)
+            log.warning(
+                "delivery %s may or may not have arrived: %s",
+                part.id,
+                outcome.reason,
+                extra=_log_ids(part),
+            )
             await outbox.mark_unknown(part.id, self._owner, outcome.reason)
             tally.unknown += 1
             return True
@@ -380,19 +402,36 @@ class Sender:
         # NOT_SENT, SERVER_ERROR, AMBIGUOUS with resend_unknown, or anything else: back off.
         attempts = part.attempts + 1
         delay = min(BACKOFF_BASE_SECONDS * 2 ** (attempts - 1), BACKOFF_MAX_SECONDS)
-        log.info("delivery %s retried in %.0f s: %s", part.id, delay, outcome.reason)
+        log.info(
+            "delivery %s retried in %.0f s: %s",
+            part.id,
+            delay,
+            outcome.reason,
+            extra=_log_ids(part),
+        )
         return max(now + timedelta(seconds=delay), self._resume_at())
 
     async def _give_up(self, part: Delivery, outcome: Outcome) -> int:
         """Too many attempts: fail the part and the rest of its digest (order must hold)."""
         reason = f"gave up after {part.attempts + 1} attempts: {outcome.reason}"
-        log.error("delivery %s to chat %s failed: %s", part.id, part.chat_id, reason)
+        log.error(
+            "delivery %s to chat %s failed: %s",
+            part.id,
+            part.telegram_id,
+            reason,
+            extra=_log_ids(part),
+        )
         await self._store.outbox.mark_failed(part.id, self._owner, reason)
         return 1 + await self._store.outbox.fail_digest(self._owner, part.digest_id, reason)
 
     async def _chat_gone(self, part: Delivery, outcome: Outcome) -> int:
         """The bot cannot write there: deactivate the chat row and fail what it still has."""
-        log.warning("chat %s unreachable (%s): deactivated", part.chat_id, outcome.reason)
+        log.warning(
+            "chat %s unreachable (%s): deactivated",
+            part.telegram_id,
+            outcome.reason,
+            extra=_log_ids(part),
+        )
         await self._store.outbox.mark_failed(part.id, self._owner, outcome.reason)
         await self._store.chats.update(part.chat_id, is_active=False)
         return 1 + await self._store.outbox.fail_chat(part.chat_id, outcome.reason)
@@ -408,7 +447,7 @@ class Sender:
         """Pause all sending for ``seconds``; stored so stats and a restart see it."""
         until = self._clock() + timedelta(seconds=seconds)
         was_paused = self.is_paused()
-        self._limiter.pause_all(seconds)
+        self._limiter.pause_bulk(seconds)
         if self._pause_until is None or until > self._pause_until:
             self._pause_until = until
             await self._store.state.set_time(SENDING_PAUSED_UNTIL, until)
@@ -425,7 +464,7 @@ class Sender:
         remaining = (stored - self._clock()).total_seconds() if stored else 0.0
         if stored is not None and remaining > 0:
             self._pause_until = stored
-            self._limiter.pause_all(remaining)
+            self._limiter.pause_bulk(remaining)
             log.warning("resuming a stored flood wait: sending paused until %s", stored)
 
     def _later(self) -> datetime:
@@ -491,3 +530,8 @@ def _by_chat(digests: Sequence[Digest]) -> list[list[Digest]]:
         if digest:
             grouped.setdefault(digest[0].chat_id, []).append(digest)
     return list(grouped.values())
+
+
+def _log_ids(part: Delivery) -> dict[str, int]:
+    """The ids a JSON log line carries for one outbox part (Telegram's chat id)."""
+    return {"chat_id": part.telegram_id, "delivery_id": part.id, "digest_id": part.digest_id}

@@ -24,6 +24,7 @@ from bot.settings import validate_digest_time, validate_timezone
 # Days around the reference date that are searched for slots. One day either
 # side is enough for any UTC offset; the extra day covers a gap at midnight.
 _DAY_OFFSETS = (-2, -1, 0, 1, 2)
+_SLOT_KEY_FORMAT = "%Y-%m-%dT%H:%MZ"
 
 
 def next_digest_at(times: Sequence[str], tz: str, after: datetime) -> datetime:
@@ -52,7 +53,15 @@ def slot_key(due_at: datetime) -> str:
     era are whole minutes), so the key is unique per slot of a chat.
     """
     _require_aware(due_at)
-    return due_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%MZ")
+    return due_at.astimezone(UTC).strftime(_SLOT_KEY_FORMAT)
+
+
+def slot_time(key: str) -> datetime | None:
+    """The UTC instant of a :func:`slot_key`, or None for other keys ("poll:7", "manual:...")."""
+    try:
+        return datetime.strptime(key, _SLOT_KEY_FORMAT).replace(tzinfo=UTC)
+    except ValueError:
+        return None
 
 
 def due_slot(next_digest_at: datetime | None, now: datetime) -> bool:

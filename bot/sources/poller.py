@@ -344,9 +344,19 @@ class Poller:
         reason = short_reason(err)
         error_count = source.error_count + 1
         if isinstance(err, SourceError | ConfigError):
-            log.warning("source %s failed (%d in a row): %s", source.name, error_count, reason)
+            log.warning(
+                "source %s failed (%d in a row): %s",
+                source.name,
+                error_count,
+                reason,
+                extra={"source": source.name, "source_id": source.id},
+            )
         else:
-            log.exception("source %s failed unexpectedly", source.name)
+            log.exception(
+                "source %s failed unexpectedly",
+                source.name,
+                extra={"source": source.name, "source_id": source.id},
+            )
         delay = next_poll_after_failure(
             error_count,
             base_seconds=self._interval(self._configs.get(source.name)),
@@ -391,7 +401,12 @@ def _redirect_of(source: Source, fetched: FetchResult | None) -> str | None:
     if moved_to is None or moved_to == source.url:
         return None
     # Never switch silently: a hijacked or parked domain also "moves permanently".
-    log.warning("source %s moved permanently to %s; update its url", source.name, moved_to)
+    log.warning(
+        "source %s moved permanently to %s; update its url",
+        source.name,
+        moved_to,
+        extra={"source": source.name, "source_id": source.id},
+    )
     return moved_to
 
 

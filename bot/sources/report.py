@@ -14,6 +14,7 @@ from rich.text import Text
 
 from bot.sources.poll_results import CycleReport, SourceResult
 from bot.store.records import Source
+from bot.wording import counted
 
 _STATUS_STYLE = {
     "new": "green",
@@ -28,7 +29,7 @@ _STATUS_LABEL = {"not_modified": "304 not modified"}
 def cycle_table(report: CycleReport) -> Table:
     """One row per polled source: status, new, updated, unchanged, seconds, error."""
     table = Table(title="Ingestion cycle", show_footer=True)
-    table.add_column("source", footer=f"{len(report.results)} sources")
+    table.add_column("source", footer=counted(len(report.results), "source"))
     table.add_column("status", footer=f"{len(report.failed)} failed")
     table.add_column("new", justify="right", footer=str(_total(report.results, "new")))
     table.add_column("updated", justify="right", footer=str(_total(report.results, "updated")))

@@ -9,11 +9,13 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.clock import Clock, utcnow
 from bot.store.articles import ArticleRepository
 from bot.store.chats import ChatRepository
+from bot.store.connect_errors import database_error
 from bot.store.engine import make_engine
 from bot.store.inbox import InboxRepository
 from bot.store.leases import LeaseRepository
@@ -52,10 +54,24 @@ class Store:
 
 
 async def open_store(database_url: str, *, clock: Clock = utcnow, migrate: bool = True) -> Store:
-    """Create the engine, apply migrations (unless told not to) and build the repositories."""
-    engine = make_engine(database_url)
-    if migrate:
-        await upgrade_to_head(engine)
+    """Create the engine, apply migrations (unless told not to) and build the repositories.
+
+    A database that cannot be opened (missing, refused, unwritable, wrong credentials)
+    raises :class:`bot.errors.DatabaseError` saying which and the fix.
+    """
+    try:
+        engine = make_engine(database_url)
+    except OSError as err:  # the SQLite file's folder could not be made
+        raise database_error(err, database_url) from err
+    try:
+        if migrate:
+            await upgrade_to_head(engine)
+        else:
+            async with engine.connect():
+                pass  # connect now, so a wrong URL fails here and not mid-command
+    except (SQLAlchemyError, OSError) as err:
+        await engine.dispose()
+        raise database_error(err, database_url) from err
     write_turn = asyncio.Lock()
     return Store(
         engine=engine,

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.clock import Clock, utcnow
 from bot.store.dialect import insert_ignore
-from bot.store.records import Chat, ChatKey
+from bot.store.records import Chat, ChatCounts, ChatKey
 from bot.store.schema import chats, subscriptions
 
 UPDATABLE = frozenset(
@@ -190,6 +190,30 @@ class ChatRepository:
         """Every chat (for tools and tests; not for hot paths)."""
         async with self._engine.connect() as conn:
             return await _load(conn, True, order=chats.c.id)
+
+    async def count_by_state(self) -> ChatCounts:
+        """Subscribers getting digests, paused by their users, and unreachable (blocked)."""
+        stmt = select(chats.c.is_active, chats.c.is_paused, func.count().label("n")).group_by(
+            chats.c.is_active, chats.c.is_paused
+        )
+        counts = {"active": 0, "paused": 0, "blocked": 0}
+        async with self._engine.connect() as conn:
+            for row in await conn.execute(stmt):
+                state = "blocked" if not row.is_active else "paused" if row.is_paused else "active"
+                counts[state] += row.n
+        return ChatCounts(**counts)
+
+    async def reachable_ids(self) -> list[int]:
+        """One subscriber row per active, unpaused Telegram chat (its first: a forum that
+        subscribed in several threads is one chat), for messages to every chat."""
+        stmt = (
+            select(func.min(chats.c.id).label("id"))
+            .where(chats.c.is_active.is_(True), chats.c.is_paused.is_(False))
+            .group_by(chats.c.telegram_id)
+            .order_by(func.min(chats.c.id))
+        )
+        async with self._engine.connect() as conn:
+            return list((await conn.execute(stmt)).scalars())
 
     async def count_by_topic(self) -> dict[str, int]:
         """How many chats subscribe to each topic."""

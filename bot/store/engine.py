@@ -9,12 +9,14 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from bot.store.database_url import parsed_url
+
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 
 
 def async_url(database_url: str) -> str:
     """Map the user-facing URL (``sqlite:///x.db``, ``postgresql://...``) to an async driver."""
-    url = make_url(database_url.replace("postgres://", "postgresql://", 1))
+    url = parsed_url(database_url)
     if url.get_backend_name() == "sqlite":
         return url.set(drivername="sqlite+aiosqlite").render_as_string(hide_password=False)
     return url.set(drivername="postgresql+asyncpg").render_as_string(hide_password=False)

@@ -41,7 +41,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from bot.clock import Clock, utcnow
 from bot.redact import redact
 from bot.store.digest_writes import write_digests
-from bot.store.records import Delivery, DigestRequest
+from bot.store.records import Delivery, Digest, DigestRequest, OutboxBacklog
 from bot.store.schema import bodies, chats, deliveries, digests
 
 
@@ -196,6 +196,30 @@ class OutboxRepository:
         async with self._engine.connect() as conn:
             rows = (await conn.execute(stmt)).all()
         return {row.status: row.n for row in rows}
+
+    async def backlog(self) -> OutboxBacklog:
+        """How many messages wait for delivery, and when the oldest of them was queued."""
+        waiting = deliveries.c.status.in_(("pending", "leased", "sending"))
+        stmt = (
+            select(func.count().label("depth"), func.min(digests.c.created_at).label("oldest"))
+            .select_from(deliveries.join(digests, digests.c.id == deliveries.c.digest_id))
+            .where(waiting)
+        )
+        async with self._engine.connect() as conn:
+            row = (await conn.execute(stmt)).one()
+        # min() keeps the column's type (UTCDateTime): the value comes back aware UTC.
+        return OutboxBacklog(depth=row.depth, oldest_queued_at=row.oldest)
+
+    async def digests(self, digest_ids: Sequence[int]) -> list[Digest]:
+        """The digests with these ids (those that still exist), by id."""
+        if not digest_ids:
+            return []
+        stmt = select(digests).where(digests.c.id.in_(list(digest_ids))).order_by(digests.c.id)
+        async with self._engine.connect() as conn:
+            rows = (await conn.execute(stmt)).all()
+        return [
+            Digest(r.id, r.chat_id, r.kind, r.slot_key, r.created_at, r.part_count) for r in rows
+        ]
 
     async def for_chat(self, chat_id: int) -> list[Delivery]:
         """Every delivery of a chat, oldest first (for tools and tests)."""

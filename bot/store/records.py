@@ -11,7 +11,7 @@ from typing import Literal
 
 ChatMode = Literal["scheduled", "instant", "off"]
 DeliveryStatus = Literal["pending", "leased", "sending", "sent", "failed", "unknown"]
-DigestKind = Literal["scheduled", "instant", "manual", "welcome"]
+DigestKind = Literal["scheduled", "instant", "manual", "welcome", "announce"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,3 +147,20 @@ class DigestRequest:
     # it meanwhile, the request is stale and nothing of it is written (the chat is
     # planned again from the new cursor), so no story is selected twice.
     cursor_from: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxBacklog:
+    """Messages not yet delivered (pending, leased or sending), and when the oldest was queued."""
+
+    depth: int
+    oldest_queued_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class ChatCounts:
+    """Subscribers by state: getting digests, paused by their users, or unreachable (blocked)."""
+
+    active: int = 0
+    paused: int = 0
+    blocked: int = 0

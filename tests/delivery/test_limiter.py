@@ -190,6 +190,23 @@ def test_pause_all_delays_waiters_and_new_callers() -> None:
     assert max_in_window(times, 1.0) <= 30
 
 
+def test_a_digest_flood_wait_holds_back_digests_but_not_replies() -> None:
+    async def main() -> tuple[float, float, float | None, float | None]:
+        limiter = make_limiter()
+        limiter.pause_bulk(5.0)
+        loop = asyncio.get_running_loop()
+        await limiter.acquire_slot(1, is_group=False, bulk=False)  # a reply: at once
+        reply_at = loop.time()
+        await limiter.acquire_slot(2, is_group=False)  # a digest part: after the pause
+        return reply_at, loop.time(), limiter.paused_until(bulk=False), limiter.paused_until()
+
+    reply_at, digest_at, replies_paused, digests_paused = run_virtual(main)
+
+    assert reply_at == pytest.approx(0.0)
+    assert digest_at == pytest.approx(5.0 + PAUSE_MARGIN_SECONDS)
+    assert replies_paused is None and digests_paused is None  # both over by now
+
+
 def test_pause_is_extended_by_a_longer_one() -> None:
     async def main() -> float:
         limiter = make_limiter()

@@ -514,6 +514,22 @@ async def test_a_reply_waits_out_a_flood_pause_then_goes(world: World) -> None:
     assert texts_to(world.tg, 114) == ["/help answer"]
 
 
+async def test_replies_go_on_while_digests_sit_in_a_flood_wait(world: World) -> None:
+    ext_bot = ExtBot(
+        world.tg.token,
+        base_url=world.tg.api_base_url,
+        rate_limiter=SharedRateLimiter(world.limiter),
+    )
+    world.tg.private_chat(116)
+    world.limiter.pause_bulk(3600)  # a digest message got a 429: the outbox waits
+    async with ext_bot:
+        started = time.monotonic()
+        await ext_bot.send_message(116, "/help answer")
+
+    assert time.monotonic() - started < 1.0
+    assert texts_to(world.tg, 116) == ["/help answer"]
+
+
 async def test_a_reply_refused_with_429_is_sent_again_after_retry_after(world: World) -> None:
     rate_limiter = SharedRateLimiter(world.limiter)
     ext_bot = ExtBot(world.tg.token, base_url=world.tg.api_base_url, rate_limiter=rate_limiter)

@@ -13,6 +13,7 @@ from bot.digest.slots import (
     next_digest_at,
     previous_slot_at_or_before,
     slot_key,
+    slot_time,
 )
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -200,3 +201,10 @@ def test_slot_key_is_utc_and_stable() -> None:
     local = datetime(2026, 11, 27, 8, 0, tzinfo=ZoneInfo("Asia/Kolkata"))
     assert slot_key(local) == "2026-11-27T02:30Z"
     assert slot_key(local.astimezone(UTC)) == slot_key(local)
+
+
+def test_slot_time_reads_a_slot_key_back_and_nothing_else() -> None:
+    due = datetime(2026, 11, 27, 2, 30, tzinfo=UTC)
+    assert slot_time(slot_key(due)) == due
+    for other in ("poll:17", "manual:2026-11-27T02:30:00+00:00", "announce:ab12", "welcome:x"):
+        assert slot_time(other) is None

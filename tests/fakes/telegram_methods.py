@@ -34,6 +34,13 @@ from .telegram_state import FakeTelegramState
 
 Handler = Callable[[dict[str, Any]], Awaitable[Any]]
 
+# BotCommandScope types, and those that name a chat.
+COMMAND_SCOPES = frozenset(
+    {"default", "all_private_chats", "all_group_chats", "all_chat_administrators"}
+    | {"chat", "chat_administrators", "chat_member"}
+)
+CHAT_SCOPES = frozenset({"chat", "chat_administrators", "chat_member"})
+
 _NOT_MODIFIED = (
     "message is not modified: specified new message content and reply markup are exactly "
     "the same as a content and reply markup of the current message"
@@ -296,15 +303,31 @@ class BotApiMethods:
             raise bad_request("commands must be a list of at most 100 BotCommand")
         for command in commands:
             check_command(command)
+        self._check_scope(params.get("scope"))
         self.state.commands_by_scope[scope_key(params)] = commands
         return True
 
     async def get_my_commands(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+        self._check_scope(params.get("scope"))
         return self.state.commands_by_scope.get(scope_key(params), [])
 
     async def delete_my_commands(self, params: dict[str, Any]) -> bool:
+        self._check_scope(params.get("scope"))
         self.state.commands_by_scope.pop(scope_key(params), None)
         return True
+
+    def _check_scope(self, scope: Any) -> None:
+        """Telegram's checks on a BotCommandScope: a known type; a chat scope names a chat
+        the bot knows (else "chat not found"), chat_member also a user id."""
+        if scope is None:
+            return
+        kind = scope.get("type") if isinstance(scope, dict) else None
+        if kind not in COMMAND_SCOPES:
+            raise bad_request("unsupported bot command scope type")
+        if kind in CHAT_SCOPES:
+            self._writable_chat(scope.get("chat_id"))
+        if kind == "chat_member" and not isinstance(scope.get("user_id"), int):
+            raise bad_request("invalid user_id specified")
 
     async def get_chat_member(self, params: dict[str, Any]) -> dict[str, Any]:
         chat = self._writable_chat(params.get("chat_id"))

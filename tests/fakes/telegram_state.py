@@ -16,6 +16,7 @@ from typing import Any, Final
 from .telegram_faults import Faults
 from .telegram_html import utf16_len
 from .telegram_limits import RateLimits, SlidingWindowLimiter
+from .telegram_params import scope_key
 from .telegram_records import (
     BOT_USERNAME,
     CallbackAnswer,
@@ -239,6 +240,12 @@ class FakeTelegramState:
     def my_commands(self) -> list[dict[str, Any]]:
         """Commands set with setMyCommands for the default scope and no language."""
         return self.commands_by_scope.get(("default", ""), [])
+
+    def commands_for_chat(self, chat_id: int) -> list[dict[str, Any]] | None:
+        """Commands set for one chat (BotCommandScopeChat, no language); None if never set."""
+        return self.commands_by_scope.get(
+            scope_key({"scope": {"type": "chat", "chat_id": chat_id}})
+        )
 
     def record_sent(self, sent: SentMessage) -> None:
         """Remember an accepted sendMessage and wake waiters."""

@@ -429,6 +429,17 @@ async def test_commands_members_and_chat_info(tg: FakeTelegram, bot: telegram.Bo
     assert tg.my_commands == []
 
 
+async def test_commands_for_one_chat_need_a_known_chat(tg: FakeTelegram, bot: telegram.Bot) -> None:
+    await bot.set_my_commands([("admin", "Operator")], scope=telegram.BotCommandScopeChat(ALICE))
+    assert [c["command"] for c in tg.commands_for_chat(ALICE) or []] == ["admin"]
+    assert tg.my_commands == []  # the default scope is another menu
+    assert tg.commands_for_chat(BOB) is None
+    with pytest.raises(BadRequest, match="Chat not found"):
+        await bot.set_my_commands([("admin", "Operator")], scope=telegram.BotCommandScopeChat(4242))
+    scoped = await bot.get_my_commands(scope=telegram.BotCommandScopeChat(ALICE))
+    assert [c.command for c in scoped] == ["admin"]
+
+
 async def test_wait_for_messages_fails_clearly(tg: FakeTelegram) -> None:
     with pytest.raises(AssertionError, match=r"expected 1 message\(s\) to chat 1001"):
         await tg.wait_for_messages(ALICE, timeout=0.2)
