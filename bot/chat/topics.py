@@ -14,19 +14,41 @@ from telegram.ext import ContextTypes
 from bot.chat import texts
 from bot.chat.access import admins_only
 from bot.chat.context import current_chat, ensure_chat, reply, services_from
-from bot.chat.keyboards import DONE, parse_topic_callback, topics_keyboard
+from bot.chat.keyboards import (
+    CHECK_MARK,
+    DONE,
+    parse_topic_callback,
+    topic_callback,
+    topics_keyboard,
+)
 from bot.chat.subscriptions import follow
 from bot.services import Services
 from bot.store.records import Chat
 
 
-async def toggle(services: Services, chat: Chat, topic_id: str) -> bool:
-    """Follow the topic if the chat does not, else drop it; True when now followed."""
-    if topic_id in chat.topics:
+async def toggle(services: Services, chat: Chat, topic_id: str, *, to_follow: bool) -> bool:
+    """Follow the topic or drop it, as the pressed button asked; True when now followed."""
+    if not to_follow:
         await services.store.chats.remove_topics(chat.id, [topic_id])
         return False
-    await follow(services, chat, [topic_id])
+    if topic_id not in chat.topics:
+        await follow(services, chat, [topic_id])
     return True
+
+
+def pressed_to_follow(query: CallbackQuery, topic_id: str, followed: tuple[str, ...]) -> bool:
+    """What the press asks: the opposite of what the pressed keyboard showed.
+
+    Read from the keyboard the user saw, not from the store: a press handled
+    again after a crash (bot.updates) asks for the same state, not a second flip.
+    """
+    markup = query.message.reply_markup if query.message is not None else None
+    data = topic_callback(topic_id)
+    for row in markup.inline_keyboard if markup is not None else ():
+        for button in row:
+            if button.callback_data == data:
+                return not button.text.startswith(CHECK_MARK)
+    return topic_id not in followed  # no keyboard to read: flip what the store holds
 
 
 async def show_topics(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -58,7 +80,8 @@ async def toggle_topic(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         await query.answer()
         await redraw(query, services, chat.id)
         return
-    is_followed = await toggle(services, chat, topic.id)
+    to_follow = pressed_to_follow(query, topic.id, chat.topics)
+    is_followed = await toggle(services, chat, topic.id, to_follow=to_follow)
     await query.answer(texts.topic_toggled_toast(topic.name, is_followed))
     await redraw(query, services, chat.id)
 
