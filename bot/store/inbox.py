@@ -136,6 +136,11 @@ class InboxRepository:
         async with self._engine.begin() as conn:
             return (await conn.execute(stmt)).rowcount or 0
 
+    async def ping(self) -> None:
+        """Read the inbox once; raises when the database does not answer (health checks)."""
+        async with self._engine.connect() as conn:
+            await conn.execute(select(inbox.c.update_id).limit(1))
+
     async def counts(self) -> dict[str, int]:
         """How many updates are in each status."""
         stmt = select(inbox.c.status, func.count().label("n")).group_by(inbox.c.status)

@@ -5,9 +5,10 @@ offset) before its handlers finish, so a process killed meanwhile loses those
 commands. Here the next offset moves past a batch only after the batch is
 committed to the inbox; a batch that could not be stored is asked for again.
 
-A chat that floods the bot is capped in the inbox (``per_chat_cap`` waiting
-updates); the rest are stored as dropped and the chat is asked, at most once
-per :data:`SLOW_DOWN_EVERY_SECONDS`, to slow down.
+Storing, and the per-chat cap on a flooding chat, are
+:class:`~bot.updates.intake.UpdateIntake`'s, shared with the webhook receiver.
+Telegram refuses ``getUpdates`` (409) while a webhook is set, so before its
+first poll the receiver deletes a webhook left from a webhook deployment.
 """
 
 from __future__ import annotations
@@ -22,13 +23,13 @@ from sqlalchemy.exc import SQLAlchemyError
 from telegram import Bot, Update
 from telegram.error import Conflict, NetworkError, TelegramError
 
-from bot.chat import texts
-from bot.store.inbox import InboxRepository, IncomingUpdate
+from bot.store.inbox import InboxRepository
+from bot.updates.intake import UpdateIntake
+from bot.updates.webhook import delete_webhook
 
 log = logging.getLogger(__name__)
 
 LONG_POLL_SECONDS = 25
-SLOW_DOWN_EVERY_SECONDS = 60.0
 # Waits after a failed getUpdates or a failed write: doubling from the first to the last.
 RETRY_FIRST_SECONDS = 1.0
 RETRY_MAX_SECONDS = 60.0
@@ -48,15 +49,17 @@ class UpdateReceiver:
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self._bot = bot
-        self._inbox = inbox
-        self._wake = wake_dispatcher
-        self._cap = per_chat_cap
+        self._intake = UpdateIntake(
+            bot, inbox, per_chat_cap=per_chat_cap, wake=wake_dispatcher, monotonic=monotonic
+        )
         self._long_poll_seconds = long_poll_seconds
-        self._monotonic = monotonic
         self._offset: int | None = None
-        self._told_to_slow_down: dict[int, float] = {}
-        self._notices: set[asyncio.Task[None]] = set()
-        self.dropped = 0  # updates refused by the per-chat cap since start
+        self._webhook_checked = False
+
+    @property
+    def dropped(self) -> int:
+        """Updates refused by the per-chat cap since start."""
+        return self._intake.dropped
 
     async def run(self, stop: asyncio.Event) -> None:
         """Receive until ``stop`` is set (the caller may also cancel; nothing is lost)."""
@@ -70,11 +73,13 @@ class UpdateReceiver:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), delay)
                 delay = min(delay * 2, RETRY_MAX_SECONDS)
-        for task in list(self._notices):
-            task.cancel()
+        self._intake.close()
 
     async def receive_once(self) -> int:
         """One ``getUpdates`` round: store what came, then move the offset. Returns updates."""
+        if not self._webhook_checked:
+            await delete_webhook(self._bot)
+            self._webhook_checked = True
         updates = await self._bot.get_updates(
             offset=self._offset,
             timeout=self._long_poll_seconds,
@@ -82,46 +87,14 @@ class UpdateReceiver:
         )
         if not updates:
             return 0
-        rows = [incoming(update) for update in updates]
-        result = await self._inbox.add(rows, per_chat_cap=self._cap)
+        await self._intake.store(updates)
         self._offset = max(update.update_id for update in updates) + 1
-        if result.stored:
-            self._wake()
-        self._handle_drops(result.dropped_by_chat)
         return len(updates)
-
-    def _handle_drops(self, dropped_by_chat: dict[int, int]) -> None:
-        for chat_id, count in dropped_by_chat.items():
-            self.dropped += count
-            log.warning("chat %s sends too fast: %d updates dropped", chat_id, count)
-            if self._may_tell(chat_id):
-                task = asyncio.create_task(self._tell_to_slow_down(chat_id))
-                self._notices.add(task)
-                task.add_done_callback(self._notices.discard)
-
-    def _may_tell(self, chat_id: int) -> bool:
-        now = self._monotonic()
-        cutoff = now - SLOW_DOWN_EVERY_SECONDS
-        self._told_to_slow_down = {c: t for c, t in self._told_to_slow_down.items() if t > cutoff}
-        if chat_id in self._told_to_slow_down:
-            return False
-        self._told_to_slow_down[chat_id] = now
-        return True
-
-    async def _tell_to_slow_down(self, chat_id: int) -> None:
-        try:
-            await self._bot.send_message(chat_id, texts.SLOW_DOWN)
-        except TelegramError as err:
-            log.info("could not ask chat %s to slow down: %s", chat_id, err)
-
-
-def incoming(update: Update) -> IncomingUpdate:
-    """The inbox row of an update: its id, its chat (0 for none) and its JSON."""
-    chat = update.effective_chat
-    return IncomingUpdate(update.update_id, chat.id if chat else 0, update.to_json())
 
 
 def _why(err: BaseException) -> str:
+    if isinstance(err, Conflict) and "webhook" in err.message:
+        return "a webhook receiver has set a webhook for this token (run one kind of receiver)"
     if isinstance(err, Conflict):
         return "another process is polling with this token (stop it, or use one bot per token)"
     if isinstance(err, NetworkError):
