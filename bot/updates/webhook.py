@@ -211,13 +211,15 @@ class WebhookReceiver:
         try:
             update = Update.de_json(data, self._bot)
         except Exception as err:  # untrusted input: whatever PTB's parser trips on
-            log.info("webhook body %s is not an update: %s", data["update_id"], err)
+            log.info("webhook body %s is not an update: %s", data["update_id"], _first_line(err))
             return 400
         try:
             await self._intake.store([update])
         except Exception as err:  # 500: Telegram keeps the update and sends it again
             log.warning(
-                "could not store update %s, Telegram will resend it: %s", data["update_id"], err
+                "could not store update %s, Telegram will resend it: %s",
+                data["update_id"],
+                _first_line(err),
             )
             return 500
         return 200
@@ -229,7 +231,7 @@ class WebhookReceiver:
         try:
             await asyncio.wait_for(self._inbox.ping(), PING_TIMEOUT_SECONDS)
         except Exception as err:  # any failure of the database is "unhealthy"
-            log.warning("health check: the database does not answer: %s", err)
+            log.warning("health check: the database does not answer: %s", _first_line(err))
             return False
         return True
 
@@ -328,6 +330,12 @@ def _skip_body_check(handler: RequestHandler) -> None:
 
 def _route(path: str) -> str:
     return re.escape(path)  # tornado routes are regular expressions
+
+
+def _first_line(err: BaseException) -> str:
+    """An error in one log line (SQLAlchemy's texts go on with the statement)."""
+    lines = str(err).strip().splitlines()
+    return f"{type(err).__name__}: {lines[0]}" if lines else type(err).__name__
 
 
 def _origin(url: str) -> str:
