@@ -134,6 +134,11 @@ class WebhookReceiver:
         return self._intake.dropped
 
     @property
+    def in_flight(self) -> int:
+        """Webhook requests being answered now."""
+        return self._in_flight
+
+    @property
     def local_url(self) -> str:
         """Where this receiver serves the webhook path (tests post here)."""
         return f"http://{self._settings.listen}:{self.port}{self._settings.path}"
@@ -163,7 +168,11 @@ class WebhookReceiver:
         self.port = sockets[0].getsockname()[1]
         log.info("webhook receiver listening on %s:%d", listen, self.port)
         if self._register:
-            await set_webhook(self._bot, self._settings)
+            try:
+                await set_webhook(self._bot, self._settings)
+            except BaseException:
+                await self.stop()  # nothing left listening when start fails
+                raise
 
     async def stop(self) -> None:
         """Stop accepting, let requests in progress finish (bounded), close connections."""

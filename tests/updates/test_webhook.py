@@ -22,8 +22,10 @@ from telegram import Update
 
 from bot.app import build_bot
 from bot.chat import texts
+from bot.errors import ConfigError, NewsbotError
 from bot.settings import Settings, WebhookSettings
 from bot.store import Store, open_store
+from bot.store.engine import make_engine
 from bot.updates import UpdateReceiver, WebhookReceiver
 from bot.updates.webhook import SECRET_HEADER
 from tests.chat.conftest import fixed_clock, make_settings
@@ -340,3 +342,65 @@ def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+async def test_a_port_in_use_is_one_clear_line(store: Store, bot: telegram.Bot) -> None:
+    async with receiving(store, bot, register=False) as running:
+        settings = WebhookSettings(
+            url=running.local_url, secret=SECRET, listen="127.0.0.1", port=running.port
+        )
+        with pytest.raises(ConfigError) as caught:
+            await WebhookReceiver(settings, bot, store.inbox, per_chat_cap=20).start()
+
+    assert caught.value.key == "webhook.port"
+    assert f"127.0.0.1:{running.port}" in str(caught.value)
+
+
+async def test_a_receiver_telegram_cannot_be_told_about_stops_listening(store: Store) -> None:
+    settings = webhook_settings()
+    unreachable = f"http://127.0.0.1:{_free_port()}/bot"
+    offline = telegram.Bot("123:ABC", base_url=unreachable)  # Telegram is not reachable
+    receiver = WebhookReceiver(settings, offline, store.inbox, per_chat_cap=20)
+    with pytest.raises(NewsbotError, match="could not set the webhook"):
+        await receiver.start()
+
+    with socket.socket() as sock:  # the port is free again
+        sock.bind(("127.0.0.1", settings.port))
+
+
+async def test_stopping_lets_a_request_in_progress_commit_and_answer(
+    store: Store, database_url: str, bot: telegram.Bot
+) -> None:
+    receiver = WebhookReceiver(
+        webhook_settings(), bot, store.inbox, per_chat_cap=20, register=False
+    )
+    await receiver.start()
+    async with inbox_writes_held(database_url):
+        posting = asyncio.create_task(post(receiver.local_url, update_body(7)))
+        for _ in range(1_000):  # until the post waits for the database
+            if receiver.in_flight:
+                break
+            await asyncio.sleep(0.01)
+        assert receiver.in_flight == 1
+        stopping = asyncio.create_task(receiver.stop())
+        for _ in range(20):
+            await asyncio.sleep(0.01)
+        assert not stopping.done()
+    answer = await posting
+    await stopping
+
+    assert answer.status_code == 200
+    assert [w.update_id for w in await store.inbox.waiting_for_chat(ALICE, 10)] == [7]
+
+
+@asynccontextmanager
+async def inbox_writes_held(database_url: str) -> AsyncIterator[None]:
+    """Another connection holds writes to the inbox for the block (as a long transaction)."""
+    engine = make_engine(database_url)
+    try:
+        async with engine.begin() as conn:  # on SQLite: BEGIN IMMEDIATE, the write lock
+            if conn.dialect.name == "postgresql":
+                await conn.execute(text("LOCK TABLE inbox IN EXCLUSIVE MODE"))
+            yield
+    finally:
+        await engine.dispose()
