@@ -153,6 +153,7 @@ class WebhookReceiver:
             log_function=_log_request,
         )
         listen, port = self._settings.listen, self._settings.port
+        self._stopping = False
         try:
             sockets = bind_sockets(port, address=listen)
         except OSError as err:
@@ -161,8 +162,10 @@ class WebhookReceiver:
                 f"cannot listen on {listen}:{port}: {err.strerror}",
                 "stop what uses it or choose another port",
             ) from err
+        # A body over the cap without a Content-Length is read up to twice the cap to be
+        # answered 413; beyond that tornado closes the connection with a bare 400.
         self._server = HTTPServer(
-            app, max_body_size=self.max_body_bytes, body_timeout=BODY_TIMEOUT_SECONDS
+            app, max_body_size=2 * self.max_body_bytes, body_timeout=BODY_TIMEOUT_SECONDS
         )
         self._server.add_sockets(sockets)
         self.port = sockets[0].getsockname()[1]
@@ -245,11 +248,14 @@ class WebhookReceiver:
         return True
 
     def request_started(self) -> None:
+        """A webhook request arrived (its handler calls this; stop waits for it)."""
         self._in_flight += 1
         self._idle.clear()
 
-    def request_finished(self, status: int) -> None:
-        self.answers[status] += 1
+    def request_finished(self, status: int | None) -> None:
+        """A webhook request was answered with ``status``, or (None) its connection closed."""
+        if status is not None:
+            self.answers[status] += 1
         self._in_flight -= 1
         if self._in_flight == 0:
             self._idle.set()
@@ -287,20 +293,21 @@ class _UpdateHandler(RequestHandler):
         self._answer(status)
 
     def on_finish(self) -> None:
-        self._release()
+        self._release(self.get_status())
 
     def on_connection_close(self) -> None:
-        self._release()
+        super().on_connection_close()  # ends the wait for a body that will never come
+        self._release(None)
 
     def _answer(self, status: int) -> None:
         # No body: a JSON body naming a "method" would be run by Telegram as a Bot API call.
         self.set_status(status)
         self.finish()
 
-    def _release(self) -> None:
+    def _release(self, status: int | None) -> None:
         if self._counted:
             self._counted = False
-            self._receiver.request_finished(self.get_status())
+            self._receiver.request_finished(status)
 
 
 class _HealthHandler(RequestHandler):

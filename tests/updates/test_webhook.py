@@ -68,7 +68,9 @@ async def receiving(
         yield receiver
 
 
-async def post(url: str, body: bytes | str, secret: str | None = SECRET) -> httpx.Response:
+async def post(
+    url: str, body: bytes | str | AsyncIterator[bytes], secret: str | None = SECRET
+) -> httpx.Response:
     headers = {"Content-Type": "application/json"}
     if secret is not None:
         headers[SECRET_HEADER] = secret
@@ -138,6 +140,7 @@ async def test_oversize_and_malformed_bodies_are_refused_and_nothing_is_stored(
     async with receiving(store, bot, max_body_bytes=2_000) as receiver:
         url = receiver.local_url
         too_big = await post(url, update_body(1, text_="x" * 3_000))
+        too_big_chunked = await post(url, _chunked(update_body(2, text_="x" * 3_000)))
         malformed = [
             await post(url, body)
             for body in (
@@ -153,7 +156,7 @@ async def test_oversize_and_malformed_bodies_are_refused_and_nothing_is_stored(
         ]
         fits = await post(url, update_body(9))
 
-    assert too_big.status_code == 413
+    assert (too_big.status_code, too_big_chunked.status_code) == (413, 413)
     assert [r.status_code for r in malformed] == [400] * len(malformed)
     assert fits.status_code == 200
     assert await store.inbox.counts() == {"pending": 1}
@@ -336,6 +339,13 @@ async def inbox_moved_away(store: Store) -> AsyncIterator[None]:
 async def _rename_table(store: Store, old: str, new: str) -> None:
     async with store.engine.begin() as conn:
         await conn.execute(text(f"ALTER TABLE {old} RENAME TO {new}"))
+
+
+async def _chunked(body: str) -> AsyncIterator[bytes]:
+    """The body sent in pieces with no Content-Length (chunked transfer encoding)."""
+    data = body.encode()
+    for start in range(0, len(data), 500):
+        yield data[start : start + 500]
 
 
 def _free_port() -> int:
