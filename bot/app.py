@@ -46,6 +46,7 @@ from bot.sources.poller import Poller, fetch_limits
 from bot.store import Store, open_store
 from bot.store.engine import is_sqlite
 from bot.updates import UpdateDispatcher, UpdateReceiver
+from bot.updates.webhook import WebhookReceiver
 from bot.wording import counted
 
 log = logging.getLogger(__name__)
@@ -75,6 +76,7 @@ class NewsBot:
     clock: Clock = utcnow
     owner: str = "newsbot"  # this process in leases, heartbeats and outbox claims
     roles: frozenset[str] = frozenset(ROLES)
+    webhook: WebhookReceiver | None = None
     stop_event: asyncio.Event = field(default_factory=asyncio.Event)
     _tasks: dict[str, asyncio.Task[None]] = field(default_factory=dict)
     _leases: dict[str, RoleLease] = field(default_factory=dict)
@@ -147,7 +149,8 @@ class NewsBot:
         stop = self.stop_event
         leases = None if is_sqlite(self.store.engine) else self.store.leases
         names: list[str] = [name for name in ("planner", "sender") if name in roles]
-        if "receiver" in roles:
+        polls_telegram = "receiver" in roles and self.settings.webhook is None
+        if polls_telegram:
             names.append("updates")  # long polling admits one consumer per token
         for name in names:
             lease = RoleLease(leases, name, self.owner)
@@ -157,9 +160,24 @@ class NewsBot:
         if "sender" in roles:
             work = self._leases["sender"].run_while_held(stop, self._send_and_handle)
             self._tasks["sender"] = asyncio.create_task(work)
-        if "receiver" in roles:
+        if polls_telegram:
             work = self._leases["updates"].run_while_held(stop, self.receiver.run)
             self._tasks["receiver"] = asyncio.create_task(work)
+        elif "receiver" in roles:
+            await self._start_webhook(roles)
+
+    async def _start_webhook(self, roles: frozenset[str]) -> None:
+        """Webhook mode: serve Telegram's posts (any number of receivers, no lease)."""
+        assert self.settings.webhook is not None
+        wake = self.dispatcher.wake if "sender" in roles else None  # else the sender polls
+        self.webhook = WebhookReceiver(
+            self.settings.webhook,
+            self.application.bot,
+            self.store.inbox,
+            per_chat_cap=self.settings.updates.per_chat_waiting_cap,
+            wake=wake,
+        )
+        await self.webhook.start()
 
     async def _send_and_handle(self, until: asyncio.Event) -> None:
         """The sender role: handle the inbox's updates and send the outbox, one limiter."""
@@ -173,6 +191,8 @@ class NewsBot:
         """Stop everything started by :meth:`start`, in reverse order."""
         self.stop_event.set()
         await self.monitoring.stop()
+        if self.webhook is not None:  # requests in progress commit and answer first
+            await self.webhook.stop()
         receiver = self._tasks.pop("receiver", None)
         if receiver is not None:  # it may sit in a long poll; what it stored stays stored
             receiver.cancel()

@@ -147,9 +147,13 @@ def _report(err: Exception, command: str) -> int:
 
 
 def _secrets(settings: Settings) -> tuple[str, ...]:
-    """Texts never to print: the bot token (URL passwords are found by their shape)."""
+    """Texts never to print: the bot token and the webhook secret (URL passwords are
+    found by their shape)."""
     token = settings.telegram_token
-    return (token.get_secret_value(),) if token is not None else ()
+    secrets = [token.get_secret_value()] if token is not None else []
+    if settings.webhook is not None:
+        secrets.append(settings.webhook.secret.get_secret_value())
+    return tuple(secrets)
 
 
 async def _run(settings: Settings, args: argparse.Namespace) -> int:

@@ -20,6 +20,7 @@ import tomllib
 from pathlib import Path
 from types import UnionType
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dotenv import dotenv_values
@@ -46,6 +47,9 @@ _TOPIC_ID_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 _TOML_POSITION_RE = re.compile(r"\s*\(at line (\d+), column (\d+)\)$")
 _SETTINGS_ERROR_FIELD_RE = re.compile(r'field "([^"]+)"')
+# What Telegram accepts as a webhook's secret_token.
+_WEBHOOK_SECRET_RE = re.compile(r"[A-Za-z0-9_-]{1,256}")
+WEBHOOK_HEALTH_PATH = "/healthz"
 
 
 def validate_timezone(name: str) -> str:
@@ -165,6 +169,45 @@ class UpdatesSettings(BaseModel):
     handler_concurrency: int = Field(default=64, gt=0)
 
 
+class WebhookSettings(BaseModel):
+    """Telegram posts updates to ``url``; the webhook receiver listens on ``listen``:``port``.
+
+    ``url`` is the public address (a load balancer's, or this host's); Telegram's
+    cloud takes https on ports 443, 80, 88 or 8443 (a self-hosted Bot API server
+    also takes http). The receiver serves the URL's path.
+    """
+
+    url: str
+    # Telegram sends it in X-Telegram-Bot-Api-Secret-Token with every update.
+    secret: SecretStr
+    listen: str = "127.0.0.1"
+    port: int = Field(default=8443, ge=0, le=65535)  # 0: any free port (tests)
+
+    @field_validator("url")
+    @classmethod
+    def _check_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("https", "http") or not parts.hostname:
+            raise ValueError(f"bad URL {value!r}; write the public https:// URL Telegram posts to")
+        if parts.fragment or parts.username or parts.password:
+            raise ValueError("the webhook URL may have no #fragment and no user:password@")
+        if (parts.path or "/") == WEBHOOK_HEALTH_PATH:
+            raise ValueError(f"the path {WEBHOOK_HEALTH_PATH} is the health check's; use another")
+        return value
+
+    @field_validator("secret")
+    @classmethod
+    def _check_secret(cls, value: SecretStr) -> SecretStr:
+        if not _WEBHOOK_SECRET_RE.fullmatch(value.get_secret_value()):
+            raise ValueError("the secret must be 1-256 characters of A-Z, a-z, 0-9, _ and -")
+        return value
+
+    @property
+    def path(self) -> str:
+        """The path the receiver serves: the URL's."""
+        return urlsplit(self.url).path or "/"
+
+
 class Settings(BaseSettings):
     """Every setting of newsbot. Build it with :func:`load_settings`."""
 
@@ -193,6 +236,7 @@ class Settings(BaseSettings):
     fetch: FetchSettings = Field(default_factory=FetchSettings)
     delivery: DeliverySettings = Field(default_factory=DeliverySettings)
     updates: UpdatesSettings = Field(default_factory=UpdatesSettings)
+    webhook: WebhookSettings | None = None  # None: long polling
     topics: list[TopicConfig] = Field(default_factory=list)
     sources: list[SourceConfig] = Field(default_factory=list)
 
@@ -451,7 +495,9 @@ def _config_error(err: ValidationError) -> ConfigError:
     message = str(first["msg"]).removeprefix("Value error, ")
     given = first.get("input")
     shown = isinstance(given, str | int | float) and repr(given) not in message
-    if shown and key != "settings" and "token" not in key:  # a token's value is never shown
+    # A secret's value (the token, the webhook secret, a password) is never shown.
+    is_secret = any(word in key for word in ("token", "secret", "password"))
+    if shown and key != "settings" and not is_secret:
         message = f"{message}, got {redact(repr(given))[:80]}"
     return ConfigError(key, message, f"fix it in {_where_set(key)}")
 

@@ -42,7 +42,7 @@ def pressed_to_follow(query: CallbackQuery, topic_id: str, followed: tuple[str, 
     Read from the keyboard the user saw, not from the store: a press handled
     again after a crash (bot.updates) asks for the same state, not a second flip.
     """
-    markup = query.message.reply_markup if query.message is not None else None
+    markup = getattr(query.message, "reply_markup", None)  # None for an inaccessible message
     data = topic_callback(topic_id)
     for row in markup.inline_keyboard if markup is not None else ():
         for button in row:

@@ -81,7 +81,7 @@ async def open_store(database_url: str, *, clock: Clock = utcnow, migrate: bool 
         articles=ArticleRepository(engine, write_turn),
         outbox=OutboxRepository(engine, clock),
         state=StateRepository(engine, clock),
-        inbox=InboxRepository(engine, clock),
+        inbox=InboxRepository(engine, write_turn, clock),
         leases=LeaseRepository(engine),
     )
 

@@ -37,11 +37,9 @@ from typing import Any
 from sqlalchemy import Row, and_, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from bot.store.dialect import lock_article_writes
+from bot.store.dialect import IN_LIST_CHUNK, lock_article_writes
 from bot.store.records import Article
 from bot.store.schema import article_topics, articles, sources
-
-CHUNK = 500  # values per IN (...) list: far below SQLite's and asyncpg's parameter limits
 
 
 @dataclass(frozen=True, slots=True)
@@ -240,7 +238,7 @@ def _dedupe(items: Sequence[ArticleInput]) -> list[ArticleInput]:
     return unique
 
 
-def _chunks(values: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:
+def _chunks(values: Sequence[Any], size: int = IN_LIST_CHUNK) -> Iterator[Sequence[Any]]:
     for start in range(0, len(values), size):
         yield values[start : start + size]
 
@@ -384,9 +382,9 @@ async def _with_topics(conn: AsyncConnection, stmt: Any) -> list[Article]:
     rows = (await conn.execute(stmt)).all()
     topics: dict[int, list[str]] = {}
     ids = [r.id for r in rows]
-    for start in range(0, len(ids), CHUNK):
+    for start in range(0, len(ids), IN_LIST_CHUNK):
         tstmt = select(article_topics).where(
-            article_topics.c.article_id.in_(ids[start : start + CHUNK])
+            article_topics.c.article_id.in_(ids[start : start + IN_LIST_CHUNK])
         )
         for row in (await conn.execute(tstmt.order_by(article_topics.c.topic_id))).all():
             topics.setdefault(row.article_id, []).append(row.topic_id)

@@ -16,7 +16,7 @@ from sqlalchemy import Row, and_, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.clock import Clock, utcnow
-from bot.store.dialect import insert_ignore
+from bot.store.dialect import IN_LIST_CHUNK, insert_ignore
 from bot.store.records import Chat, ChatCounts, ChatKey
 from bot.store.schema import chats, subscriptions
 
@@ -232,10 +232,6 @@ async def _topics_of(conn: AsyncConnection, chat_id: int) -> list[str]:
     return list((await conn.execute(stmt)).scalars())
 
 
-# Ids per IN (...) list: far below SQLite's and PostgreSQL's bind-parameter limits.
-CHUNK = 1_000
-
-
 async def _load(
     conn: AsyncConnection, where: Any, *, order: Any = None, limit: int | None = None
 ) -> list[Chat]:
@@ -252,10 +248,10 @@ async def _load(
 async def _topics_for(conn: AsyncConnection, chat_ids: list[int]) -> dict[int, tuple[str, ...]]:
     """Each chat's topics, in subscription order."""
     found: dict[int, list[str]] = {}
-    for start in range(0, len(chat_ids), CHUNK):
+    for start in range(0, len(chat_ids), IN_LIST_CHUNK):
         stmt = (
             select(subscriptions.c.chat_id, subscriptions.c.topic_id)
-            .where(subscriptions.c.chat_id.in_(chat_ids[start : start + CHUNK]))
+            .where(subscriptions.c.chat_id.in_(chat_ids[start : start + IN_LIST_CHUNK]))
             .order_by(subscriptions.c.created_at, subscriptions.c.topic_id)
         )
         for row in await conn.execute(stmt):

@@ -10,6 +10,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+# Ids per IN (...) list: far below SQLite's and asyncpg's bind-parameter limits.
+IN_LIST_CHUNK = 500
+
 
 def insert_ignore(
     dialect: Dialect, table: Table, index_elements: Sequence[str] | None = None

@@ -17,14 +17,11 @@ from typing import Any
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.store.dialect import insert_ignore
+from bot.store.dialect import IN_LIST_CHUNK, insert_ignore
 from bot.store.records import DigestRequest
 from bot.store.schema import bodies, chats, deliveries, digests
 
 log = logging.getLogger(__name__)
-
-# Ids per IN (...) list: far below SQLite's and asyncpg's bind-parameter limits.
-CHUNK = 500
 
 
 async def write_digests(
@@ -63,9 +60,9 @@ async def _unmoved(
     if not ids:
         return requests
     cursors: dict[int, int] = {}
-    for start in range(0, len(ids), CHUNK):
+    for start in range(0, len(ids), IN_LIST_CHUNK):
         stmt = select(chats.c.id, chats.c.cursor_article_id).where(
-            chats.c.id.in_(ids[start : start + CHUNK])
+            chats.c.id.in_(ids[start : start + IN_LIST_CHUNK])
         )
         if conn.dialect.name == "postgresql":
             stmt = stmt.with_for_update()
@@ -92,9 +89,9 @@ async def _store_bodies(conn: AsyncConnection, texts: list[str]) -> dict[str, in
     await conn.execute(insert_ignore(conn.dialect, bodies, ["hash"]), rows)
     hashes = list(by_hash)
     found: dict[str, int] = {}
-    for start in range(0, len(hashes), CHUNK):
+    for start in range(0, len(hashes), IN_LIST_CHUNK):
         stmt = select(bodies.c.hash, bodies.c.id).where(
-            bodies.c.hash.in_(hashes[start : start + CHUNK])
+            bodies.c.hash.in_(hashes[start : start + IN_LIST_CHUNK])
         )
         found.update({by_hash[row.hash]: row.id for row in await conn.execute(stmt)})
     return found

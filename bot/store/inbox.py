@@ -12,11 +12,14 @@ Protocol (see docs/design.md, "The inbox"):
    ``attempts`` above 1 says a run was interrupted (a reply may repeat).
 4. ``prune`` deletes handled rows older than Telegram keeps unconfirmed
    updates, so a resent update is always recognised.
-Statuses: pending -> done | dropped | failed.
+Statuses: pending -> done | failed; dropped (over the cap, never handled). The
+text of an update is kept only while it waits.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -25,11 +28,9 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.clock import Clock, utcnow
-from bot.store.dialect import insert_ignore
+from bot.store.dialect import IN_LIST_CHUNK, insert_ignore
+from bot.store.engine import is_sqlite
 from bot.store.schema import inbox
-
-# Ids per IN (...) list, far below the drivers' bind-parameter limits.
-_CHUNK = 500
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,9 +63,17 @@ class AddResult:
 class InboxRepository:
     """Reads and writes ``inbox``."""
 
-    def __init__(self, engine: AsyncEngine, clock: Clock = utcnow) -> None:
+    def __init__(
+        self, engine: AsyncEngine, write_turn: asyncio.Lock, clock: Clock = utcnow
+    ) -> None:
         self._engine = engine
+        self._write_turn = write_turn  # Store.write_turn: on SQLite every writer takes it
         self._clock = clock
+
+    def _turn(self) -> contextlib.AbstractAsyncContextManager[object]:
+        # Up to a handler per chat writes at once in a burst; on SQLite they queue here
+        # rather than in SQLite's busy handler (see Store.write_turn).
+        return self._write_turn if is_sqlite(self._engine) else contextlib.nullcontext()
 
     async def add(self, updates: Sequence[IncomingUpdate], *, per_chat_cap: int) -> AddResult:
         """Store a batch in one transaction; updates already stored are left as they are.
@@ -75,7 +84,7 @@ class InboxRepository:
         if not updates:
             return AddResult(0, {})
         now = self._clock()
-        async with self._engine.begin() as conn:
+        async with self._turn(), self._engine.begin() as conn:
             known = await _known_ids(conn, [u.update_id for u in updates])
             fresh = _unique(u for u in updates if u.update_id not in known)
             waiting = await _waiting_per_chat(conn, {u.chat_id for u in fresh})
@@ -117,17 +126,31 @@ class InboxRepository:
             .values(attempts=inbox.c.attempts + 1)
             .returning(inbox.c.attempts)
         )
-        async with self._engine.begin() as conn:
+        async with self._turn(), self._engine.begin() as conn:
             return int((await conn.execute(stmt)).scalar_one())
 
+    async def unbegin(self, update_id: int) -> None:
+        """Take back a run a clean stop cut short (it does not count as interrupted)."""
+        stmt = (
+            update(inbox)
+            .where(inbox.c.update_id == update_id, inbox.c.attempts > 0)
+            .values(attempts=inbox.c.attempts - 1)
+        )
+        async with self._turn(), self._engine.begin() as conn:
+            await conn.execute(stmt)
+
     async def finish(self, update_id: int, *, status: str = "done") -> None:
-        """Mark an update handled ('done'), or given up ('failed')."""
+        """Mark an update handled ('done'), or given up ('failed').
+
+        Its text is blanked: only the id is needed to recognise a resend, and
+        users' messages are not kept longer than it takes to answer them.
+        """
         stmt = (
             update(inbox)
             .where(inbox.c.update_id == update_id)
-            .values(status=status, done_at=self._clock())
+            .values(status=status, done_at=self._clock(), payload="")
         )
-        async with self._engine.begin() as conn:
+        async with self._turn(), self._engine.begin() as conn:
             await conn.execute(stmt)
 
     async def prune(self, before: datetime) -> int:
@@ -135,6 +158,11 @@ class InboxRepository:
         stmt = inbox.delete().where(inbox.c.status != "pending", inbox.c.received_at < before)
         async with self._engine.begin() as conn:
             return (await conn.execute(stmt)).rowcount or 0
+
+    async def ping(self) -> None:
+        """Read the inbox once; raises when the database does not answer (health checks)."""
+        async with self._engine.connect() as conn:
+            await conn.execute(select(inbox.c.update_id).limit(1))
 
     async def counts(self) -> dict[str, int]:
         """How many updates are in each status."""
@@ -151,8 +179,10 @@ class InboxRepository:
 
 async def _known_ids(conn: AsyncConnection, ids: list[int]) -> set[int]:
     found: set[int] = set()
-    for start in range(0, len(ids), _CHUNK):
-        stmt = select(inbox.c.update_id).where(inbox.c.update_id.in_(ids[start : start + _CHUNK]))
+    for start in range(0, len(ids), IN_LIST_CHUNK):
+        stmt = select(inbox.c.update_id).where(
+            inbox.c.update_id.in_(ids[start : start + IN_LIST_CHUNK])
+        )
         found.update((await conn.execute(stmt)).scalars())
     return found
 
@@ -168,10 +198,12 @@ async def _waiting_per_chat(conn: AsyncConnection, chat_ids: set[int]) -> dict[i
         return {}
     ids = sorted(chat_ids)
     counts: dict[int, int] = {}
-    for start in range(0, len(ids), _CHUNK):
+    for start in range(0, len(ids), IN_LIST_CHUNK):
         stmt = (
             select(inbox.c.chat_id, func.count().label("n"))
-            .where(inbox.c.status == "pending", inbox.c.chat_id.in_(ids[start : start + _CHUNK]))
+            .where(
+                inbox.c.status == "pending", inbox.c.chat_id.in_(ids[start : start + IN_LIST_CHUNK])
+            )
             .group_by(inbox.c.chat_id)
         )
         counts.update({row.chat_id: row.n for row in await conn.execute(stmt)})
@@ -195,7 +227,7 @@ def _with_status(
             {
                 "update_id": u.update_id,
                 "chat_id": u.chat_id,
-                "payload": u.payload,
+                "payload": "" if over else u.payload,  # never handled: nothing to keep
                 "status": "dropped" if over else "pending",
                 "attempts": 0,
                 "received_at": now,

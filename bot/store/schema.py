@@ -181,8 +181,9 @@ inbox = Table(
     # The Telegram chat the update belongs to (0 when it has none): updates of one chat
     # are handled in update_id order.
     Column("chat_id", BigInteger, nullable=False),
-    Column("payload", Text, nullable=False),  # the update as Telegram sent it (JSON)
-    Column("status", String(16), nullable=False),  # pending | done | dropped
+    # The update as Telegram sent it (JSON); blanked once handled or when dropped.
+    Column("payload", Text, nullable=False),
+    Column("status", String(16), nullable=False),  # pending | done | failed | dropped
     # Handler runs begun: above 1 means a crash interrupted an earlier run.
     Column("attempts", Integer, nullable=False, default=0),
     Column("received_at", UTCDateTime, nullable=False),

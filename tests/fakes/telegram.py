@@ -36,6 +36,7 @@ from .telegram_records import (
     SentMessage,
 )
 from .telegram_state import ANY_THREAD, FakeTelegramState
+from .telegram_webhook import WebhookAttempt, WebhookDelivery, stop_task
 
 T = TypeVar("T")
 
@@ -55,6 +56,7 @@ class FakeTelegram(FakeTelegramState):
         auto_create_chats: bool = False,
         host: str = "127.0.0.1",
         port: int = 0,
+        webhook_retry_seconds: float = 0.1,
     ) -> None:
         super().__init__(
             token, limits=limits, rate_limits=rate_limits, auto_create_chats=auto_create_chats
@@ -63,6 +65,9 @@ class FakeTelegram(FakeTelegramState):
         self.port = port
         self._handlers = BotApiMethods(self).table()
         self._runner: web.AppRunner | None = None
+        # Telegram waits 1 s, doubling to about a minute; tests want a short fixed wait.
+        self.webhook = WebhookDelivery(self, retry_seconds=webhook_retry_seconds)
+        self._webhook_task: asyncio.Task[None] | None = None
 
     @property
     def base_url(self) -> str:
@@ -89,11 +94,14 @@ class FakeTelegram(FakeTelegramState):
         site = web.TCPSite(self._runner, self.host, self.port, reuse_address=True)
         await site.start()
         self.port = self._runner.addresses[0][1]
+        self._webhook_task = asyncio.create_task(self.webhook.run())
 
     async def stop(self) -> None:
         """Release held long polls and shut the server down."""
         self.closing = True
         self.updates_pulse.fire()
+        await stop_task(self._webhook_task)
+        self._webhook_task = None
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -249,6 +257,12 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
         action="store_true",
         help="accept any chat id (positive: private chat, negative: supergroup)",
     )
+    parser.add_argument(
+        "--webhook-retry-seconds",
+        type=float,
+        default=1.0,
+        help="wait before posting an update again after the webhook failed",
+    )
     return parser.parse_args(argv)
 
 
@@ -259,6 +273,7 @@ async def _serve_forever(args: argparse.Namespace) -> None:
         auto_create_chats=args.auto_chats,
         host=args.host,
         port=args.port,
+        webhook_retry_seconds=args.webhook_retry_seconds,
     )
     async with fake:
         # One line on stdout so a parent process can learn the port (with --port 0).
@@ -284,6 +299,7 @@ __all__ = [
     "FakeTelegramThread",
     "RateLimits",
     "SentMessage",
+    "WebhookAttempt",
     "Window",
 ]
 

@@ -7,6 +7,7 @@ raises ApiError (an error answer) or DropConnection (no answer at all).
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -41,6 +42,8 @@ COMMAND_SCOPES = frozenset(
 )
 CHAT_SCOPES = frozenset({"chat", "chat_administrators", "chat_member"})
 
+# What Telegram accepts as setWebhook's secret_token.
+_SECRET_TOKEN_RE = re.compile(r"[A-Za-z0-9_-]{1,256}")
 _NOT_MODIFIED = (
     "message is not modified: specified new message content and reply markup are exactly "
     "the same as a content and reply markup of the current message"
@@ -115,21 +118,43 @@ class BotApiMethods:
         return state.pending_updates[:limit]
 
     async def set_webhook(self, params: dict[str, Any]) -> bool:
-        self.state.webhook_url = str(params.get("url") or "")
+        """setWebhook: updates are POSTed to `url` from now on (telegram_webhook.py)."""
+        state = self.state
+        url = str(params.get("url") or "")
+        secret = params.get("secret_token")
+        if secret is not None and not _SECRET_TOKEN_RE.fullmatch(str(secret)):
+            raise bad_request("secret token contains unallowed characters")
+        if url and not url.startswith(("https://", "http://")):
+            raise bad_request("bad webhook: Wrong URL host")
+        state.webhook_url = url
+        state.webhook_secret = str(secret or "")
+        state.webhook_max_connections = min(max(int(params.get("max_connections") or 40), 1), 100)
+        state.webhook_last_error = None
+        if params.get("drop_pending_updates"):
+            state.pending_updates.clear()
+        state.updates_pulse.fire()
         return True
 
     async def delete_webhook(self, params: dict[str, Any]) -> bool:
         self.state.webhook_url = ""
+        self.state.webhook_secret = ""
         if params.get("drop_pending_updates"):
             self.state.pending_updates.clear()
+        self.state.updates_pulse.fire()
         return True
 
     async def get_webhook_info(self, params: dict[str, Any]) -> dict[str, Any]:
-        return {
-            "url": self.state.webhook_url,
+        state = self.state
+        info: dict[str, Any] = {
+            "url": state.webhook_url,
             "has_custom_certificate": False,
-            "pending_update_count": len(self.state.pending_updates),
+            "pending_update_count": len(state.pending_updates),
         }
+        if state.webhook_url:
+            info["max_connections"] = state.webhook_max_connections
+        if state.webhook_url and state.webhook_last_error is not None:
+            info["last_error_date"], info["last_error_message"] = state.webhook_last_error
+        return info
 
     # ---- messages --------------------------------------------------------
 

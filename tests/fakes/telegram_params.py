@@ -25,8 +25,12 @@ def decode_params(raw: Mapping[str, Any]) -> dict[str, Any]:
     return {key: _decode_value(key, value) for key, value in raw.items()}
 
 
+# Free text that must stay a string even when it reads "true" or "42".
+STRING_KEYS = frozenset({"url", "secret_token"})
+
+
 def _decode_value(key: str, value: Any) -> Any:
-    if not isinstance(value, str):
+    if not isinstance(value, str) or key in STRING_KEYS:
         return value
     if key in JSON_KEYS:
         try:

@@ -94,6 +94,10 @@ class FakeTelegramState:
         self.poll_generation = 0  # each getUpdates call ends any older one held open
         self.closing = False
         self.webhook_url = ""
+        self.webhook_secret = ""
+        self.webhook_max_connections = 40
+        self.webhook_attempts: list[Any] = []  # WebhookAttempt, see telegram_webhook.py
+        self.webhook_last_error: tuple[int, str] | None = None  # (unix time, message)
         self.pending_updates: list[dict[str, Any]] = []
         self.open_callback_queries: dict[str, dict[str, Any]] = {}
         self._sent_by_chat: dict[int, list[SentMessage]] = {}

@@ -90,3 +90,21 @@ async def test_an_update_interrupted_again_and_again_is_given_up(
     assert handled == [2]
     assert await store.inbox.counts() == {"failed": 1, "done": 1}
     assert dispatcher.repeated == 1
+
+
+async def test_an_update_this_ptb_cannot_read_is_given_up_and_others_go_on(
+    store: Store, application: Application
+) -> None:
+    handled: list[int] = []
+
+    async def record(update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
+        handled.append(update.update_id)
+
+    application.add_handler(TypeHandler(Update, record))
+    unreadable = IncomingUpdate(1, 7, '{"update_id": 1, "message": {"text": "no chat"}}')
+    await store.inbox.add([unreadable, message_update(2, 7, "/help")], per_chat_cap=50)
+
+    await UpdateDispatcher(application, store.inbox).drain()
+
+    assert handled == [2]
+    assert await store.inbox.counts() == {"failed": 1, "done": 1}
