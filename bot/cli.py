@@ -34,8 +34,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands.add_parser("migrate", help="create or upgrade the database schema")
     commands.add_parser("stats", help="show chats, articles and the delivery queue")
-    commands.add_parser(
+    shell = commands.add_parser(
         "shell", help="try the bot offline: type as a user, see replies and digests"
+    )
+    shell.add_argument(
+        "--samples",
+        action="store_true",
+        help="use the bundled sample stories even when the database holds articles",
     )
     return parser
 
@@ -127,10 +132,10 @@ async def _stats(settings: Settings, _args: argparse.Namespace) -> int:
     return await show_stats(settings)
 
 
-async def _shell(settings: Settings, _args: argparse.Namespace) -> int:
+async def _shell(settings: Settings, args: argparse.Namespace) -> int:
     from bot.app import run_shell
 
-    return await run_shell(settings)
+    return await run_shell(settings, samples=args.samples)
 
 
 _COMMANDS: dict[str, Command] = {

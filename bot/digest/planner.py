@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import logging
 from collections.abc import Sequence
 from dataclasses import replace
@@ -39,11 +40,19 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.clock import Clock
-from bot.digest.content import TopicRef
-from bot.digest.plan_cache import DigestKey, PlanMemo, Rendered, fetched_since
-from bot.digest.render import render_digest
+from bot.digest import wording
+from bot.digest.content import DigestPlan, RenderedPart, Section, TopicRef
+from bot.digest.expand import MoreRequest
+from bot.digest.plan_cache import DigestKey, PlanMemo, Rendered, ScheduleKey, fetched_since
+from bot.digest.render import MoreData, render_digest
 from bot.digest.select import plan_digest
-from bot.digest.slots import coalesce_missed, slot_key
+from bot.digest.slots import (
+    coalesce_missed,
+    in_quiet_hours,
+    next_digest_at,
+    quiet_hours_end,
+    slot_key,
+)
 from bot.settings import Settings
 from bot.store import Store
 from bot.store.records import Article, Chat, DigestRequest, Part
@@ -59,9 +68,6 @@ FIRST_DIGEST_LOOKBACK = timedelta(hours=24)
 # The cursor, not the time, decides what is new, so the margin never repeats a story.
 SINCE_MARGIN = timedelta(hours=1)
 SLOT_KEY_MAX = 64  # digests.slot_key is VARCHAR(64)
-
-DIGEST_TITLE = "Your news digest"
-WELCOME_TITLE = "Top stories of the last 24 hours"
 
 
 class DigestPlanner:
@@ -84,7 +90,7 @@ class DigestPlanner:
         """
         now = self._clock()
         self._memo = PlanMemo()
-        written = 0
+        written = await self._release_quiet(now)
         seen: set[int] = set()
         while True:
             async with self._lock:  # one batch at a time: a welcome waits one batch at most
@@ -109,6 +115,20 @@ class DigestPlanner:
             self._memo = PlanMemo()
             return await self._plan_instant(await self._store.chats.instant(), slot, now)
 
+    async def _release_quiet(self, now: datetime) -> int:
+        """Instant chats whose quiet hours ended get the stories held back meanwhile."""
+        written = 0
+        async with self._lock:
+            chats = await self._store.chats.quiet_over(now, limit=self.batch_size)
+            for chat in chats:  # off the due list first, so a failure cannot loop
+                await self._store.chats.update(chat.id, next_digest_at=None)
+            awake = [
+                chat for chat in chats if not in_quiet_hours(chat.quiet_hours, chat.timezone, now)
+            ]
+            if awake:
+                written = await self._plan_instant(awake, f"quiet:{slot_key(now)}", now)
+        return written
+
     async def catch_up(self, chat_id: int) -> int:
         """A chat just switched to instant: queue what is above its cursor now.
 
@@ -125,6 +145,7 @@ class DigestPlanner:
             return await self._plan_instant([chat], f"instant:{now.isoformat()}", now)
 
     async def _plan_instant(self, chats: Sequence[Chat], slot: str, now: datetime) -> int:
+        chats = await self._hold_quiet(chats, now)
         written = 0
         for start in range(0, len(chats), self.batch_size):
             batch = chats[start : start + self.batch_size]
@@ -132,6 +153,18 @@ class DigestPlanner:
             requests = [self._instant_request(chat, pool, slot, now) for chat in batch]
             written += await self._store.outbox.enqueue([r for r in requests if r is not None])
         return written
+
+    async def _hold_quiet(self, chats: Sequence[Chat], now: datetime) -> list[Chat]:
+        """The chats not in their quiet hours. The others keep their cursor (their new
+        stories wait) and become due at the end of their quiet hours (``plan_due``)."""
+        awake = []
+        for chat in chats:
+            if chat.quiet_hours is None or not in_quiet_hours(chat.quiet_hours, chat.timezone, now):
+                awake.append(chat)
+            elif chat.next_digest_at is None:
+                end = quiet_hours_end(chat.quiet_hours, chat.timezone, now)
+                await self._store.chats.update(chat.id, next_digest_at=end)
+        return awake
 
     async def deliver_now(self, chat: Chat) -> int:
         """/digest: queue what is new for ``chat`` right now; returns stories queued (0 = none)."""
@@ -143,7 +176,9 @@ class DigestPlanner:
         now = self._clock()
         pool = await self._candidates([chat], now)
         articles = fetched_since(pool, self._since(chat, now))
-        rendered = self._render(chat, articles, chat.cursor_article_id, at=now, title=DIGEST_TITLE)
+        rendered = self._render(
+            chat, articles, chat.cursor_article_id, at=now, title=wording.DIGEST_TITLE, now=now
+        )
         request = DigestRequest(
             chat_id=chat.id,
             kind="manual",
@@ -185,7 +220,16 @@ class DigestPlanner:
             articles = [a for a in articles if a.cluster_id <= chat.cursor_article_id]
         cursor = chat.cursor_article_id if covers_all else 0
         scoped = _with_topics(chat, topics)
-        rendered = self._render(scoped, articles, cursor, at=None, title=WELCOME_TITLE)
+        names = [t.name for t in self._catalogue if t.id in topics]
+        rendered = self._render(
+            scoped,
+            articles,
+            cursor,
+            at=None,
+            title=wording.welcome_title(names),
+            now=now,
+            footer=wording.welcome_footer(self._next_digest_words(chat, now), chat.mode),
+        )
         request = DigestRequest(
             chat_id=chat.id,
             kind="welcome",
@@ -197,6 +241,18 @@ class DigestPlanner:
         )
         await self._store.outbox.enqueue([request])
         return rendered.story_count
+
+    def _next_digest_words(self, chat: Chat, now: datetime) -> str | None:
+        """When the chat's next scheduled digest comes, in its zone, or None."""
+        if chat.mode != "scheduled" or not chat.digest_times:
+            return None
+        try:
+            at = chat.next_digest_at or next_digest_at(
+                chat.digest_times, chat.timezone, now, chat.digest_days
+            )
+            return wording.next_digest_time(at, chat.timezone)
+        except (ValueError, KeyError):
+            return None
 
     def memo_stats(self) -> tuple[int, int]:
         """(chats, distinct digests rendered) of the last plan_due/plan_instant."""
@@ -223,7 +279,7 @@ class DigestPlanner:
         following: datetime,
         now: datetime,
     ) -> DigestRequest:
-        rendered = self._cached_render(chat, pool, now, at=deliver_at, title=DIGEST_TITLE)
+        rendered = self._cached_render(chat, pool, now, at=deliver_at, title=wording.DIGEST_TITLE)
         return DigestRequest(
             chat_id=chat.id,
             kind="scheduled",
@@ -250,7 +306,7 @@ class DigestPlanner:
     def _instant_request(
         self, chat: Chat, pool: Sequence[Article], slot: str, now: datetime
     ) -> DigestRequest | None:
-        rendered = self._cached_render(chat, pool, now, at=None, title=None)
+        rendered = self._cached_render(chat, pool, now, at=None, title=wording.INSTANT_TITLE)
         if not rendered.parts and rendered.max_article_id <= chat.cursor_article_id:
             return None  # nothing to send and nothing to move
         return DigestRequest(
@@ -313,14 +369,19 @@ class DigestPlanner:
         return self._memo.digest(
             key,
             lambda: self._render(
-                chat, fetched_since(pool, since), chat.cursor_article_id, at=at, title=title
+                chat,
+                fetched_since(pool, since),
+                chat.cursor_article_id,
+                at=at,
+                title=title,
+                now=now,
             ),
         )
 
     def _due_slots(self, chat: Chat, now: datetime) -> tuple[datetime, datetime] | None:
         if chat.next_digest_at is None:
             return None
-        key = (chat.next_digest_at, chat.digest_times, chat.timezone)
+        key: ScheduleKey = (chat.next_digest_at, chat.digest_times, chat.timezone, chat.digest_days)
         return self._memo.schedule(key, lambda: _due_slots(chat, now))
 
     def _render(
@@ -331,6 +392,8 @@ class DigestPlanner:
         *,
         at: datetime | None,
         title: str | None,
+        now: datetime,
+        footer: str | None = None,
     ) -> Rendered:
         plan = plan_digest(
             articles,
@@ -347,12 +410,35 @@ class DigestPlanner:
             title=title,
             link_preview=self._settings.delivery.link_preview,
             at=at,
+            now=now,
+            footer=footer,
+            more_data=_more_data(plan, cursor, self._since(chat, now)),
         )
         return Rendered(
-            parts=tuple(Part(p.text, p.disable_preview) for p in parts),
+            parts=tuple(_part(p) for p in parts),
             story_count=plan.story_count,
             max_article_id=plan.max_article_id,
         )
+
+
+def _more_data(plan: DigestPlan, cursor: int, since: datetime) -> MoreData:
+    """The callback data of each cut section's "+K more" button (see ``digest.expand``)."""
+
+    def data(section: Section) -> str | None:
+        request = MoreRequest(
+            section.topic_id, cursor, plan.max_article_id, len(section.stories), since
+        )
+        return request.to_data()
+
+    return data
+
+
+def _part(rendered: RenderedPart) -> Part:
+    """A rendered message as the outbox stores it: buttons as Bot API JSON, one a row."""
+    if not rendered.buttons:
+        return Part(rendered.text, rendered.disable_preview)
+    rows = [[{"text": label, "callback_data": data}] for label, data in rendered.buttons]
+    return Part(rendered.text, rendered.disable_preview, json.dumps({"inline_keyboard": rows}))
 
 
 def _due_slots(chat: Chat, now: datetime) -> tuple[datetime, datetime] | None:
@@ -360,7 +446,9 @@ def _due_slots(chat: Chat, now: datetime) -> tuple[datetime, datetime] | None:
     if chat.next_digest_at is None:
         return None
     try:
-        return coalesce_missed(chat.next_digest_at, chat.digest_times, chat.timezone, now)
+        return coalesce_missed(
+            chat.next_digest_at, chat.digest_times, chat.timezone, now, chat.digest_days
+        )
     except (ValueError, KeyError) as err:  # no times, bad time text, unknown zone
         log.debug("schedule of chat %s unusable: %s", chat.id, err)
         return None
