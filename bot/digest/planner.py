@@ -116,18 +116,21 @@ class DigestPlanner:
             return await self._plan_instant(await self._store.chats.instant(), slot, now)
 
     async def _release_quiet(self, now: datetime) -> int:
-        """Instant chats whose quiet hours ended get the stories held back meanwhile."""
-        written = 0
+        """Instant chats whose quiet hours ended get the stories held back meanwhile
+        (a chat whose new quiet hours hold it still waits until they end)."""
         async with self._lock:
-            chats = await self._store.chats.quiet_over(now, limit=self.batch_size)
-            for chat in chats:  # off the due list first, so a failure cannot loop
-                await self._store.chats.update(chat.id, next_digest_at=None)
-            awake = [
-                chat for chat in chats if not in_quiet_hours(chat.quiet_hours, chat.timezone, now)
-            ]
-            if awake:
-                written = await self._plan_instant(awake, f"quiet:{slot_key(now)}", now)
-        return written
+            awake = []
+            for chat in await self._store.chats.quiet_over(now, limit=self.batch_size):
+                quiet = chat.quiet_hours
+                if quiet is not None and in_quiet_hours(quiet, chat.timezone, now):
+                    end = quiet_hours_end(quiet, chat.timezone, now)
+                    await self._store.chats.update(chat.id, next_digest_at=end)
+                else:
+                    await self._store.chats.update(chat.id, next_digest_at=None)
+                    awake.append(replace(chat, next_digest_at=None))
+            if not awake:
+                return 0
+            return await self._plan_instant(awake, f"quiet:{slot_key(now)}", now)
 
     async def catch_up(self, chat_id: int) -> int:
         """A chat just switched to instant: queue what is above its cursor now.
