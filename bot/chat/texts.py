@@ -186,7 +186,7 @@ def schedule_set(
         )
     if mode == "off":
         return "Scheduled digests are off. Send /digest whenever you want the news."
-    text = f"🕗 Digests at {_schedule_words(mode, times, days)} ({zone_text(tz, next_at)})."
+    text = f"🕗 Digests at {_schedule_words(mode, times, days)}, {zone_text(tz, next_at)}."
     return f"{text} Next one: {format_local(next_at)}." if next_at else text
 
 
@@ -201,7 +201,7 @@ def schedule_usage() -> str:
 
 def quiet_set(quiet: tuple[str, str], mode: ChatMode, tz: str) -> str:
     """Confirmation of /quiet."""
-    return f"🌙 Quiet hours {quiet_words(quiet, mode)} ({zone_text(tz)})."
+    return f"🌙 Quiet hours {quiet_words(quiet, mode)}, {zone_text(tz)}."
 
 
 QUIET_OFF = "Quiet hours are off: instant news comes at any hour."
@@ -314,7 +314,7 @@ def _what_comes_next(mode: ChatMode, next_local: datetime | None, tz: str) -> st
     if mode == "instant":
         return "New stories come here as soon as they arrive."
     if mode == "scheduled" and next_local is not None:
-        when = f"{format_local(next_local)} ({zone_text(tz, next_local)})"
+        when = f"{format_local(next_local)} {zone_text(tz, next_local)}"
         return f"Your next digest: {when}; /digest before then shows what is new."
     return "Scheduled digests are off: send /digest again later."
 

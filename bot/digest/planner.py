@@ -164,8 +164,9 @@ class DigestPlanner:
         for chat in chats:
             if chat.quiet_hours is None or not in_quiet_hours(chat.quiet_hours, chat.timezone, now):
                 awake.append(chat)
-            elif chat.next_digest_at is None:
-                end = quiet_hours_end(chat.quiet_hours, chat.timezone, now)
+                continue
+            end = quiet_hours_end(chat.quiet_hours, chat.timezone, now)
+            if chat.next_digest_at is None or chat.next_digest_at > end:
                 await self._store.chats.update(chat.id, next_digest_at=end)
         return awake
 

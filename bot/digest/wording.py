@@ -29,7 +29,7 @@ def welcome_title(topic_names: Sequence[str]) -> str:
 
 def welcome_footer(next_digest: str | None, mode: str) -> str:
     """The welcome digest's last line: what comes next and when (``next_digest`` is
-    already a local time with its zone, or None when no digest is scheduled)."""
+    already a local time, or None when no digest is scheduled)."""
     if mode == "instant":
         return "New stories come as soon as they arrive."
     if next_digest is None:
@@ -38,8 +38,9 @@ def welcome_footer(next_digest: str | None, mode: str) -> str:
 
 
 def next_digest_time(moment: datetime, tz: str) -> str:
-    """A coming digest's time with its zone: "Thu 16 May 08:00 (UTC)"."""
-    return f"{header_time(moment, ZoneInfo(tz))} ({zone_label(tz, moment)})"
+    """A coming digest's time in its zone: "Thu 16 May 08:00" (a digest's header names
+    the zone once, so its lines do not)."""
+    return header_time(moment, ZoneInfo(tz))
 
 
 def continued(heading: str) -> str:
