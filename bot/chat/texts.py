@@ -32,7 +32,7 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("digest", "Send me what is new right now"),
     ("schedule", "Digest times, e.g. /schedule 08:00 18:30, mon-fri 07:30, instant or off"),
     ("quiet", "Quiet hours for instant news, e.g. /quiet 23:00-07:00, or off"),
-    ("timezone", "Your time zone, e.g. /timezone Asia/Kolkata, -05:00 or Tokyo"),
+    ("timezone", "Your time zone, e.g. /timezone Asia/Kolkata, +05:30 or Tokyo"),
     ("filter", "Only or never stories with words: include, exclude, clear"),
     ("search", "Find recent stories: /search election"),
     ("pause", "Pause digests"),
@@ -267,7 +267,7 @@ def bad_offset(text: str) -> str:
     return f"No place uses the offset '{user_text(text, 20)}'. {_TIMEZONE_EXAMPLES}"
 
 
-_TIMEZONE_EXAMPLES = "Try a zone, an offset or a city: /timezone Asia/Kolkata, -05:00 or Tokyo"
+_TIMEZONE_EXAMPLES = "Try a zone, an offset or a city: /timezone Asia/Kolkata, +05:30 or Tokyo"
 
 
 def filters_text(include: Sequence[str], exclude: Sequence[str]) -> str:

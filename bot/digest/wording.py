@@ -125,8 +125,12 @@ def offset_label(tz: str, at: datetime | None = None) -> str:
 
 def zone_label(tz: str, at: datetime | None = None) -> str:
     """How a chat's zone is named to people: "UTC", "UTC-05:00" for a fixed offset
-    (never the POSIX-inverted "Etc/GMT+5"), "Asia/Kolkata (UTC+05:30)" for a place."""
-    offset = offset_label(tz, at)
+    (never the POSIX-inverted "Etc/GMT+5"), "Asia/Kolkata (UTC+05:30)" for a place;
+    a name that is no zone as it is."""
+    try:
+        offset = offset_label(tz, at)
+    except (KeyError, ValueError):  # ZoneInfoNotFoundError is a KeyError
+        return tz
     if tz in ("UTC", "Etc/UTC", "Etc/GMT", "GMT") or tz.startswith("Etc/"):
         return offset
     return f"{tz} ({offset})"

@@ -54,7 +54,7 @@ chats = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
     # Weekdays of scheduled digests as digits, 0 = Monday; "" = every day (0005).
-    Column("digest_days", String(16), nullable=False, default="", server_default=""),
+    Column("digest_days", String(16), nullable=False, server_default=""),
     # An instant chat's quiet hours, local "HH:MM"; NULL = none (0005).
     Column("quiet_start", String(5), nullable=True),
     Column("quiet_end", String(5), nullable=True),
