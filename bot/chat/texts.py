@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from bot.digest.wording import WEEKDAYS, zone_label
+from bot.digest.wording import count_of as count_of  # the one plural rule, re-exported
 from bot.sources.text import safe_text
 from bot.store.records import ChatMode
 
@@ -99,12 +100,6 @@ def subscribed(names: Sequence[str]) -> str:
 def subscribed_all(count: int) -> str:
     """Confirmation of /subscribe all."""
     return f"✅ You now follow all {count_of(count, 'topic')}."
-
-
-def count_of(count: int, noun: str, plural: str | None = None) -> str:
-    """ "1 topic", "2 topics", "0 stories" (``plural`` when adding "s" is wrong)."""
-    word = noun if count == 1 else (plural or f"{noun}s")
-    return f"{count} {word}"
 
 
 def unsubscribed(names: Sequence[str]) -> str:

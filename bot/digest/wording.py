@@ -55,7 +55,13 @@ def more_in_topic(count: int, topic_name: str) -> str:
 
 def more_updates(count: int) -> str:
     """The line counting update lines left out."""
-    return f"+{count} more updates"
+    return f"+{count_of(count, 'more update')}"
+
+
+def count_of(count: int, noun: str, plural: str | None = None) -> str:
+    """ "1 topic", "2 topics", "0 stories" (``plural`` when adding "s" is wrong)."""
+    word = noun if count == 1 else (plural or f"{noun}s")
+    return f"{count} {word}"
 
 
 def also_covered_by(names: Sequence[str]) -> str:

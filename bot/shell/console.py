@@ -36,6 +36,7 @@ from telegram.ext import Application
 
 from bot.chat.routes import set_bot_commands
 from bot.clock import Clock, utcnow
+from bot.digest.wording import count_of
 from bot.settings import Settings
 from bot.shell.real_data import copy_recent_articles
 from bot.shell.samples import load_sample_articles, seed_sample_articles
@@ -47,9 +48,9 @@ SHELL_TOKEN = "1000000:newsbot-shell"
 SHELL_USER_ID = 1001
 QUIT_COMMANDS = frozenset({"/quit", "/exit"})
 PROMPT = "you> "
-INTRO_SAMPLES = "newsbot shell: you are chatting with the bot offline, with {count} sample stories."
+INTRO_SAMPLES = "newsbot shell: you are chatting with the bot offline, with {stories}."
 INTRO_REAL = (
-    "newsbot shell: you are chatting with the bot offline, with {count} recent stories "
+    "newsbot shell: you are chatting with the bot offline, with {stories} "
     "copied from the configured database (it is only read)."
 )
 EMPTY_DATABASE = "The configured database holds no recent stories, so these are samples."
@@ -152,13 +153,15 @@ class ShellSession:
                 self._target.database_url, self._target.store, topic_ids, now
             )
             if copy.copied:
-                return [INTRO_REAL.format(count=copy.copied)]
+                stories = count_of(copy.copied, "recent story", "recent stories")
+                return [INTRO_REAL.format(stories=stories)]
             why_samples.append(
                 UNREADABLE_DATABASE.format(problem=copy.problem) if copy.problem else EMPTY_DATABASE
             )
         samples = load_sample_articles()
         count = await seed_sample_articles(self._target.store, samples, topic_ids, now)
-        lines = [INTRO_SAMPLES.format(count=count), *why_samples]
+        stories = count_of(count, "sample story", "sample stories")
+        lines = [INTRO_SAMPLES.format(stories=stories), *why_samples]
         if topic_ids and not count:
             sample_topics = ", ".join(sorted({t for s in samples for t in s.topics}))
             lines.append(NO_SAMPLE_TOPICS.format(topics=sample_topics))
