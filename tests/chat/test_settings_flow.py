@@ -18,9 +18,7 @@ from tests.chat.conftest import NOW, Person, stored_chat
 async def test_schedule_sets_times_and_the_next_slot(newsbot: NewsBot, alice: Person) -> None:
     answer = await alice.ask("/schedule 19:00 7:30")
 
-    assert answer.plain_text == (
-        "🕗 Digests at 07:30 and 19:00, UTC. Next one: Wed 15 May, 07:30."
-    )
+    assert answer.plain_text == ("🕗 Digests at 07:30 and 19:00, UTC. Next one: Wed 15 May, 07:30.")
     chat = await stored_chat(newsbot, alice.key)
     assert (chat.mode, chat.digest_times) == ("scheduled", ("07:30", "19:00"))
     assert chat.next_digest_at is not None
