@@ -219,15 +219,22 @@ def _headline_key(text: str) -> str:
     return _HEADLINE_KEY_RE.sub("", text.casefold())
 
 
-def _sentences_of_paragraphs(text: str) -> list[str]:
-    """The sentences of all paragraphs in order; a paragraph's end always ends a sentence
-    (a standfirst without a full stop gets one, so it is not glued to the next).
+def _sentences_of_paragraphs(text: str, budget: int) -> list[str]:
+    """The sentences of the paragraphs in order, until they hold more than ``budget``
+    characters (a summary needs only the first ones; a long body is not split whole).
+    A paragraph's end always ends a sentence: a standfirst without a full stop gets
+    one, so it is not glued to the next paragraph.
     """
     sentences: list[str] = []
+    size = 0
     for paragraph in text.split("\n\n"):
+        if size > budget:
+            break
         if sentences and sentences[-1][-1] not in _SENTENCE_STOPS:
             sentences[-1] += "."
-        sentences.extend(split_sentences(_squash(paragraph)))
+        more = split_sentences(_squash(paragraph))
+        sentences.extend(more)
+        size += sum(len(sentence) + 1 for sentence in more)
     return sentences
 
 
@@ -261,7 +268,8 @@ def make_summary(
     kept whole.
     """
     headline_key = _headline_key(headline)
-    sentences = _sentences_of_paragraphs(trim_furniture(text))
+    # Beyond twice the limit no sentence can be kept; the headline may come first.
+    sentences = _sentences_of_paragraphs(trim_furniture(text), 2 * limit + len(headline))
     if sentences and _repeats_headline(sentences[0], headline_key):
         sentences[0] = _without_headline(sentences[0], headline)
         if not sentences[0]:
