@@ -27,7 +27,7 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("start", "Welcome and the topic list"),
     ("help", "All commands"),
     ("topics", "Pick topics with buttons"),
-    ("subscribe", "Follow topics, e.g. /subscribe world news, sport"),
+    ("subscribe", "Follow topics, e.g. /subscribe world news, sport, or all"),
     ("unsubscribe", "Drop a topic, or all: /unsubscribe sport"),
     ("mytopics", "Your topics, schedule, time zone and filters"),
     ("digest", "Send me what is new right now"),

@@ -307,3 +307,8 @@ def test_final_summary_never_repeats_the_headline() -> None:
     assert final_summary("Banks led. Tech fell. Oil rose. Gold slipped.", "X") == (
         "Banks led. Tech fell. Oil rose."  # at most three sentences
     )
+
+
+def test_a_closing_news_sentence_about_bulletins_is_kept() -> None:
+    text = "Storms are coming. Get ready: the weather bulletin warns of floods."
+    assert trim_furniture(text) == text
