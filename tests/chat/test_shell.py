@@ -362,3 +362,19 @@ async def test_a_catalogue_without_sample_topics_says_so() -> None:
 def test_cli_has_a_samples_flag() -> None:
     assert build_parser().parse_args(["shell", "--samples"]).samples is True
     assert build_parser().parse_args(["shell"]).samples is False
+
+
+async def test_more_button_in_the_shell() -> None:
+    settings = Settings(
+        topics=CATALOGUE, sources=[], database_url="sqlite:///never/used.db", stories_per_topic=2
+    )
+    stdout = io.StringIO()
+    stdin = io.StringIO("/subscribe world news\n1\n1\n")
+    await run_shell(settings, stdin=stdin, stdout=stdout)
+    output = stdout.getvalue()
+    welcome = after(output, "/subscribe world news")
+    assert "[1] +3 more in World news" in welcome
+    more = [shown for typed, shown in turns(output) if typed == "1"]
+    assert "bot> More in World news · UTC" in more[0]
+    assert "European ministers agree common rules" in welcome + more[0]
+    assert "There are no buttons to press" in more[1]  # the button went with the press
