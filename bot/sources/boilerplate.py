@@ -141,6 +141,24 @@ _TRAILING_CREDIT_RE = re.compile(
 _SENTENCE_BREAK_RE = re.compile(r"[.!?…][\"'”’)]*\s+[\"'“‘(]?[A-Z0-9]")
 
 
+# The first words _FURNITURE_RE can match, so most sentences are judged by one set
+# lookup (this runs on every one-sentence line and on each text's edge sentences).
+_FURNITURE_STARTS = frozenset(
+    {
+        "read", "see", "also", "related", "more", "recommended", "most", "trending", "©",
+        "(c)", "copyright", "all", "photo", "photos", "image", "images", "picture",
+        "pictures", "photograph", "photographs", "pic", "pics", "video", "videos", "file",
+        "main", "top", "credit", "credit:", "source", "source:", "with", "additional",
+        "reporting", "writing", "editing", "compiled", "research", "about", "published",
+        "updated", "last", "first", "posted", "sign", "subscribe", "register", "receive",
+        "get", "want", "follow", "like", "join", "contact", "email", "e-mail", "write",
+        "share", "tweet", "print", "story", "article", "text", "advertisement", "sponsored",
+        "promoted", "paid", "this", "listen", "min", "mins", "minute", "minutes",
+    }
+)  # fmt: skip
+_FIRST_WORD_RE = re.compile(r"[(\[]?([^\s:|/]+)")
+
+
 def is_furniture(text: str) -> bool:
     """True when one sentence or line is page furniture, not news: a share bar, "Read more:
     ...", a copyright line, "Advertisement", a newsletter or follow prompt, a byline or
@@ -151,9 +169,18 @@ def is_furniture(text: str) -> bool:
         return True
     if len(line) > _FURNITURE_MAX_CHARS:
         return False
-    if line.casefold().rstrip(" .:") in _UI_LINES or _is_share_line(line):
+    first = _FIRST_WORD_RE.match(line)
+    word = first[1].casefold() if first else ""
+    may_be = word in _FURNITURE_STARTS or word[:1].isdigit() or line[:1] in "©("
+    if may_be and _FURNITURE_RE.match(line):
         return True
-    return bool(_FURNITURE_RE.match(line) or _BYLINE_RE.match(line) or _BIO_RE.match(line))
+    if word == "by" and _BYLINE_RE.match(line):
+        return True
+    if (" is " in line or " was " in line) and _BIO_RE.match(line):
+        return True
+    if line.casefold().rstrip(" .:") in _UI_LINES:
+        return True
+    return word in _SHARE_WORDS and _is_share_line(line)
 
 
 def _strip_inline_junk(line: str) -> str:

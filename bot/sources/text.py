@@ -261,15 +261,15 @@ def make_summary(
     """One paragraph of whole sentences (at most ``max_sentences`` when given), at most
     about ``limit`` characters; "" when the text only repeats ``headline``.
 
-    Furniture sentences at either end are dropped (:func:`trim_furniture`), and so
-    is a first sentence that repeats the headline. Whole sentences are kept while
+    A first sentence that repeats the headline is dropped (furniture is the
+    caller's: :func:`clean_text` and :func:`final_summary` trim it). Whole sentences are kept while
     they fit in ``limit``. A first sentence longer than ``limit * 1.3`` is cut at a
     word boundary and ends with "…"; one between ``limit`` and ``limit * 1.3`` is
     kept whole.
     """
     headline_key = _headline_key(headline)
     # Beyond twice the limit no sentence can be kept; the headline may come first.
-    sentences = _sentences_of_paragraphs(trim_furniture(text), 2 * limit + len(headline))
+    sentences = _sentences_of_paragraphs(text, 2 * limit + len(headline))
     if sentences and _repeats_headline(sentences[0], headline_key):
         sentences[0] = _without_headline(sentences[0], headline)
         if not sentences[0]:
@@ -294,7 +294,10 @@ def final_summary(summary: str, headline: str) -> str:
     The one rule for every source: ingestion (``prepare``) and the shell's samples.
     """
     return make_summary(
-        summary, SUMMARY_CHARS, headline=headline, max_sentences=MAX_SUMMARY_SENTENCES
+        trim_furniture(summary),
+        SUMMARY_CHARS,
+        headline=headline,
+        max_sentences=MAX_SUMMARY_SENTENCES,
     )
 
 
