@@ -366,11 +366,14 @@ async def run_shell(
     stdin: TextIO | None = None,
     stdout: TextIO | None = None,
     clock: Clock = utcnow,
+    samples: bool = False,
 ) -> int:
     """``newsbot shell``: the same wiring as ``run``, with the console as Telegram.
 
     Nothing starts in the background: after each input the console plans and
-    sends once, so every step happens in the order the user typed.
+    sends once, so every step happens in the order the user typed. The stories
+    are the configured database's recent ones (copied, never written back), or
+    the bundled samples when it has none or ``samples`` is set.
     """
     from bot.shell import Console, ShellBot  # only the shell command needs the console
 
@@ -386,7 +389,13 @@ async def run_shell(
         try:
             async with newsbot.application:
                 return await console.run(
-                    ShellBot(newsbot.application, newsbot.store, topic_ids, deliver)
+                    ShellBot(
+                        newsbot.application,
+                        newsbot.store,
+                        topic_ids,
+                        deliver,
+                        database_url=None if samples else settings.database_url,
+                    )
                 )
         finally:
             await newsbot.close()

@@ -64,6 +64,12 @@ def build_parser() -> argparse.ArgumentParser:
             )
         if name == "ingest":
             sub.add_argument("--source", metavar="NAME", help="poll only the source with this name")
+        if name == "shell":
+            sub.add_argument(
+                "--samples",
+                action="store_true",
+                help="show the bundled sample stories even when the database holds articles",
+            )
         if name == "backup":
             sub.add_argument("file", metavar="FILE", type=Path, help="the new backup file")
     return parser
@@ -258,11 +264,11 @@ async def _stats(settings: Settings, _args: argparse.Namespace) -> int:
     return await show_stats(settings)
 
 
-async def _shell(settings: Settings, _args: argparse.Namespace) -> int:
+async def _shell(settings: Settings, args: argparse.Namespace) -> int:
     from bot.app import run_shell
 
     settings.require_topics()
-    return await run_shell(settings)
+    return await run_shell(settings, samples=args.samples)
 
 
 _COMMANDS: dict[str, Command] = {

@@ -48,12 +48,17 @@ def chat_key_of(update: Update) -> ChatKey | None:
 
 
 def next_slot(
-    mode: ChatMode, times: tuple[str, ...] | list[str], tz: str, now: datetime
+    mode: ChatMode,
+    times: tuple[str, ...] | list[str],
+    tz: str,
+    now: datetime,
+    days: tuple[int, ...] = (),
 ) -> datetime | None:
-    """When a chat with this schedule gets its next digest (None unless scheduled)."""
+    """When a chat with this schedule (on weekdays ``days``, all when empty) gets its
+    next digest (None unless scheduled)."""
     if mode != "scheduled" or not times:
         return None
-    return next_digest_at(times, tz, now)
+    return next_digest_at(times, tz, now, days)
 
 
 def local_time(moment: datetime | None, tz: str) -> datetime | None:
@@ -92,7 +97,9 @@ async def reactivate(services: Services, chat: Chat, *, unpause: bool) -> Chat:
     """
     fields: dict[str, object] = {
         "is_active": True,
-        "next_digest_at": next_slot(chat.mode, chat.digest_times, chat.timezone, services.clock()),
+        "next_digest_at": next_slot(
+            chat.mode, chat.digest_times, chat.timezone, services.clock(), chat.digest_days
+        ),
     }
     if unpause:
         fields["is_paused"] = False

@@ -44,7 +44,10 @@ async def deliver_now(services: Services, chat: Chat, request_key: str) -> str |
     if await services.planner.deliver_now(chat, request_key):
         services.wake_sender()
         return None
-    return texts.nothing_new(local_time(chat.last_digest_at, chat.timezone))
+    tz = chat.timezone
+    return texts.nothing_new(
+        local_time(chat.last_digest_at, tz), chat.mode, local_time(chat.next_digest_at, tz), tz
+    )
 
 
 @admins_only
@@ -74,7 +77,7 @@ async def search(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     chat = await current_chat(services, update)
     tz = chat.timezone if chat is not None else services.settings.timezone
     heading = f"🔎 {' '.join(words)}"[:HEADING_MAX_CHARS]
-    parts = render_story_list(articles, tz, heading)
+    parts = render_story_list(articles, tz, heading, now=services.clock())
     if not parts:
         await reply(update, context, texts.search_none(query))
         return

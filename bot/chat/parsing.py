@@ -74,7 +74,18 @@ class _TopicIndex:
         key = normalize_topic_text(text)
         if not key:
             return None
-        return self.exact.get(key) or self.compact.get(key.replace(" ", ""))
+        for form in _number_forms(key):  # "movie" finds "movies", "sports" finds "sport"
+            found = self.exact.get(form) or self.compact.get(form.replace(" ", ""))
+            if found is not None:
+                return found
+        return None
+
+
+def _number_forms(key: str) -> tuple[str, ...]:
+    """``key`` as typed, then its last word without or with a plural "s"."""
+    if len(key) < 4:
+        return (key,)
+    return (key, key[:-1]) if key.endswith("s") else (key, f"{key}s")
 
 
 def normalize_topic_text(s: str) -> str:
@@ -116,18 +127,24 @@ def match_topics(arg: str, topics: Sequence[TopicConfig]) -> TopicMatch:
 
 
 def suggest_topics(text: str, topics: Sequence[TopicConfig], n: int = 3) -> list[TopicConfig]:
-    """Up to ``n`` topics that look like ``text``, best first (for "Did you mean ...?")."""
+    """Up to ``n`` topics that look like ``text``, best first (for "Did you mean ...?").
+
+    Only plausible ones: a label spelled nearly the same ("sprot"), one that starts
+    like a word typed ("footy": football), or one a typed word is a word of
+    ("world cup": World news). "cinema" suggests nothing rather than Science.
+    """
     key = normalize_topic_text(text[:64])
     if not key or n <= 0:
         return []
     scored = [(_similarity(key, topic), index, topic) for index, topic in enumerate(topics)]
-    good = [item for item in scored if item[0] >= 0.6]
+    good = [item for item in scored if item[0] >= _PLAUSIBLE]
     good.sort(key=lambda item: (-item[0], item[1]))
     return [topic for _, _, topic in good[:n]]
 
 
 def wants_all(arg: str) -> bool:
-    """True when an ``/unsubscribe`` argument means every topic ("all", "ALL", "everything")."""
+    """True when a ``/subscribe`` or ``/unsubscribe`` argument means every topic
+    ("all", "ALL", "everything")."""
     return normalize_topic_text(arg[:64]) in {"all", "everything", "all topics"}
 
 
@@ -188,14 +205,29 @@ def _topic_labels(topic: TopicConfig) -> list[str]:
     return [label for label in (normalize_topic_text(x) for x in labels) if label]
 
 
+_PLAUSIBLE = (
+    0.75  # spelling likeness of a suggestion ("sprot"/"sport" 0.8, "cinema"/"science" 0.62)
+)
+_SHARED_START = 4  # letters a typed word and a label word must start with alike ("foot")
+
+
 def _similarity(key: str, topic: TopicConfig) -> float:
     best = 0.0
+    typed = [word for word in key.split() if len(word) >= 3]
     for label in _topic_labels(topic):
         ratio = difflib.SequenceMatcher(None, key, label).ratio()
-        if len(key) >= 3 and (label.startswith(key) or key in label.split()):
+        words = label.split()
+        if len(key) >= 3 and (label.startswith(key) or key in words):
             ratio = max(ratio, 0.8)
+        elif any(_starts_alike(word, other) for word in typed for other in words):
+            ratio = max(ratio, _PLAUSIBLE)
         best = max(best, ratio)
     return best
+
+
+def _starts_alike(word: str, other: str) -> bool:
+    """True when both words start with the same :data:`_SHARED_START` letters or more."""
+    return len(word) >= _SHARED_START and word[:_SHARED_START] == other[:_SHARED_START]
 
 
 def _unique_topics(topics: Iterable[TopicConfig]) -> tuple[TopicConfig, ...]:

@@ -22,12 +22,14 @@ from bot.chat.help import point_to_help, show_help
 from bot.chat.keyboards import TOPIC_PREFIX
 from bot.chat.keyword_filters import set_filter
 from bot.chat.lifecycle import confirm_stop, pause, resume, stop
+from bot.chat.more_stories import show_more
 from bot.chat.news_now import search, send_digest_now
 from bot.chat.operator import add_operator_handlers, publish_operator_commands
-from bot.chat.schedule import set_schedule, set_timezone
+from bot.chat.schedule import set_quiet, set_schedule, set_timezone
 from bot.chat.start import start
 from bot.chat.subscriptions import my_topics, subscribe, unsubscribe
 from bot.chat.topics import show_topics, toggle_topic
+from bot.digest.expand import MORE_PREFIX
 from bot.store.state import StateRepository
 
 COMMAND_HANDLERS: dict[str, Handler] = {
@@ -39,6 +41,7 @@ COMMAND_HANDLERS: dict[str, Handler] = {
     "mytopics": my_topics,
     "digest": send_digest_now,
     "schedule": set_schedule,
+    "quiet": set_quiet,
     "timezone": set_timezone,
     "filter": set_filter,
     "search": search,
@@ -59,6 +62,7 @@ def register_handlers(application: Application) -> None:
         application.add_handler(CommandHandler(name, handler, filters=_NEW_MESSAGES))
     application.add_handler(CallbackQueryHandler(toggle_topic, pattern=f"^{TOPIC_PREFIX}"))
     application.add_handler(CallbackQueryHandler(confirm_stop, pattern="^stop:"))
+    application.add_handler(CallbackQueryHandler(show_more, pattern=f"^{MORE_PREFIX}"))
     application.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, migrate_chat))
     # Operators' commands (admin_ids): before the catch-all, which answers everyone else.
     add_operator_handlers(application)

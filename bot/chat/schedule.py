@@ -1,4 +1,4 @@
-"""/schedule and /timezone: when a chat's digests come, in its own time zone.
+"""/schedule, /quiet and /timezone: when a chat's digests come, in its own time zone.
 
 Every change recomputes ``next_digest_at`` from now, so the plan in the store
 is always the chat's current wish.
@@ -13,18 +13,27 @@ from bot.chat import texts
 from bot.chat.access import admins_only
 from bot.chat.context import command_text, ensure_chat, local_time, next_slot, reply, services_from
 from bot.chat.parsing import ChatInputError
-from bot.chat.schedule_parsing import ScheduleChoice, parse_schedule
+from bot.chat.schedule_parsing import ScheduleChoice, parse_quiet, parse_schedule
 from bot.chat.timezones import parse_timezone
 from bot.services import Services
 from bot.store.records import Chat
 
 
 async def apply_schedule(services: Services, chat: Chat, choice: ScheduleChoice) -> Chat:
-    """Store the new mode (and times, when scheduled) and the next slot."""
-    times = choice.times if choice.mode == "scheduled" else chat.digest_times
-    next_at = next_slot(choice.mode, times, chat.timezone, services.clock())
+    """Store the new mode (and times and days, when scheduled) and the next slot.
+
+    Days without times ("/schedule mon-fri") keep the chat's times.
+    """
+    scheduled = choice.mode == "scheduled"
+    times = (choice.times or chat.digest_times) if scheduled else chat.digest_times
+    days = choice.days if scheduled else chat.digest_days
+    next_at = next_slot(choice.mode, times, chat.timezone, services.clock(), days)
     updated = await services.store.chats.update(
-        chat.id, mode=choice.mode, digest_times=times, next_digest_at=next_at
+        chat.id,
+        mode=choice.mode,
+        digest_times=times,
+        digest_days="".join(str(day) for day in days),
+        next_digest_at=next_at,
     )
     # A poll that stored news just before this planned instant digests only for the
     # chats that were instant then: catch up, or the story waits for the next one.
@@ -35,8 +44,21 @@ async def apply_schedule(services: Services, chat: Chat, choice: ScheduleChoice)
 
 async def apply_timezone(services: Services, chat: Chat, tz: str) -> Chat:
     """Store the new zone; the same local times now fall at other instants."""
-    next_at = next_slot(chat.mode, chat.digest_times, tz, services.clock())
+    next_at = next_slot(chat.mode, chat.digest_times, tz, services.clock(), chat.digest_days)
     updated = await services.store.chats.update(chat.id, timezone=tz, next_digest_at=next_at)
+    return updated or chat
+
+
+async def apply_quiet(services: Services, chat: Chat, quiet: tuple[str, str] | None) -> Chat:
+    """Store the quiet hours (None: none). An instant chat holding stories for quiet
+    hours just turned off gets them at the planner's next tick."""
+    fields: dict[str, object] = {
+        "quiet_start": quiet[0] if quiet else None,
+        "quiet_end": quiet[1] if quiet else None,
+    }
+    if chat.mode == "instant" and chat.next_digest_at is not None:
+        fields["next_digest_at"] = services.clock()  # the planner re-checks the new hours
+    updated = await services.store.chats.update(chat.id, **fields)
     return updated or chat
 
 
@@ -51,8 +73,27 @@ async def set_schedule(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         return
     chat = await apply_schedule(services, await ensure_chat(services, update), choice)
     next_local = local_time(chat.next_digest_at, chat.timezone)
-    answer = texts.schedule_set(choice.mode, choice.times, chat.timezone, next_local)
+    answer = texts.schedule_set(
+        chat.mode, chat.digest_times, chat.timezone, next_local, chat.digest_days
+    )
     await reply(update, context, answer)
+
+
+@admins_only
+async def set_quiet(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/quiet HH:MM-HH:MM | off: hours in which instant news waits."""
+    services = services_from(context)
+    arg = command_text(update)
+    try:
+        quiet = parse_quiet(arg)
+    except ChatInputError as err:
+        await reply(update, context, err.reply)
+        return
+    chat = await apply_quiet(services, await ensure_chat(services, update), quiet)
+    if chat.quiet_hours is None:
+        await reply(update, context, texts.QUIET_OFF)
+        return
+    await reply(update, context, texts.quiet_set(chat.quiet_hours, chat.mode, chat.timezone))
 
 
 @admins_only

@@ -1,4 +1,5 @@
-"""Reading ``/schedule`` arguments: digest times of day, or "instant", or "off".
+"""Reading ``/schedule`` arguments (digest days and times of day, or "instant", or
+"off") and ``/quiet`` arguments (a span of two times, or "off").
 
 Pure functions. Bad input raises :class:`~bot.chat.parsing.ChatInputError` whose
 message is the reply to send, already safe for Telegram HTML.
@@ -22,14 +23,37 @@ _OFF_WORDS = frozenset({"off", "none", "never", "no"})
 _HOUR_MINUTE = re.compile(r"^(\d{1,2})(?:[:.h](\d{2}))?(am|pm)?$")
 _FOUR_DIGITS = re.compile(r"^(\d{2})(\d{2})$")
 _NAMED_TIMES = {"noon": "12:00", "midday": "12:00", "midnight": "00:00"}
+_DAY_NAMES = (
+    ("mon", "monday", "mo"),
+    ("tue", "tues", "tuesday", "tu"),
+    ("wed", "wednesday", "we"),
+    ("thu", "thur", "thurs", "thursday", "th"),
+    ("fri", "friday", "fr"),
+    ("sat", "saturday", "sa"),
+    ("sun", "sunday", "su"),
+)
+_DAY_NUMBERS = {name: number for number, names in enumerate(_DAY_NAMES) for name in names}
+_DAY_GROUPS = {
+    "weekdays": (0, 1, 2, 3, 4),
+    "workdays": (0, 1, 2, 3, 4),
+    "weekends": (5, 6),
+    "weekend": (5, 6),
+    "daily": (),
+    "everyday": (),
+}
+_DAY_RANGE = re.compile(r"^([a-z]+)[-–]([a-z]+)$")
+_QUIET_SPAN = re.compile(r"^\s*(\S+?)\s*(?:-|–|—|to|until|\s)\s*(\S+)\s*$")
 
 
 @dataclass(frozen=True, slots=True)
 class ScheduleChoice:
-    """What ``/schedule`` asked for; ``times`` are sorted unique "HH:MM" (only when scheduled)."""
+    """What ``/schedule`` asked for; ``times`` are sorted unique "HH:MM" (only when scheduled;
+    empty with ``days`` keeps the chat's times), ``days`` sorted weekdays (0 = Monday; empty =
+    every day)."""
 
     mode: ChatMode
     times: tuple[str, ...] = ()
+    days: tuple[int, ...] = ()
 
 
 def parse_schedule(args: Sequence[str]) -> ScheduleChoice:
@@ -48,10 +72,61 @@ def parse_schedule(args: Sequence[str]) -> ScheduleChoice:
         return ScheduleChoice("off")
     if len(tokens) > _MAX_SCHEDULE_TOKENS:
         raise ChatInputError(texts.too_many_times(MAX_DIGEST_TIMES))
-    times = sorted({_parse_time(token) for token in tokens})
+    days: set[int] = set()
+    day_tokens = 0
+    while day_tokens < len(tokens) and _is_day(tokens[day_tokens]):
+        days.update(_parse_days(tokens[day_tokens]))
+        day_tokens += 1
+    times = sorted({_parse_time(token) for token in tokens[day_tokens:]})
     if len(times) > MAX_DIGEST_TIMES:
         raise ChatInputError(texts.too_many_times(MAX_DIGEST_TIMES))
-    return ScheduleChoice("scheduled", tuple(times))
+    every_day = not days or len(days) == 7 or _names_every_day(tokens[:day_tokens])
+    return ScheduleChoice("scheduled", tuple(times), () if every_day else tuple(sorted(days)))
+
+
+def parse_quiet(text: str) -> tuple[str, str] | None:
+    """Read ``/quiet 23:00-07:00`` (or "23-7", "23:00 to 07:00"); None for "off".
+
+    Raises ChatInputError for anything else, or for a span that starts where it ends.
+    """
+    folded = text.casefold().strip()
+    if not folded:
+        raise ChatInputError(texts.quiet_usage())
+    if folded in _OFF_WORDS or folded in {"clear", "none"}:
+        return None
+    match = _QUIET_SPAN.match(folded)
+    if match is None:
+        raise ChatInputError(texts.bad_quiet(text))
+    try:
+        start, end = (_parse_time(_schedule_tokens([part])[0]) for part in match.groups())
+    except (ChatInputError, IndexError) as err:
+        raise ChatInputError(texts.bad_quiet(text)) from err
+    if start == end:
+        raise ChatInputError(texts.bad_quiet(text))
+    return start, end
+
+
+def _is_day(token: str) -> bool:
+    """True when a token names days ("mon", "mon-fri", "weekdays")."""
+    if token in _DAY_NUMBERS or token in _DAY_GROUPS:
+        return True
+    match = _DAY_RANGE.match(token)
+    return match is not None and match[1] in _DAY_NUMBERS and match[2] in _DAY_NUMBERS
+
+
+def _parse_days(token: str) -> tuple[int, ...]:
+    """The weekdays a day token (one :func:`_is_day` accepts) names; a range wraps
+    ("fri-mon" is Fri, Sat, Sun, Mon)."""
+    if token in _DAY_GROUPS:
+        return _DAY_GROUPS[token] or tuple(range(7))
+    if token in _DAY_NUMBERS:
+        return (_DAY_NUMBERS[token],)
+    first, last = (_DAY_NUMBERS[name] for name in token.replace("–", "-").split("-"))
+    return tuple((first + step) % 7 for step in range((last - first) % 7 + 1))
+
+
+def _names_every_day(tokens: Sequence[str]) -> bool:
+    return any(token in _DAY_GROUPS and not _DAY_GROUPS[token] for token in tokens)
 
 
 def _schedule_tokens(args: Sequence[str]) -> list[str]:

@@ -23,7 +23,7 @@ from bot.chat.context import (
     services_from,
 )
 from bot.chat.keyboards import topics_keyboard
-from bot.chat.parsing import TopicMatch, match_topics, suggest_topics, wants_all
+from bot.chat.parsing import TopicMatch, match_topic, match_topics, suggest_topics, wants_all
 from bot.services import Services
 from bot.settings import Settings
 from bot.store.records import Chat
@@ -76,8 +76,11 @@ def unknown_lines(settings: Settings, unknown: Sequence[str]) -> list[str]:
 
 
 async def subscribe_text(services: Services, chat: Chat, arg: str) -> str:
-    """Follow the topics named in ``arg``; the reply says what happened."""
+    """Follow the topics named in ``arg`` (or all); the reply says what happened."""
     settings = services.settings
+    if wants_all(arg) and match_topic(arg, settings.topics) is None:
+        await follow(services, chat, [topic.id for topic in settings.topics])
+        return texts.subscribed_all(len(settings.topics))
     match = match_topics(arg, settings.topics)
     lines = unknown_lines(settings, match.unknown)
     wanted = [t.id for t in match.found]
@@ -121,6 +124,8 @@ def describe_chat(settings: Settings, chat: Chat) -> str:
         chat.exclude_words,
         local_time(chat.next_digest_at, chat.timezone),
         is_paused=chat.is_paused,
+        days=chat.digest_days,
+        quiet=chat.quiet_hours,
     )
 
 

@@ -14,6 +14,8 @@ import html
 from collections.abc import Sequence
 from datetime import datetime
 
+from bot.digest.wording import WEEKDAYS, zone_label
+from bot.digest.wording import count_of as count_of  # the one plural rule, re-exported
 from bot.sources.text import safe_text
 from bot.store.records import ChatMode
 
@@ -25,11 +27,12 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("start", "Welcome and the topic list"),
     ("help", "All commands"),
     ("topics", "Pick topics with buttons"),
-    ("subscribe", "Follow topics, e.g. /subscribe world news, sport"),
+    ("subscribe", "Follow topics, e.g. /subscribe world news, sport, or all"),
     ("unsubscribe", "Drop a topic, or all: /unsubscribe sport"),
     ("mytopics", "Your topics, schedule, time zone and filters"),
     ("digest", "Send me what is new right now"),
-    ("schedule", "Digest times, e.g. /schedule 08:00 18:30, or instant, or off"),
+    ("schedule", "Digest times, e.g. /schedule 08:00 18:30, mon-fri 07:30, instant or off"),
+    ("quiet", "Quiet hours for instant news, e.g. /quiet 23:00-07:00, or off"),
     ("timezone", "Your time zone, e.g. /timezone Asia/Kolkata, +05:30 or Tokyo"),
     ("filter", "Only or never stories with words: include, exclude, clear"),
     ("search", "Find recent stories: /search election"),
@@ -45,7 +48,10 @@ WELCOME = (
 CHOOSE_TOPICS = "Tap a topic to follow it, tap again to drop it."
 TOPICS_DONE = "All set. /mytopics shows your topics and schedule."
 NO_TOPICS_CONFIGURED = "There are no topics yet. Please try again later."
-NO_TOPICS_YET = "You don't follow any topics yet. Pick some with /topics."
+NO_TOPICS_YET = (
+    "You don't follow any topics yet. Add one with /subscribe world news, "
+    "or pick some with /topics."
+)
 UNSUBSCRIBE_USAGE = "Which topic? For example: /unsubscribe sport, or /unsubscribe all"
 UNSUBSCRIBED_ALL = "Done: you follow no topics now. /topics to pick again."
 SEARCH_USAGE = "What should I look for? For example: /search election results"
@@ -64,6 +70,7 @@ SOMETHING_WENT_WRONG = "Sorry, something went wrong on my side. Please try again
 STOP_BUTTON_YES = "Yes, delete everything"
 STOP_BUTTON_NO = "Cancel"
 DONE_BUTTON = "Done"
+MORE_GONE = "Those stories are no longer available."
 
 
 def user_text(text: str, limit: int = ECHO_MAX_CHARS) -> str:
@@ -89,6 +96,11 @@ def unknown_topic(text: str, suggestions: Sequence[str] = ()) -> str:
 def subscribed(names: Sequence[str]) -> str:
     """Confirmation after following topics."""
     return f"✅ You now follow {_and_list(names)}."
+
+
+def subscribed_all(count: int) -> str:
+    """Confirmation of /subscribe all."""
+    return f"✅ You now follow all {count_of(count, 'topic')}."
 
 
 def unsubscribed(names: Sequence[str]) -> str:
@@ -121,29 +133,56 @@ def my_topics(
     exclude: Sequence[str],
     next_at: datetime | None,
     is_paused: bool = False,
+    days: Sequence[int] = (),
+    quiet: tuple[str, str] | None = None,
 ) -> str:
-    """Everything about the chat's settings; ``next_at`` is already in the chat's zone."""
-    topics_line = _and_list(topic_names) if topic_names else "none yet (/topics)"
-    lines = [
-        f"<b>Topics:</b> {topics_line}",
-        f"<b>Schedule:</b> {_schedule_words(mode, times)}",
-        f"<b>Time zone:</b> {user_text(tz)}",
+    """Everything about the chat's settings; ``next_at`` is already in the chat's zone.
+
+    Without topics the next digest is not shown (there would be none): the
+    first line says how to add one.
+    """
+    if not topic_names:
+        lines = [f"<b>Topics:</b> none yet. {ADD_A_TOPIC}"]
+    else:
+        lines = [f"<b>Topics:</b> {_and_list(topic_names)}"]
+    lines += [
+        f"<b>Schedule:</b> {_schedule_words(mode, times, days)}",
+        f"<b>Time zone:</b> {zone_text(tz, next_at)}",
         f"<b>Filters:</b> {_filter_words(include, exclude)}",
     ]
+    if quiet is not None:
+        lines.append(f"<b>Quiet hours:</b> {quiet_words(quiet, mode)}")
     if is_paused:
         lines.append("<b>Paused</b>: send /resume to get digests again.")
-    elif mode == "scheduled" and next_at is not None:
+    elif topic_names and mode == "scheduled" and next_at is not None:
         lines.append(f"<b>Next digest:</b> {format_local(next_at)}")
     return "\n".join(lines)
 
 
-def schedule_set(mode: ChatMode, times: Sequence[str], tz: str, next_at: datetime | None) -> str:
+ADD_A_TOPIC = "Add one with /subscribe world news, or pick with /topics."
+
+
+def zone_text(tz: str, at: datetime | None = None) -> str:
+    """The chat's zone as people read it: "UTC-05:00", "Asia/Kolkata (UTC+05:30)"."""
+    return user_text(zone_label(tz, at))
+
+
+def schedule_set(
+    mode: ChatMode,
+    times: Sequence[str],
+    tz: str,
+    next_at: datetime | None,
+    days: Sequence[int] = (),
+) -> str:
     """Confirmation of /schedule; ``next_at`` is already in the chat's zone."""
     if mode == "instant":
-        return "⚡ You'll get new stories as soon as they arrive."
+        return (
+            "⚡ You'll get new stories as soon as they arrive. "
+            "/quiet 23:00-07:00 holds them back at night."
+        )
     if mode == "off":
         return "Scheduled digests are off. Send /digest whenever you want the news."
-    text = f"🕗 Digests at {_and_list(times)} ({user_text(tz)})."
+    text = f"🕗 Digests at {_schedule_words(mode, times, days)}, {zone_text(tz, next_at)}."
     return f"{text} Next one: {format_local(next_at)}." if next_at else text
 
 
@@ -151,8 +190,46 @@ def schedule_usage() -> str:
     """How to use /schedule."""
     return (
         "Times look like 08:00 or 18:30, for example: /schedule 08:00 18:30\n"
+        "Days come first: /schedule mon-fri 07:30, /schedule sat 10:00\n"
         "Or /schedule instant for news as it comes, /schedule off for none."
     )
+
+
+def quiet_set(quiet: tuple[str, str], mode: ChatMode, tz: str) -> str:
+    """Confirmation of /quiet."""
+    return f"🌙 Quiet hours {quiet_words(quiet, mode)}, {zone_text(tz)}."
+
+
+QUIET_OFF = "Quiet hours are off: instant news comes at any hour."
+
+
+def quiet_usage() -> str:
+    """How to use /quiet."""
+    return (
+        "Quiet hours hold instant news back and send it when they end. For example: "
+        "/quiet 23:00-07:00, or /quiet off"
+    )
+
+
+def bad_quiet(text: str) -> str:
+    """A /quiet argument that is no pair of times."""
+    return f"'{user_text(text, 30)}' is not a pair of times. {quiet_usage()}"
+
+
+def quiet_words(quiet: tuple[str, str], mode: ChatMode) -> str:
+    """ "23:00–07:00", with a note when the chat is not instant (they apply only then)."""
+    span = f"{quiet[0]}–{quiet[1]}"
+    return span if mode == "instant" else f"{span} (for /schedule instant)"
+
+
+def weekday_words(days: Sequence[int]) -> str:
+    """ "Mon–Fri", "Sat", "Mon, Wed and Fri"; "" for every day."""
+    ordered = sorted(set(days))
+    if not ordered or len(ordered) == 7:
+        return ""
+    if len(ordered) > 2 and ordered == list(range(ordered[0], ordered[-1] + 1)):
+        return f"{WEEKDAYS[ordered[0]]}–{WEEKDAYS[ordered[-1]]}"
+    return _and_list([WEEKDAYS[day] for day in ordered])
 
 
 def bad_time(token: str) -> str:
@@ -167,12 +244,12 @@ def too_many_times(limit: int) -> str:
 
 def timezone_set(tz: str, local_now: datetime) -> str:
     """Confirmation of /timezone showing the local time there now."""
-    return f"🌍 Time zone set to {user_text(tz)}. It's {local_now:%H:%M} there now."
+    return f"🌍 Time zone set to {zone_text(tz, local_now)}. It's {local_now:%H:%M} there now."
 
 
 def timezone_usage(current: str) -> str:
     """/timezone without an argument."""
-    return f"Your time zone is {user_text(current)}. {_TIMEZONE_EXAMPLES}"
+    return f"Your time zone is {zone_text(current)}. {_TIMEZONE_EXAMPLES}"
 
 
 def bad_timezone(text: str, suggestion: str | None) -> str:
@@ -214,11 +291,28 @@ def word_too_long(word: str, limit: int) -> str:
     return f"'{user_text(word, 30)}' is too long: keep each word under {limit} characters."
 
 
-def nothing_new(last_digest_local: datetime | None) -> str:
-    """/digest when there is nothing new; the time is in the chat's zone."""
+def nothing_new(
+    last_digest_local: datetime | None,
+    mode: ChatMode = "off",
+    next_local: datetime | None = None,
+    tz: str = "UTC",
+) -> str:
+    """/digest when there is nothing new (the welcome digest right after /subscribe
+    counts as a digest): what comes next and when; times are in the chat's zone."""
     if last_digest_local is None:
-        return "Nothing new yet. I'll have stories as soon as the feeds update."
-    return f"Nothing new since your last digest at {last_digest_local:%H:%M}."
+        first = "Nothing new yet. I'll have stories as soon as the feeds update."
+    else:
+        first = f"Nothing new since your last digest at {last_digest_local:%H:%M}."
+    return f"{first} {_what_comes_next(mode, next_local, tz)}"
+
+
+def _what_comes_next(mode: ChatMode, next_local: datetime | None, tz: str) -> str:
+    if mode == "instant":
+        return "New stories come here as soon as they arrive."
+    if mode == "scheduled" and next_local is not None:
+        when = f"{format_local(next_local)} {zone_text(tz, next_local)}"
+        return f"Your next digest: {when}; /digest before then shows what is new."
+    return "Scheduled digests are off: send /digest again later."
 
 
 def search_none(words: str) -> str:
@@ -236,12 +330,13 @@ def format_local(moment: datetime) -> str:
     return f"{moment:%a} {moment.day} {moment:%b, %H:%M}"
 
 
-def _schedule_words(mode: ChatMode, times: Sequence[str]) -> str:
+def _schedule_words(mode: ChatMode, times: Sequence[str], days: Sequence[int] = ()) -> str:
     if mode == "instant":
         return "instant, as stories arrive"
     if mode == "off" or not times:
         return "off (send /digest any time)"
-    return _and_list(times)
+    on_days = weekday_words(days)
+    return f"{_and_list(times)} on {on_days}" if on_days else _and_list(times)
 
 
 def _filter_words(include: Sequence[str], exclude: Sequence[str]) -> str:

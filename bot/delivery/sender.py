@@ -50,6 +50,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import json
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -327,6 +328,7 @@ class Sender:
                     parse_mode=ParseMode.HTML,
                     message_thread_id=part.thread_id or None,
                     link_preview_options=preview,
+                    reply_markup=_keyboard(part.buttons),
                 )
         except Exception as err:  # classify_send_error decides what each failure means
             return classify_send_error(err), None
@@ -499,7 +501,18 @@ class _SendMessage(Protocol):
         parse_mode: str,
         message_thread_id: int | None,
         link_preview_options: telegram.LinkPreviewOptions,
+        reply_markup: telegram.InlineKeyboardMarkup | None,
     ) -> Awaitable[telegram.Message]: ...
+
+
+def _keyboard(buttons: str | None) -> telegram.InlineKeyboardMarkup | None:
+    """A part's stored inline keyboard (Bot API JSON, see ``Part.buttons``), or None."""
+    if not buttons:
+        return None
+    rows = json.loads(buttons)["inline_keyboard"]
+    return telegram.InlineKeyboardMarkup(
+        [[telegram.InlineKeyboardButton(**button) for button in row] for row in rows]
+    )
 
 
 def _send_message_of(bot: telegram.Bot) -> _SendMessage:

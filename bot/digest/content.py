@@ -83,7 +83,9 @@ class DigestPlan:
 
 @dataclass(frozen=True, slots=True)
 class RenderedPart:
-    """One Telegram message of a rendered digest (HTML parse mode)."""
+    """One Telegram message of a rendered digest (HTML parse mode); ``buttons`` are its
+    inline buttons, one a row, as (label, callback data)."""
 
     text: str
     disable_preview: bool
+    buttons: tuple[tuple[str, str], ...] = ()

@@ -21,6 +21,8 @@ from bot.store.records import Article, Part
 MEMO_LIMIT = 10_000
 
 Slots = tuple[datetime, datetime] | None
+# What a chat's schedule depends on: next slot, times, zone, weekdays.
+ScheduleKey = tuple[datetime, tuple[str, ...], str, tuple[int, ...]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +57,7 @@ class PlanMemo:
     stored at that moment, so each call starts a new memo)."""
 
     digests: dict[DigestKey, Rendered] = field(default_factory=dict)
-    slots: dict[tuple[datetime, tuple[str, ...], str], Slots] = field(default_factory=dict)
+    slots: dict[ScheduleKey, Slots] = field(default_factory=dict)
     lookups: int = 0
     renders: int = 0
 
@@ -70,10 +72,8 @@ class PlanMemo:
             self.renders += 1
         return found
 
-    def schedule(
-        self, key: tuple[datetime, tuple[str, ...], str], make: Callable[[], Slots]
-    ) -> Slots:
-        """The due slots for ``key`` (next time, times, zone), made the first time."""
+    def schedule(self, key: ScheduleKey, make: Callable[[], Slots]) -> Slots:
+        """The due slots for ``key`` (next time, times, zone, weekdays), made the first time."""
         if key not in self.slots:
             self.slots[key] = make()
         return self.slots[key]

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import logging
 from collections.abc import Sequence
 from dataclasses import replace
@@ -42,11 +43,19 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.clock import Clock
-from bot.digest.content import TopicRef
-from bot.digest.plan_cache import DigestKey, PlanMemo, Rendered, fetched_since
-from bot.digest.render import render_digest
+from bot.digest import wording
+from bot.digest.content import DigestPlan, RenderedPart, Section, TopicRef
+from bot.digest.expand import MoreRequest
+from bot.digest.plan_cache import DigestKey, PlanMemo, Rendered, ScheduleKey, fetched_since
+from bot.digest.render import MoreData, render_digest
 from bot.digest.select import plan_digest
-from bot.digest.slots import coalesce_missed, slot_key
+from bot.digest.slots import (
+    coalesce_missed,
+    in_quiet_hours,
+    next_digest_at,
+    quiet_hours_end,
+    slot_key,
+)
 from bot.settings import Settings
 from bot.store import Store
 from bot.store.records import Article, Chat, DigestRequest, Part
@@ -64,9 +73,6 @@ SINCE_MARGIN = timedelta(hours=1)
 SLOT_KEY_MAX = 64  # digests.slot_key is VARCHAR(64)
 # A welcome or /digest whose chat's cursor another process moved is planned again this often.
 STALE_RETRIES = 3
-
-DIGEST_TITLE = "Your news digest"
-WELCOME_TITLE = "Top stories of the last 24 hours"
 
 
 class DigestPlanner:
@@ -89,7 +95,7 @@ class DigestPlanner:
         """
         now = self._clock()
         self._memo = PlanMemo()
-        written = 0
+        written = await self._release_quiet(now)
         seen: set[int] = set()
         while True:
             async with self._lock:  # one batch at a time: a welcome waits one batch at most
@@ -114,6 +120,23 @@ class DigestPlanner:
             self._memo = PlanMemo()
             return await self._plan_instant(await self._store.chats.instant(), slot, now)
 
+    async def _release_quiet(self, now: datetime) -> int:
+        """Instant chats whose quiet hours ended get the stories held back meanwhile
+        (a chat whose new quiet hours hold it still waits until they end)."""
+        async with self._lock:
+            awake = []
+            for chat in await self._store.chats.quiet_over(now, limit=self.batch_size):
+                quiet = chat.quiet_hours
+                if quiet is not None and in_quiet_hours(quiet, chat.timezone, now):
+                    end = quiet_hours_end(quiet, chat.timezone, now)
+                    await self._store.chats.update(chat.id, next_digest_at=end)
+                else:
+                    await self._store.chats.update(chat.id, next_digest_at=None)
+                    awake.append(replace(chat, next_digest_at=None))
+            if not awake:
+                return 0
+            return await self._plan_instant(awake, f"quiet:{slot_key(now)}", now)
+
     async def catch_up(self, chat_id: int) -> int:
         """A chat just switched to instant: queue what is above its cursor now.
 
@@ -130,6 +153,7 @@ class DigestPlanner:
             return await self._plan_instant([chat], f"instant:{now.isoformat()}", now)
 
     async def _plan_instant(self, chats: Sequence[Chat], slot: str, now: datetime) -> int:
+        chats = await self._hold_quiet(chats, now)
         written = 0
         for start in range(0, len(chats), self.batch_size):
             batch = chats[start : start + self.batch_size]
@@ -137,6 +161,19 @@ class DigestPlanner:
             requests = [self._instant_request(chat, pool, slot, now) for chat in batch]
             written += await self._store.outbox.enqueue([r for r in requests if r is not None])
         return written
+
+    async def _hold_quiet(self, chats: Sequence[Chat], now: datetime) -> list[Chat]:
+        """The chats not in their quiet hours. The others keep their cursor (their new
+        stories wait) and become due at the end of their quiet hours (``plan_due``)."""
+        awake = []
+        for chat in chats:
+            if chat.quiet_hours is None or not in_quiet_hours(chat.quiet_hours, chat.timezone, now):
+                awake.append(chat)
+                continue
+            end = quiet_hours_end(chat.quiet_hours, chat.timezone, now)
+            if chat.next_digest_at is None or chat.next_digest_at > end:
+                await self._store.chats.update(chat.id, next_digest_at=end)
+        return awake
 
     async def deliver_now(self, chat: Chat, request_key: str) -> int:
         """/digest: queue what is new for ``chat`` right now; returns stories queued (0 = none).
@@ -161,7 +198,9 @@ class DigestPlanner:
         now = self._clock()
         pool = await self._candidates([chat], now)
         articles = fetched_since(pool, self._since(chat, now))
-        rendered = self._render(chat, articles, chat.cursor_article_id, at=now, title=DIGEST_TITLE)
+        rendered = self._render(
+            chat, articles, chat.cursor_article_id, at=now, title=wording.DIGEST_TITLE, now=now
+        )
         request = DigestRequest(
             chat_id=chat.id,
             kind="manual",
@@ -208,7 +247,16 @@ class DigestPlanner:
             articles = [a for a in articles if a.cluster_id <= chat.cursor_article_id]
         cursor = chat.cursor_article_id if covers_all else 0
         scoped = _with_topics(chat, topics)
-        rendered = self._render(scoped, articles, cursor, at=None, title=WELCOME_TITLE)
+        names = [t.name for t in self._catalogue if t.id in topics]
+        rendered = self._render(
+            scoped,
+            articles,
+            cursor,
+            at=None,
+            title=wording.welcome_title(names),
+            now=now,
+            footer=wording.welcome_footer(self._next_digest_words(chat, now), chat.mode),
+        )
         request = DigestRequest(
             chat_id=chat.id,
             kind="welcome",
@@ -228,6 +276,18 @@ class DigestPlanner:
         # Nothing new written: the digest was there already, or the request was stale.
         existing = await self._store.outbox.part_count(request.chat_id, request.slot_key)
         return None if existing is None else story_count
+
+    def _next_digest_words(self, chat: Chat, now: datetime) -> str | None:
+        """When the chat's next scheduled digest comes, in its zone, or None."""
+        if chat.mode != "scheduled" or not chat.digest_times:
+            return None
+        try:
+            at = chat.next_digest_at or next_digest_at(
+                chat.digest_times, chat.timezone, now, chat.digest_days
+            )
+            return wording.next_digest_time(at, chat.timezone)
+        except (ValueError, KeyError):
+            return None
 
     def memo_stats(self) -> tuple[int, int]:
         """(chats, distinct digests rendered) of the last plan_due/plan_instant."""
@@ -254,7 +314,7 @@ class DigestPlanner:
         following: datetime,
         now: datetime,
     ) -> DigestRequest:
-        rendered = self._cached_render(chat, pool, now, at=deliver_at, title=DIGEST_TITLE)
+        rendered = self._cached_render(chat, pool, now, at=deliver_at, title=wording.DIGEST_TITLE)
         return DigestRequest(
             chat_id=chat.id,
             kind="scheduled",
@@ -282,7 +342,7 @@ class DigestPlanner:
     def _instant_request(
         self, chat: Chat, pool: Sequence[Article], slot: str, now: datetime
     ) -> DigestRequest | None:
-        rendered = self._cached_render(chat, pool, now, at=None, title=None)
+        rendered = self._cached_render(chat, pool, now, at=None, title=wording.INSTANT_TITLE)
         if not rendered.parts and rendered.max_article_id <= chat.cursor_article_id:
             return None  # nothing to send and nothing to move
         return DigestRequest(
@@ -346,14 +406,19 @@ class DigestPlanner:
         return self._memo.digest(
             key,
             lambda: self._render(
-                chat, fetched_since(pool, since), chat.cursor_article_id, at=at, title=title
+                chat,
+                fetched_since(pool, since),
+                chat.cursor_article_id,
+                at=at,
+                title=title,
+                now=now,
             ),
         )
 
     def _due_slots(self, chat: Chat, now: datetime) -> tuple[datetime, datetime] | None:
         if chat.next_digest_at is None:
             return None
-        key = (chat.next_digest_at, chat.digest_times, chat.timezone)
+        key: ScheduleKey = (chat.next_digest_at, chat.digest_times, chat.timezone, chat.digest_days)
         return self._memo.schedule(key, lambda: _due_slots(chat, now))
 
     def _render(
@@ -364,6 +429,8 @@ class DigestPlanner:
         *,
         at: datetime | None,
         title: str | None,
+        now: datetime,
+        footer: str | None = None,
     ) -> Rendered:
         plan = plan_digest(
             articles,
@@ -380,12 +447,35 @@ class DigestPlanner:
             title=title,
             link_preview=self._settings.delivery.link_preview,
             at=at,
+            now=now,
+            footer=footer,
+            more_data=_more_data(plan, cursor, self._since(chat, now)),
         )
         return Rendered(
-            parts=tuple(Part(p.text, p.disable_preview) for p in parts),
+            parts=tuple(_part(p) for p in parts),
             story_count=plan.story_count,
             max_article_id=plan.max_article_id,
         )
+
+
+def _more_data(plan: DigestPlan, cursor: int, since: datetime) -> MoreData:
+    """The callback data of each cut section's "+K more" button (see ``digest.expand``)."""
+
+    def data(section: Section) -> str | None:
+        request = MoreRequest(
+            section.topic_id, cursor, plan.max_article_id, len(section.stories), since
+        )
+        return request.to_data()
+
+    return data
+
+
+def _part(rendered: RenderedPart) -> Part:
+    """A rendered message as the outbox stores it: buttons as Bot API JSON, one a row."""
+    if not rendered.buttons:
+        return Part(rendered.text, rendered.disable_preview)
+    rows = [[{"text": label, "callback_data": data}] for label, data in rendered.buttons]
+    return Part(rendered.text, rendered.disable_preview, json.dumps({"inline_keyboard": rows}))
 
 
 def _due_slots(chat: Chat, now: datetime) -> tuple[datetime, datetime] | None:
@@ -393,7 +483,9 @@ def _due_slots(chat: Chat, now: datetime) -> tuple[datetime, datetime] | None:
     if chat.next_digest_at is None:
         return None
     try:
-        return coalesce_missed(chat.next_digest_at, chat.digest_times, chat.timezone, now)
+        return coalesce_missed(
+            chat.next_digest_at, chat.digest_times, chat.timezone, now, chat.digest_days
+        )
     except (ValueError, KeyError) as err:  # no times, bad time text, unknown zone
         log.debug("schedule of chat %s unusable: %s", chat.id, err)
         return None

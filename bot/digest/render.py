@@ -11,6 +11,12 @@ headline), at a word boundary with "…", so no cut lands inside a tag or an
 entity and tags stay balanced. Updates (new articles of stories the chat
 already received) follow the sections under "Updates", one line each:
 headline, outlet link, time.
+
+Times show in the chat's zone, named once in the header, relative to the
+digest's moment ("18:05", "yesterday 18:05", "15 Nov 2018, 13:46"). A section
+cut at its limit gets a "+K more in <topic>" inline button under the message
+that ends it, when the caller gives its callback data (``more_data``), else an
+italic line. The words themselves live in :mod:`bot.digest.wording`.
 """
 
 from __future__ import annotations
@@ -25,16 +31,17 @@ from typing import Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
+from bot.digest import wording
 from bot.digest.content import DigestPlan, RenderedPart, Section, Story, Updates
 from bot.store.records import Article
 
 MESSAGE_LIMIT = 4096
-UPDATES_HEADING = "Updates"
 LinkPreview = Literal["off", "top"]
+# A section's "+K more" button: its callback data, or None for the italic line.
+MoreData = Callable[[Section], "str | None"]
 
 _SEPARATOR = "\n\n"
 _ELLIPSIS = "…"
-_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 # Characters a cut must not end on or start before: joiners and marks bind to neighbours.
 _GLUE = {"\u200d", "\u200c", "\u2060"}
 _SKIN_TONES = ("\U0001f3fb", "\U0001f3ff")
@@ -55,44 +62,70 @@ def render_digest(
     title: str | None = None,
     link_preview: LinkPreview = "off",
     at: datetime | None = None,
+    now: datetime | None = None,
+    footer: str | None = None,
+    more_data: MoreData | None = None,
 ) -> list[RenderedPart]:
     """Render a plan as one or more messages; an empty plan gives no message.
 
     ``title`` adds a bold header line to the first message, followed by the
-    local time of ``at`` when given (e.g. "Your news digest · 27 Nov 08:00").
-    Times show in zone ``tz``. With ``link_preview="top"`` only the first
-    message shows a link preview.
+    local time of ``at`` when given and the zone (e.g. "Your news digest · Wed
+    27 Nov 08:00 · Asia/Kolkata (UTC+05:30)"). Item times show in zone ``tz``,
+    relative to ``now`` (default ``at``; neither gives "15 Nov, 19:16").
+    ``footer`` is an italic last line. ``more_data`` gives a cut section's button
+    data. With ``link_preview="top"`` only the first message shows a link preview.
     """
     if plan.is_empty:
         return []
     zone = ZoneInfo(tz)
-    packer = _Packer(zone, _header(title, at, zone))
+    reference = now or at
+    packer = _Packer(zone, _header(title, at, tz, reference), reference, more_data)
     for section in plan.sections:
         packer.add_section(section)
     if plan.updates is not None:
         packer.add_updates(plan.updates)
-    return _parts(packer.finish(), link_preview)
+    if footer:
+        packer.add_line(f"<i>{escape(footer)}</i>")
+    return _parts(packer.finish(), link_preview, packer.buttons)
 
 
 def render_story_list(
-    articles: Sequence[Article], tz: str, heading: str, *, link_preview: LinkPreview = "off"
+    articles: Sequence[Article],
+    tz: str,
+    heading: str,
+    *,
+    link_preview: LinkPreview = "off",
+    now: datetime | None = None,
 ) -> list[RenderedPart]:
-    """Render articles in the given order under one heading (/search, welcome message).
+    """Render articles in the given order under one heading (/search).
 
     Uses the digest's story format and splitting; no articles give no message.
+    With ``now``, times are relative and the heading names the zone.
     """
     if not articles:
         return []
     stories = tuple(Story(article) for article in articles)
-    packer = _Packer(ZoneInfo(tz), header=None)
-    packer.add_section(Section(topic_id="", topic_name=heading, stories=stories))
-    return _parts(packer.finish(), link_preview)
+    return render_section(Section("", heading, stories), tz, now=now, link_preview=link_preview)
 
 
-def format_local_time(moment: datetime, zone: ZoneInfo) -> str:
-    """Day, month and time in ``zone`` like "15 Nov, 19:16", independent of the locale."""
-    local = moment.astimezone(zone)
-    return f"{local.day} {_MONTHS[local.month - 1]}, {local:%H:%M}"
+def render_section(
+    section: Section,
+    tz: str,
+    *,
+    now: datetime | None = None,
+    link_preview: LinkPreview = "off",
+) -> list[RenderedPart]:
+    """One section on its own (a "+K more" expansion, /search results): its heading
+    names the zone when ``now`` is given; no stories give no message."""
+    if not section.stories:
+        return []
+    zone = ZoneInfo(tz)
+    packer = _Packer(zone, header=None, now=now)
+    name = section.topic_name
+    if now is not None:
+        name = f"{name} · {wording.zone_label(tz, now)}"
+    packer.add_section(replace(section, topic_name=name, more_count=0))
+    return _parts(packer.finish(), link_preview, packer.buttons)
 
 
 def safe_url(url: str) -> str | None:
@@ -109,22 +142,24 @@ def safe_url(url: str) -> str | None:
     return candidate
 
 
-def story_html(story: Story, zone: ZoneInfo) -> str:
-    """One story: bold headline, summary, source link with local time, other outlets."""
+def story_html(story: Story, zone: ZoneInfo, now: datetime | None = None) -> str:
+    """One story: bold headline, summary, the outlet as the link with the local time,
+    other outlets."""
     article = story.article
     lines = [f"<b>{escape(article.headline.strip())}</b>"] if article.headline.strip() else []
     if article.summary.strip():
         lines.append(escape(article.summary.strip()))
-    lines.append(f"{_source_link(article)} · {format_local_time(article.published_at, zone)}")
+    when = wording.item_time(article.published_at, zone, now)
+    lines.append(f"{_source_link(article)} · {when}")
     if story.also:
-        lines.append(f"<i>also covered by {escape(', '.join(story.also))}</i>")
+        lines.append(f"<i>{escape(wording.also_covered_by(story.also))}</i>")
     return "\n".join(lines)
 
 
-def update_html(article: Article, zone: ZoneInfo) -> str:
+def update_html(article: Article, zone: ZoneInfo, now: datetime | None = None) -> str:
     """One update line: headline, source link, local time."""
     headline = escape(article.headline.strip())
-    when = format_local_time(article.published_at, zone)
+    when = wording.item_time(article.published_at, zone, now)
     return (
         f"{headline} · {_source_link(article)} · {when}"
         if headline
@@ -133,16 +168,22 @@ def update_html(article: Article, zone: ZoneInfo) -> str:
 
 
 def _source_link(article: Article) -> str:
-    name = escape(article.source_name.strip() or "source")
+    name = escape(article.source_name.strip() or wording.SOURCE_FALLBACK)
     url = safe_url(article.url)
     return f'<a href="{escape(url, quote=True)}">{name}</a>' if url else name
 
 
-def _header(title: str | None, at: datetime | None, zone: ZoneInfo) -> str | None:
+def _header(
+    title: str | None, at: datetime | None, tz: str, reference: datetime | None
+) -> str | None:
+    """The bold title, the digest's local time and, when item times are relative
+    (so read in the chat's zone), the zone, named once."""
     if title is None:
         return None
-    when = "" if at is None else f" · {format_local_time(at, zone).replace(',', '')}"
-    return f"<b>{escape(title)}</b>{when}"
+    zone = ZoneInfo(tz)
+    when = "" if at is None else f" · {wording.header_time(at, zone)}"
+    named = "" if reference is None else f" · {escape(wording.zone_label(tz, reference))}"
+    return f"<b>{escape(title)}</b>{when}{named}"
 
 
 def _heading(name: str) -> str:
@@ -150,12 +191,18 @@ def _heading(name: str) -> str:
 
 
 def _more_line(section: Section) -> str:
-    return f"<i>+{section.more_count} more in {escape(section.topic_name)}</i>"
+    return f"<i>{escape(wording.more_in_topic(section.more_count, section.topic_name))}</i>"
 
 
-def _parts(texts: list[str], link_preview: LinkPreview) -> list[RenderedPart]:
+def _parts(
+    texts: list[str], link_preview: LinkPreview, buttons: dict[int, list[tuple[str, str]]]
+) -> list[RenderedPart]:
     return [
-        RenderedPart(text, disable_preview=link_preview == "off" or index > 0)
+        RenderedPart(
+            text,
+            disable_preview=link_preview == "off" or index > 0,
+            buttons=tuple(buttons.get(index, ())),
+        )
         for index, text in enumerate(texts)
     ]
 
@@ -163,8 +210,18 @@ def _parts(texts: list[str], link_preview: LinkPreview) -> list[RenderedPart]:
 class _Packer:
     """Fills messages block by block; a block never straddles two messages."""
 
-    def __init__(self, zone: ZoneInfo, header: str | None) -> None:
+    def __init__(
+        self,
+        zone: ZoneInfo,
+        header: str | None,
+        now: datetime | None = None,
+        more_data: MoreData | None = None,
+    ) -> None:
         self.zone = zone
+        self.now = now
+        self.more_data = more_data
+        # Message index -> its "+K more" buttons as (label, callback data).
+        self.buttons: dict[int, list[tuple[str, str]]] = {}
         self.done: list[str] = []
         self.current: list[str] = [header] if header else []
         self.has_content = False  # the current message holds more than the header
@@ -176,19 +233,31 @@ class _Packer:
         for story in section.stories:
             self._put(lead, partial(self._story, story))
             lead = []
-            self.continued = _heading(f"{section.topic_name} (cont.)")
-        if section.more_count:
+            self.continued = _heading(wording.continued(section.topic_name))
+        if not section.more_count:
+            return
+        data = self.more_data(section) if self.more_data is not None else None
+        if data is None:
             self._put(lead, lambda _budget: _more_line(section))
+            return
+        label = wording.more_in_topic(section.more_count, section.topic_name)
+        self.buttons.setdefault(len(self.done), []).append((label, data))
 
     def add_updates(self, updates: Updates) -> None:
         self.continued = None
-        lead = [_heading(UPDATES_HEADING)]
+        lead = [_heading(wording.UPDATES_HEADING)]
         for article in updates.articles:
             self._put(lead, partial(self._update, article))
             lead = []
-            self.continued = _heading(f"{UPDATES_HEADING} (cont.)")
+            self.continued = _heading(wording.continued(wording.UPDATES_HEADING))
         if updates.more_count:
-            self._put(lead, lambda _budget: f"<i>+{updates.more_count} more updates</i>")
+            more = escape(wording.more_updates(updates.more_count))
+            self._put(lead, lambda _budget: f"<i>{more}</i>")
+
+    def add_line(self, html: str) -> None:
+        """A last line of its own (short, so it always fits a message)."""
+        self.continued = None
+        self._put([], lambda _budget: html)
 
     def finish(self) -> list[str]:
         if self.has_content:
@@ -222,29 +291,29 @@ class _Packer:
         return MESSAGE_LIMIT - used - (utf16_len(_SEPARATOR) if self.current else 0)
 
     def _story(self, story: Story, budget: int | None) -> str:
-        html = story_html(story, self.zone)
+        html = story_html(story, self.zone, self.now)
         if budget is None or utf16_len(html) <= budget:
             return html
-        return _shorten_story(story, self.zone, budget)
+        return _shorten_story(story, self.zone, budget, self.now)
 
     def _update(self, article: Article, budget: int | None) -> str:
-        html = update_html(article, self.zone)
+        html = update_html(article, self.zone, self.now)
         if budget is None or utf16_len(html) <= budget:
             return html
-        return _shorten_story(Story(replace(article, summary="")), self.zone, budget)
+        return _shorten_story(Story(replace(article, summary="")), self.zone, budget, self.now)
 
 
-def _shorten_story(story: Story, zone: ZoneInfo, budget: int) -> str:
+def _shorten_story(story: Story, zone: ZoneInfo, budget: int, now: datetime | None) -> str:
     """Shorten a story's texts until its HTML fits ``budget`` UTF-16 units."""
 
     def fits(candidate: Story) -> bool:
-        return utf16_len(story_html(candidate, zone)) <= budget
+        return utf16_len(story_html(candidate, zone, now)) <= budget
 
     shortened = _shorten_field(story, story.article.summary, _with_summary, fits)
     if not fits(shortened):
         shortened = replace(shortened, also=())
         shortened = _shorten_field(shortened, story.article.headline, _with_headline, fits)
-    html = story_html(shortened, zone)
+    html = story_html(shortened, zone, now)
     if utf16_len(html) > budget:
         raise ValueError(f"story {story.article.id} cannot fit in {budget} UTF-16 units")
     return html

@@ -8,14 +8,16 @@ Rules, all pure and DST-aware:
 * a local time that happens twice (the fall-back overlap) fires once, at its
   first occurrence (``fold=0``);
 * after downtime, all missed slots are coalesced into one delivery, see
-  :func:`coalesce_missed`.
+  :func:`coalesce_missed`;
+* ``days`` (weekday numbers, 0 = Monday; empty = every day) keeps only the slots
+  of those local weekdays: "mon-fri 07:30" never fires on a Saturday.
 
 Every datetime in and out is timezone-aware; results are in UTC.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -25,24 +27,31 @@ from bot.settings import validate_digest_time, validate_timezone
 # side is enough for any UTC offset; the extra day covers a gap at midnight.
 _DAY_OFFSETS = (-2, -1, 0, 1, 2)
 _SLOT_KEY_FORMAT = "%Y-%m-%dT%H:%MZ"
+# With weekdays, a whole week either side: a weekly slot is at most 7 days away.
+_WEEK_OFFSETS = tuple(range(-9, 10))
 
 
-def next_digest_at(times: Sequence[str], tz: str, after: datetime) -> datetime:
-    """The first slot strictly after ``after`` among local ``times`` in zone ``tz``.
+def next_digest_at(
+    times: Sequence[str], tz: str, after: datetime, days: Collection[int] = ()
+) -> datetime:
+    """The first slot strictly after ``after`` among local ``times`` in zone ``tz``,
+    on the local weekdays ``days`` (all when empty).
 
     ``times`` are "HH:MM" strings in any order, repeats allowed. Raises
-    ValueError for an empty or malformed ``times``, an unknown zone or a naive
-    ``after``.
+    ValueError for an empty or malformed ``times``, a weekday outside 0-6, an
+    unknown zone or a naive ``after``.
     """
     _require_aware(after)
-    later = [slot for slot in _slots_around(times, tz, after) if slot > after]
+    later = [slot for slot in _slots_around(times, tz, after, days) if slot > after]
     return min(later)
 
 
-def previous_slot_at_or_before(times: Sequence[str], tz: str, moment: datetime) -> datetime:
+def previous_slot_at_or_before(
+    times: Sequence[str], tz: str, moment: datetime, days: Collection[int] = ()
+) -> datetime:
     """The latest slot at or before ``moment`` (same rules as :func:`next_digest_at`)."""
     _require_aware(moment)
-    earlier = [slot for slot in _slots_around(times, tz, moment) if slot <= moment]
+    earlier = [slot for slot in _slots_around(times, tz, moment, days) if slot <= moment]
     return max(earlier)
 
 
@@ -70,7 +79,7 @@ def due_slot(next_digest_at: datetime | None, now: datetime) -> bool:
 
 
 def coalesce_missed(
-    next_at: datetime, times: Sequence[str], tz: str, now: datetime
+    next_at: datetime, times: Sequence[str], tz: str, now: datetime, days: Collection[int] = ()
 ) -> tuple[datetime, datetime]:
     """Collapse slots missed while down into one: ``(slot to deliver now, following slot)``.
 
@@ -82,8 +91,8 @@ def coalesce_missed(
     _require_aware(next_at)
     if not due_slot(next_at, now):
         raise ValueError(f"slot {slot_key(next_at)} is not due at {now.isoformat()}")
-    deliver = max(previous_slot_at_or_before(times, tz, now), next_at.astimezone(UTC))
-    return deliver, next_digest_at(times, tz, now)
+    deliver = max(previous_slot_at_or_before(times, tz, now, days), next_at.astimezone(UTC))
+    return deliver, next_digest_at(times, tz, now, days)
 
 
 def local_slot(day: date, at: time, zone: ZoneInfo) -> datetime:
@@ -119,11 +128,35 @@ def _gap_end(wall: datetime, zone: ZoneInfo) -> datetime:
     return high
 
 
-def _slots_around(times: Sequence[str], tz: str, moment: datetime) -> list[datetime]:
+def _slots_around(
+    times: Sequence[str], tz: str, moment: datetime, weekdays: Collection[int] = ()
+) -> list[datetime]:
     zone = ZoneInfo(validate_timezone(tz))
+    if any(not 0 <= day <= 6 for day in weekdays):
+        raise ValueError(f"weekdays are 0 (Monday) to 6, not {sorted(weekdays)}")
     local_day = moment.astimezone(zone).date()
-    days = [local_day + timedelta(days=offset) for offset in _DAY_OFFSETS]
+    offsets = _WEEK_OFFSETS if weekdays else _DAY_OFFSETS
+    days = [local_day + timedelta(days=offset) for offset in offsets]
+    if weekdays:
+        days = [day for day in days if day.weekday() in weekdays]
     return [local_slot(day, at, zone) for day in days for at in _parse_times(times)]
+
+
+def in_quiet_hours(quiet: tuple[str, str] | None, tz: str, moment: datetime) -> bool:
+    """True when local ``moment`` falls within quiet hours ("23:00", "07:00"): from the
+    start (included) to the end (excluded), across midnight when the end is earlier."""
+    if quiet is None:
+        return False
+    start, end = (time.fromisoformat(validate_digest_time(value)) for value in quiet)
+    local = moment.astimezone(ZoneInfo(validate_timezone(tz))).time().replace(tzinfo=None)
+    if start <= end:
+        return start <= local < end
+    return local >= start or local < end
+
+
+def quiet_hours_end(quiet: tuple[str, str], tz: str, moment: datetime) -> datetime:
+    """The first end of the quiet hours after ``moment`` (UTC): when held stories go."""
+    return next_digest_at([quiet[1]], tz, moment)
 
 
 def _parse_times(times: Iterable[str]) -> list[time]:

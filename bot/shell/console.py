@@ -7,7 +7,9 @@ Errbot's text backend). Each line typed becomes an Update from a private chat;
 a bare number presses that button of the last keyboard; ``/quit`` or end of
 input leaves. After every input the planner and the sender run once, so digests
 show up right away. The store is a fresh SQLite file in a temporary folder,
-seeded with the bundled sample stories: the shell never touches the configured
+seeded with the configured database's recent stories when it holds any (read
+only: see ``real_data``), else, or with ``--samples``, with the bundled sample
+stories; the first lines say which. The shell never writes to the configured
 database and needs no network and no token.
 
 The composition root builds the bot (with :attr:`Console.request` as its Bot
@@ -34,7 +36,9 @@ from telegram.ext import Application
 
 from bot.chat.routes import set_bot_commands
 from bot.clock import Clock, utcnow
+from bot.digest.wording import count_of
 from bot.settings import Settings
+from bot.shell.real_data import copy_recent_articles
 from bot.shell.samples import load_sample_articles, seed_sample_articles
 from bot.shell.stand_in import BotCall, ShellMessage, ShellRequest, private_chat
 from bot.shell.terminal import Terminal, keyboard_buttons
@@ -44,8 +48,18 @@ SHELL_TOKEN = "1000000:newsbot-shell"
 SHELL_USER_ID = 1001
 QUIT_COMMANDS = frozenset({"/quit", "/exit"})
 PROMPT = "you> "
+INTRO_SAMPLES = "newsbot shell: you are chatting with the bot offline, with {stories}."
+INTRO_REAL = (
+    "newsbot shell: you are chatting with the bot offline, with {stories} "
+    "copied from the configured database (it is only read)."
+)
+EMPTY_DATABASE = "The configured database holds no recent stories, so these are samples."
+UNREADABLE_DATABASE = "Could not read the configured database ({problem}), so these are samples."
+NO_SAMPLE_TOPICS = (
+    "None of your topics is a sample topic ({topics}): the samples show nowhere. "
+    "Try newsbot shell with a database that holds your sources' stories (newsbot ingest)."
+)
 INTRO = (
-    "newsbot shell: you are chatting with the bot offline, with {count} sample stories.",
     "Type commands as in Telegram (try /start, /help, /subscribe world news, /digest).",
     "Type a button's number to press it. /quit or Ctrl-D leaves.",
 )
@@ -62,6 +76,8 @@ class ShellBot:
     store: Store
     topic_ids: Sequence[str]
     deliver: Callable[[], Awaitable[None]]  # plan due digests, then send what is queued
+    # The configured database to copy stories from; None shows the samples (--samples).
+    database_url: str | None = None
 
 
 class Console:
@@ -118,16 +134,38 @@ class ShellSession:
         self._message_id = 1_000_000  # the user's messages; the bot's count from 1
 
     async def start(self) -> None:
-        """Seed the sample stories, register the commands and print the introduction."""
-        topic_ids = self._target.topic_ids
-        samples = load_sample_articles()
-        count = await seed_sample_articles(self._target.store, samples, topic_ids, self._clock())
+        """Seed the stories, register the commands and print the introduction."""
+        for line in await self._seed():
+            self._terminal.note(line)
         await set_bot_commands(self._target.application.bot)
         for line in INTRO:
-            self._terminal.note(line.format(count=count))
-        if not topic_ids:
+            self._terminal.note(line)
+        if not self._target.topic_ids:
             self._terminal.note("No topics are configured: see config/newsbot.toml.")
         self._terminal.note("")
+
+    async def _seed(self) -> list[str]:
+        """Copy the configured database's stories, else seed the samples; the lines to show."""
+        topic_ids, now = self._target.topic_ids, self._clock()
+        why_samples: list[str] = []
+        if self._target.database_url is not None:
+            copy = await copy_recent_articles(
+                self._target.database_url, self._target.store, topic_ids, now
+            )
+            if copy.copied:
+                stories = count_of(copy.copied, "recent story", "recent stories")
+                return [INTRO_REAL.format(stories=stories)]
+            why_samples.append(
+                UNREADABLE_DATABASE.format(problem=copy.problem) if copy.problem else EMPTY_DATABASE
+            )
+        samples = load_sample_articles()
+        count = await seed_sample_articles(self._target.store, samples, topic_ids, now)
+        stories = count_of(count, "sample story", "sample stories")
+        lines = [INTRO_SAMPLES.format(stories=stories), *why_samples]
+        if topic_ids and not count:
+            sample_topics = ", ".join(sorted({t for s in samples for t in s.topics}))
+            lines.append(NO_SAMPLE_TOPICS.format(topics=sample_topics))
+        return lines
 
     async def loop(self, stdin: TextIO) -> None:
         """Read lines until ``/quit`` or end of input, handling each one."""

@@ -1,7 +1,10 @@
 """Sample stories bundled with the package, so ``newsbot shell`` has news without a network.
 
 ``bot/data/sample_articles.json`` holds the stories; their publication times
-are relative (``minutes_ago``), so they are fresh whenever the shell starts.
+are relative (``minutes_ago``), so they are fresh whenever the shell starts,
+except a real story's, which keeps its real date (``published``). Summaries go
+through the one summary rule of ingestion (``text.final_summary``), so a
+sample shows as a fetched story would: no "GENEVA:" dateline.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from typing import Any
 
 from bot.sources.cluster import StoryGrouper
 from bot.sources.story_signature import StorySignature, signature
+from bot.sources.text import final_summary
 from bot.store import Store
 from bot.store.articles import ArticleInput
 
@@ -33,16 +37,20 @@ class SampleArticle:
     summary: str
     url: str
     minutes_ago: int
+    published: datetime | None = None  # a real story's real date, instead of minutes_ago
 
     def to_input(self, now: datetime, known_topics: Collection[str]) -> ArticleInput:
-        """The story as the store takes it, published ``minutes_ago`` before ``now``."""
+        """The story as the store takes it, published ``minutes_ago`` before ``now``
+        (or at its real date)."""
         topics = tuple(t for t in self.topics if t in known_topics)
-        story = signature(self.headline, self.summary)
+        summary = final_summary(self.summary, self.headline)
+        story = signature(self.headline, summary)
+        published = self.published or now - timedelta(minutes=self.minutes_ago)
         return ArticleInput(
             url=self.url,
             headline=self.headline,
-            summary=self.summary,
-            published_at=now - timedelta(minutes=self.minutes_ago),
+            summary=summary,
+            published_at=published,
             topics=topics,
             signature=StorySignature(story.names, story.shingles, frozenset(topics)).to_text(),
         )
@@ -61,7 +69,8 @@ def _sample(record: dict[str, Any]) -> SampleArticle:
         headline=record["headline"],
         summary=record["summary"],
         url=record["url"],
-        minutes_ago=int(record["minutes_ago"]),
+        minutes_ago=int(record.get("minutes_ago", 0)),
+        published=datetime.fromisoformat(record["published"]) if "published" in record else None,
     )
 
 

@@ -24,6 +24,7 @@ from bot.sources.dates import clamp_future, dateparser_budget
 from bot.sources.drafts import ArticleDraft
 from bot.sources.feeds import parse_feed
 from bot.sources.story_signature import StorySignature, signature_of
+from bot.sources.text import final_summary
 from bot.store.articles import ArticleInput
 
 log = logging.getLogger(__name__)
@@ -79,7 +80,7 @@ def _prepared(
     item = ArticleInput(
         url=draft.url,
         headline=draft.headline,
-        summary=draft.summary,
+        summary=final_summary(draft.summary, draft.headline),
         published_at=clamp_future(draft.published_at, fetched_at),
         topics=topics,
         guid=draft.guid,

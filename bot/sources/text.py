@@ -12,7 +12,7 @@ import html
 import re
 from html.parser import HTMLParser
 
-from bot.sources.boilerplate import remove_dateline, strip_boilerplate
+from bot.sources.boilerplate import is_furniture, remove_dateline, strip_boilerplate
 
 _SKIP_TAGS = frozenset(
     {"script", "style", "noscript", "template", "svg", "iframe", "object", "head", "figcaption"}
@@ -208,36 +208,139 @@ def _cut_at_word(text: str, limit: int) -> str:
     return cut.rstrip(" ,;:-–—([{\"'“‘") + "…"
 
 
-def make_summary(text: str, limit: int = 300) -> str:
-    """One paragraph of at most about ``limit`` characters, cut at a sentence boundary.
+SUMMARY_CHARS = 300
+MAX_SUMMARY_SENTENCES = 3
+_HEADLINE_KEY_RE = re.compile(r"[\W_]+")
+_SENTENCE_STOPS = frozenset(".!?…\"'”’»)]")
 
-    Whole sentences are kept while they fit in ``limit``. A first sentence longer
-    than ``limit * 1.3`` is cut at a word boundary and ends with "…"; one between
-    ``limit`` and ``limit * 1.3`` is kept whole.
+
+def _headline_key(text: str) -> str:
+    """Letters and digits only, case-folded: how a repeated headline is recognised."""
+    return _HEADLINE_KEY_RE.sub("", text.casefold())
+
+
+def _sentences_of_paragraphs(text: str, budget: int) -> list[str]:
+    """The sentences of the paragraphs in order, until they hold more than ``budget``
+    characters (a summary needs only the first ones; a long body is not split whole).
+    A paragraph's end always ends a sentence: a standfirst without a full stop gets
+    one, so it is not glued to the next paragraph.
     """
-    flat = _squash(text)
-    if len(flat) <= limit:
-        return flat
-    sentences = split_sentences(flat)
+    sentences: list[str] = []
+    size = 0
+    for paragraph in text.split("\n\n"):
+        if size > budget:
+            break
+        if sentences and sentences[-1][-1] not in _SENTENCE_STOPS:
+            sentences[-1] += "."
+        more = split_sentences(_squash(paragraph))
+        sentences.extend(more)
+        size += sum(len(sentence) + 1 for sentence in more)
+    return sentences
+
+
+def _without_headline(sentence: str, headline: str) -> str:
+    """``sentence`` without the headline it starts with; "" when it is only the headline."""
+    flat = _squash(headline)
+    if flat and sentence.casefold().startswith(flat.casefold()):
+        rest = sentence[len(flat) :].lstrip(" .:;,-–—|")
+        return rest if _headline_key(rest) else ""
+    return ""  # the same words with other punctuation: the sentence is the headline
+
+
+def _repeats_headline(sentence: str, headline_key: str) -> bool:
+    """True when ``sentence`` is the headline again (maybe with a dateline or a colon)."""
+    key = _headline_key(sentence)
+    if not key or not headline_key:
+        return False
+    return key == headline_key or (len(headline_key) >= 20 and key.startswith(headline_key))
+
+
+def make_summary(
+    text: str, limit: int = SUMMARY_CHARS, *, headline: str = "", max_sentences: int | None = None
+) -> str:
+    """One paragraph of whole sentences (at most ``max_sentences`` when given), at most
+    about ``limit`` characters; "" when the text only repeats ``headline``.
+
+    A first sentence that repeats the headline is dropped (furniture is the
+    caller's: :func:`clean_text` and :func:`final_summary` trim it). Whole sentences are kept while
+    they fit in ``limit``. A first sentence longer than ``limit * 1.3`` is cut at a
+    word boundary and ends with "…"; one between ``limit`` and ``limit * 1.3`` is
+    kept whole.
+    """
+    headline_key = _headline_key(headline)
+    # Beyond twice the limit no sentence can be kept; the headline may come first.
+    sentences = _sentences_of_paragraphs(text, 2 * limit + len(headline))
+    if sentences and _repeats_headline(sentences[0], headline_key):
+        sentences[0] = _without_headline(sentences[0], headline)
+        if not sentences[0]:
+            sentences.pop(0)
     summary = ""
-    for sentence in sentences:
+    for sentence in sentences[:max_sentences]:
         candidate = f"{summary} {sentence}".strip()
         if len(candidate) > limit:
             break
         summary = candidate
-    if summary:
+    if summary or not sentences:
         return summary
-    first = sentences[0] if sentences else flat
+    first = sentences[0]
     return first if len(first) <= limit * 1.3 else _cut_at_word(first, limit)
+
+
+def final_summary(summary: str, headline: str) -> str:
+    """The summary a story is stored and shown with: 1 to 3 whole sentences of at most
+    about 300 characters (one longer sentence is cut at a word, with "…"), no furniture
+    at either end, no dateline, never the headline again ("" then).
+
+    The one rule for every source: ingestion (``prepare``) and the shell's samples.
+    """
+    return make_summary(
+        trim_furniture(summary),
+        SUMMARY_CHARS,
+        headline=headline,
+        max_sentences=MAX_SUMMARY_SENTENCES,
+    )
+
+
+def trim_furniture(text: str) -> str:
+    """``text`` without furniture sentences (see ``boilerplate.is_furniture``) at its start
+    and end, and without a dateline then at its start. Paragraph breaks are kept.
+
+    Only the edges: a sentence in the middle of a story is never judged.
+    """
+    paragraphs = [p for p in text.split("\n\n") if p.strip()]
+    while paragraphs:
+        kept = _drop_edge_sentences(paragraphs[0], leading=True)
+        if kept:
+            paragraphs[0] = remove_dateline(kept)
+            break
+        paragraphs.pop(0)
+    while paragraphs:
+        kept = _drop_edge_sentences(paragraphs[-1], leading=False)
+        if kept:
+            paragraphs[-1] = kept
+            break
+        paragraphs.pop()
+    return "\n\n".join(p for p in paragraphs if p)
+
+
+def _drop_edge_sentences(paragraph: str, *, leading: bool) -> str:
+    """The paragraph without its furniture sentences at the start (or at the end)."""
+    sentences = split_sentences(" ".join(paragraph.split()))
+    if not sentences or not (is_furniture(sentences[0]) or is_furniture(sentences[-1])):
+        return paragraph  # the common case: the paragraph stays as it was, breaks and all
+    index = 0 if leading else -1
+    while sentences and is_furniture(sentences[index]):
+        sentences.pop(index)
+    return " ".join(sentences)
 
 
 def clean_text(markup: str) -> str:
     """HTML (or text) to plain text without boilerplate or leading dateline."""
-    return remove_dateline(strip_boilerplate(html_to_text(markup)))
+    return trim_furniture(remove_dateline(strip_boilerplate(html_to_text(markup))))
 
 
-def summary_from_html(markup: str, limit: int = 300) -> str:
+def summary_from_html(markup: str, limit: int = SUMMARY_CHARS, *, headline: str = "") -> str:
     """Summary of an HTML (or plain-text) description: html_to_text, strip_boilerplate,
-    remove_dateline, then make_summary.
+    remove_dateline, trim_furniture, then make_summary.
     """
-    return make_summary(clean_text(markup), limit)
+    return make_summary(clean_text(markup), limit, headline=headline)

@@ -34,6 +34,9 @@ UPDATABLE = frozenset(
         "next_digest_at",
         "last_digest_at",
         "cursor_article_id",
+        "digest_days",
+        "quiet_start",
+        "quiet_end",
     }
 )
 
@@ -178,6 +181,18 @@ class ChatRepository:
         async with self._engine.connect() as conn:
             return await _load(conn, where, order=chats.c.next_digest_at, limit=limit)
 
+    async def quiet_over(self, now: datetime, limit: int = 1000) -> list[Chat]:
+        """Active, unpaused instant chats whose quiet hours ended (``next_digest_at`` is
+        then the end of the quiet hours that held their stories back)."""
+        where = and_(
+            chats.c.mode == "instant",
+            chats.c.next_digest_at <= now,
+            chats.c.is_active.is_(True),
+            chats.c.is_paused.is_(False),
+        )
+        async with self._engine.connect() as conn:
+            return await _load(conn, where, order=chats.c.next_digest_at, limit=limit)
+
     async def instant(self) -> list[Chat]:
         """Active, unpaused chats that want stories right after each poll."""
         where = and_(
@@ -278,4 +293,6 @@ def _chat(row: Row[Any], topics: tuple[str, ...]) -> Chat:
         last_digest_at=row.last_digest_at,
         cursor_article_id=row.cursor_article_id,
         created_at=row.created_at,
+        digest_days=tuple(int(day) for day in row.digest_days or ""),
+        quiet_hours=(row.quiet_start, row.quiet_end) if row.quiet_start and row.quiet_end else None,
     )

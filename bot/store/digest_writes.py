@@ -135,6 +135,7 @@ async def _insert_deliveries(
             "part_no": n,
             "body_id": body_ids[p.text],
             "disable_preview": p.disable_preview,
+            "buttons": p.buttons,
             "status": "pending",
             "attempts": 0,
             "next_attempt_at": now,

@@ -357,4 +357,5 @@ def delivery_from_row(row: Row[Any]) -> Delivery:
         telegram_message_id=row.telegram_message_id,
         error=row.error,
         sent_at=row.sent_at,
+        buttons=row.buttons,
     )

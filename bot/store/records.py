@@ -47,6 +47,8 @@ class Chat:
     last_digest_at: datetime | None
     cursor_article_id: int
     created_at: datetime
+    digest_days: tuple[int, ...] = ()  # weekdays of scheduled digests, 0 = Monday; () = all
+    quiet_hours: tuple[str, str] | None = None  # instant mode: local (start, end) "HH:MM"
 
     @property
     def key(self) -> ChatKey:
@@ -122,14 +124,17 @@ class Delivery:
     telegram_message_id: int | None
     error: str | None
     sent_at: datetime | None
+    buttons: str | None = None  # the inline keyboard as Bot API JSON, see Part
 
 
 @dataclass(frozen=True, slots=True)
 class Part:
-    """One rendered message of a digest."""
+    """One rendered message of a digest; ``buttons`` is its inline keyboard as Bot API
+    JSON (``{"inline_keyboard": [[{"text": ..., "callback_data": ...}]]}``), or None."""
 
     text: str
     disable_preview: bool = True
+    buttons: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -54,6 +54,11 @@ chats = Table(
     Column("cursor_article_id", BigInteger, nullable=False, default=0),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
+    # Weekdays of scheduled digests as digits, 0 = Monday; "" = every day (0005).
+    Column("digest_days", String(16), nullable=False, server_default=""),
+    # An instant chat's quiet hours, local "HH:MM"; NULL = none (0005).
+    Column("quiet_start", String(5), nullable=True),
+    Column("quiet_end", String(5), nullable=True),
     UniqueConstraint("telegram_id", "thread_id", name="uq_chats_telegram_thread"),
     Index("ix_chats_due", "mode", "next_digest_at"),
 )
@@ -159,6 +164,8 @@ deliveries = Table(
     Column("telegram_message_id", BigInteger, nullable=True),
     Column("error", Text, nullable=True),
     Column("sent_at", UTCDateTime, nullable=True),
+    # The message's inline keyboard as JSON (a digest's "+K more" buttons); NULL = none.
+    Column("buttons", Text, nullable=True),
     UniqueConstraint("digest_id", "part_no", name="uq_deliveries_digest_part"),
     Index("ix_deliveries_ready", "status", "next_attempt_at"),
     Index("ix_deliveries_chat", "chat_id"),

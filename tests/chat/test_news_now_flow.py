@@ -31,7 +31,7 @@ async def test_digest_sends_whats_new_then_nothing_new(
     await alice.say("/subscribe world", replies=2)  # confirmation + welcome digest
 
     nothing = await alice.ask("/digest")
-    assert nothing.plain_text == "Nothing new since your last digest at 06:00."
+    assert nothing.plain_text.startswith("Nothing new since your last digest at 06:00.")
 
     news_site.publish(
         "/world.xml",
@@ -57,7 +57,7 @@ async def test_digest_in_the_chats_time_zone(newsbot_with_news: NewsBot, alice: 
 
     nothing = await alice.ask("/digest")
 
-    assert nothing.plain_text == "Nothing new since your last digest at 15:00."
+    assert nothing.plain_text.startswith("Nothing new since your last digest at 15:00.")
 
 
 async def test_digest_without_topics(newsbot_with_news: NewsBot, alice: Person) -> None:

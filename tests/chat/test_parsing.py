@@ -267,3 +267,41 @@ def test_parse_filter_rejects_with_usage(typed: str) -> None:
 )
 def test_parse_command_args(text: str, expected: tuple[str, str]) -> None:
     assert parse_command_args(text) == expected
+
+
+# --- words that name a topic, plausible suggestions ---------------------------------------
+
+NEWSROOM = (
+    TopicConfig(id="science", name="Science", aliases=["environment", "space"]),
+    TopicConfig(id="sport", name="Sport", aliases=["sports", "football", "cricket"]),
+    TopicConfig(id="entertainment", name="Entertainment", aliases=["film", "movies", "cinema"]),
+)
+
+
+@pytest.mark.parametrize(
+    ("typed", "expected"),
+    [
+        ("cinema", "entertainment"),  # an alias, not the look-alike "science"
+        ("movies", "entertainment"),
+        ("movie", "entertainment"),  # singular of an alias
+        ("films", "entertainment"),  # plural of an alias
+        ("sports", "sport"),
+    ],
+)
+def test_a_word_that_is_an_alias_or_name_picks_that_topic(typed: str, expected: str) -> None:
+    topic = match_topic(typed, NEWSROOM)
+    assert topic is not None and topic.id == expected
+
+
+def test_only_plausible_topics_are_suggested() -> None:
+    bare = tuple(TopicConfig(id=t.id, name=t.name) for t in NEWSROOM)
+    assert suggest_topics("cinema", bare) == []  # never "Science" for looking alike
+    assert ids(suggest_topics("footy", NEWSROOM)) == ["sport"]  # starts like "football"
+    assert ids(suggest_topics("sciense", NEWSROOM)) == ["science"]
+    assert suggest_topics("weather", NEWSROOM) == []
+
+
+def test_all_means_every_topic() -> None:
+    for typed in ("all", "ALL", "everything", "all topics"):
+        assert wants_all(typed)
+    assert not wants_all("world")

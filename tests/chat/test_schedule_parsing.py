@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.chat.parsing import ChatInputError
-from bot.chat.schedule_parsing import MAX_DIGEST_TIMES, ScheduleChoice, parse_schedule
+from bot.chat.schedule_parsing import MAX_DIGEST_TIMES, ScheduleChoice, parse_quiet, parse_schedule
 
 
 @pytest.mark.parametrize(
@@ -91,3 +91,51 @@ def test_parse_schedule_names_the_bad_token_escaped() -> None:
 def test_parse_schedule_allows_the_maximum_count() -> None:
     args = [f"{h:02d}:00" for h in range(MAX_DIGEST_TIMES)]
     assert len(parse_schedule(args).times) == MAX_DIGEST_TIMES
+
+
+# --- weekdays and quiet hours ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("typed", "times", "days"),
+    [
+        ("mon-fri 07:30", ("07:30",), (0, 1, 2, 3, 4)),
+        ("sat 10:00", ("10:00",), (5,)),
+        ("Sat Sun 9am", ("09:00",), (5, 6)),
+        ("weekdays 8:00 18:00", ("08:00", "18:00"), (0, 1, 2, 3, 4)),
+        ("weekends 10", ("10:00",), (5, 6)),
+        ("fri-mon 9:00", ("09:00",), (0, 4, 5, 6)),  # a range wraps over the weekend
+        ("monday wednesday 7", ("07:00",), (0, 2)),
+        ("mon-sun 8:00", ("08:00",), ()),  # every day is no restriction
+        ("daily 8:00", ("08:00",), ()),
+        ("mon-fri", (), (0, 1, 2, 3, 4)),  # days alone keep the chat's times
+    ],
+)
+def test_days_come_before_times(typed: str, times: tuple[str, ...], days: tuple[int, ...]) -> None:
+    assert parse_schedule(typed.split()) == ScheduleChoice("scheduled", times, days)
+
+
+def test_a_day_after_the_times_is_refused() -> None:
+    with pytest.raises(ChatInputError, match="'mon' is not a time"):
+        parse_schedule(["07:30", "mon"])
+
+
+@pytest.mark.parametrize(
+    ("typed", "expected"),
+    [
+        ("23:00-07:00", ("23:00", "07:00")),
+        ("23-7", ("23:00", "07:00")),
+        ("11pm-7am", ("23:00", "07:00")),
+        ("22:30 to 6:00", ("22:30", "06:00")),
+        ("13:00 14:00", ("13:00", "14:00")),
+        ("off", None),
+    ],
+)
+def test_quiet_hours(typed: str, expected: tuple[str, str] | None) -> None:
+    assert parse_quiet(typed) == expected
+
+
+@pytest.mark.parametrize("typed", ["", "23:00", "23:00-23:00", "late-early", "25:00-07:00"])
+def test_bad_quiet_hours_get_an_example(typed: str) -> None:
+    with pytest.raises(ChatInputError, match="/quiet 23:00-07:00"):
+        parse_quiet(typed)

@@ -18,9 +18,7 @@ from tests.chat.conftest import NOW, Person, stored_chat
 async def test_schedule_sets_times_and_the_next_slot(newsbot: NewsBot, alice: Person) -> None:
     answer = await alice.ask("/schedule 19:00 7:30")
 
-    assert answer.plain_text == (
-        "🕗 Digests at 07:30 and 19:00 (UTC). Next one: Wed 15 May, 07:30."
-    )
+    assert answer.plain_text == ("🕗 Digests at 07:30 and 19:00, UTC. Next one: Wed 15 May, 07:30.")
     chat = await stored_chat(newsbot, alice.key)
     assert (chat.mode, chat.digest_times) == ("scheduled", ("07:30", "19:00"))
     assert chat.next_digest_at is not None
@@ -64,20 +62,23 @@ async def test_schedule_bad_arguments_change_nothing(
 
 
 @pytest.mark.parametrize(
-    ("typed", "zone", "local_now"),
+    ("typed", "zone", "shown", "local_now"),
     [
-        ("Asia/Kolkata", "Asia/Kolkata", "11:30"),
-        ("+05:30", "Asia/Kolkata", "11:30"),
-        ("tokyo", "Asia/Tokyo", "15:00"),
-        ("UTC-3", "Etc/GMT+3", "03:00"),
+        ("Asia/Kolkata", "Asia/Kolkata", "Asia/Kolkata (UTC+05:30)", "11:30"),
+        ("+05:30", "Asia/Kolkata", "Asia/Kolkata (UTC+05:30)", "11:30"),
+        ("tokyo", "Asia/Tokyo", "Asia/Tokyo (UTC+09:00)", "15:00"),
+        ("UTC-3", "Etc/GMT+3", "UTC-03:00", "03:00"),
+        ("-05:00", "Etc/GMT+5", "UTC-05:00", "01:00"),
+        ("+01:00", "Etc/GMT-1", "UTC+01:00", "07:00"),
     ],
 )
 async def test_timezone_shows_local_time_and_moves_the_next_slot(
-    newsbot: NewsBot, alice: Person, typed: str, zone: str, local_now: str
+    newsbot: NewsBot, alice: Person, typed: str, zone: str, shown: str, local_now: str
 ) -> None:
     answer = await alice.ask(f"/timezone {typed}")
 
-    assert answer.plain_text == f"🌍 Time zone set to {zone}. It's {local_now} there now."
+    assert answer.plain_text == f"🌍 Time zone set to {shown}. It's {local_now} there now."
+    assert "GMT" not in answer.plain_text  # never the POSIX-inverted name
     chat = await stored_chat(newsbot, alice.key)
     assert chat.timezone == zone
     # The 08:00 digest is now 08:00 in the new zone.

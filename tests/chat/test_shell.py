@@ -20,12 +20,14 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest
 
 from bot.app import run_shell
+from bot.cli import build_parser
 from bot.settings import Settings, TopicConfig
 from bot.shell.console import NO_REPLY_TEXT, offline_settings
 from bot.shell.samples import load_sample_articles, seed_sample_articles
 from bot.shell.stand_in import ShellRequest
 from bot.shell.terminal import ANSI_RESET, Terminal, html_to_terminal, keyboard_lines
 from bot.store import open_store
+from bot.store.articles import ArticleInput
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SEED_HEADLINE = (
@@ -88,16 +90,31 @@ async def test_pressing_a_number_toggles_the_topic() -> None:
     assert "[1] World news  [2] India" in pressed_again
 
 
-async def test_subscribe_then_digest_prints_the_seed_story() -> None:
+async def test_readme_walkthrough_subscribe_then_digest() -> None:
     _, output = await chat("/subscribe world news", "/digest")
     subscribed = after(output, "/subscribe world news")
     assert "You now follow World news" in subscribed
-    shown = subscribed + after(output, "/digest")
-    assert SEED_HEADLINE in shown
-    # Links read "text <url>" and the source is named.
-    assert "The New Indian Express <https://www.newindianexpress.com/world/2018/nov/15/" in shown
+    assert "bot> 👋 Welcome digest: the last 24 hours of World news · UTC" in subscribed
+    assert "UN agencies warn of worsening hunger" in subscribed
+    # Links read "text <url>" and the outlet is named; summaries carry no dateline.
+    assert "Sample news <https://sample-news.example/world/" in subscribed
+    assert "GENEVA:" not in subscribed and "SUVA:" not in subscribed
+    assert "Your next digest: " in subscribed
     # Only World stories: nothing of a topic the chat does not follow.
-    assert "box-office" not in shown
+    assert "box-office" not in subscribed
+    # The 2018 story is no news of today: not in the welcome.
+    assert SEED_HEADLINE not in subscribed
+    digest = after(output, "/digest")
+    assert digest.startswith("bot> Nothing new since your last digest at ")
+    assert "Your next digest: " in digest and "/digest before then shows what is new." in digest
+
+
+async def test_the_2018_sample_story_shows_with_its_date() -> None:
+    _, output = await chat("/search Russia Japan")
+    found = after(output, "/search Russia Japan")
+    assert SEED_HEADLINE in found
+    assert "The New Indian Express <https://www.newindianexpress.com/world/2018/nov/15/" in found
+    assert "· 15 Nov 2018, 13:46" in found
 
 
 async def test_two_outlets_reports_of_one_event_are_one_entry_also_covered_by() -> None:
@@ -143,7 +160,7 @@ def test_subprocess_shell_exits_zero_at_end_of_input(tmp_path: Path) -> None:
     env["NEWSBOT_LOG_LEVEL"] = "WARNING"
     done = subprocess.run(
         [sys.executable, "-m", "bot", "shell"],
-        input="/start\n1\n/digest\n",
+        input="/start\n1\n/search Russia Japan\n",
         capture_output=True,
         text=True,
         cwd=tmp_path,  # no .env here, and nothing to write into the repository
@@ -154,6 +171,7 @@ def test_subprocess_shell_exits_zero_at_end_of_input(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert "[1] ✅ World news" in done.stdout
     assert SEED_HEADLINE in done.stdout
+    assert "sample stories" in done.stdout  # no configured database here: the samples
     assert "\033[" not in done.stdout  # piped output is plain text
 
 
@@ -246,7 +264,117 @@ async def test_samples_hold_the_seed_story_and_are_recent(tmp_path: Path) -> Non
         business = await store.articles.recent(["business"], since=now - timedelta(days=1))
     finally:
         await store.close()
-    assert stored == len(world) + len(sport)
-    assert SEED_HEADLINE in [a.headline for a in world]
+    assert stored == len(world) + len(sport) + 1  # and the 2018 story, a day older
+    assert SEED_HEADLINE not in [a.headline for a in world]
     assert business == []  # not in the catalogue given: not stored
     assert all(now - timedelta(hours=12) < a.published_at <= now for a in world + sport)
+    assert seed.published == datetime(2018, 11, 15, 13, 46, tzinfo=UTC)
+    # Summaries go through ingestion's summary rule: no "GENEVA:" dateline.
+    hunger = next(a for a in world if a.headline.startswith("UN agencies warn"))
+    assert hunger.summary.startswith("Three United Nations agencies said on Tuesday")
+
+
+# ---- the configured database's stories --------------------------------------------------
+
+
+async def fill_database(url: str, now: datetime) -> None:
+    """A configured database as ``newsbot ingest`` leaves it: one source, two world stories."""
+    store = await open_store(url)
+    try:
+        [source] = await store.sources.sync(
+            [("Harbour Gazette", "https://gazette.example/rss", "feed")]
+        )
+        items = [
+            ArticleInput(
+                url=f"https://gazette.example/{slug}",
+                headline=headline,
+                summary=summary,
+                published_at=now - timedelta(hours=2),
+                topics=("world",),
+            )
+            for slug, headline, summary in (
+                ("ferries", "Ferry operators add winter sailings", "Forty more crossings."),
+                ("bronzes", "Museum returns looted bronzes", "Seventy pieces go home."),
+            )
+        ]
+        await store.articles.store(source.id, items, now)
+    finally:
+        await store.close()
+
+
+async def chat_on(database_url: str, *lines: str, samples: bool = False) -> str:
+    settings = Settings(topics=CATALOGUE, sources=[], database_url=database_url)
+    stdout = io.StringIO()
+    stdin = io.StringIO("".join(f"{line}\n" for line in lines))
+    await run_shell(settings, stdin=stdin, stdout=stdout, samples=samples)
+    return stdout.getvalue()
+
+
+async def test_shell_previews_the_configured_databases_stories(database_url: str) -> None:
+    url = database_url  # SQLite and PostgreSQL
+    await fill_database(url, datetime.now(UTC))
+    output = await chat_on(url, "/subscribe world news")
+    assert output.lstrip().startswith(
+        "newsbot shell: you are chatting with the bot offline, with 2 recent stories "
+        "copied from the configured database (it is only read)."
+    )
+    shown = after(output, "/subscribe world news")
+    assert "Ferry operators add winter sailings" in shown
+    assert "Harbour Gazette <https://gazette.example/" in shown
+    assert "Iceland volcano" not in shown  # no samples
+    # Read only: the shell's chat and digests never reach the configured database.
+    store = await open_store(url)
+    try:
+        assert await store.chats.all() == []
+        assert sum((await store.outbox.counts()).values()) == 0
+    finally:
+        await store.close()
+
+
+async def test_samples_flag_forces_the_samples(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'newsbot.db'}"
+    await fill_database(url, datetime.now(UTC))
+    output = await chat_on(url, "/subscribe world news", samples=True)
+    assert "sample stories" in output.split("\n", 1)[0]
+    assert "Ferry operators" not in output
+
+
+async def test_an_empty_database_says_the_samples_are_shown(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'empty.db'}"
+    await (await open_store(url)).close()  # migrated, no articles
+    output = await chat_on(url)
+    lines = [line.strip() for line in output.split("\n")]
+    assert "sample stories" in lines[0]
+    assert lines[1] == "The configured database holds no recent stories, so these are samples."
+
+
+async def test_a_catalogue_without_sample_topics_says_so() -> None:
+    settings = Settings(
+        topics=[TopicConfig(id="gardening", name="Gardening")],
+        sources=[],
+        database_url="sqlite:///never/used.db",
+    )
+    stdout = io.StringIO()
+    await run_shell(settings, stdin=io.StringIO(""), stdout=stdout)
+    assert "None of your topics is a sample topic" in stdout.getvalue()
+
+
+def test_cli_has_a_samples_flag() -> None:
+    assert build_parser().parse_args(["shell", "--samples"]).samples is True
+    assert build_parser().parse_args(["shell"]).samples is False
+
+
+async def test_more_button_in_the_shell() -> None:
+    settings = Settings(
+        topics=CATALOGUE, sources=[], database_url="sqlite:///never/used.db", stories_per_topic=2
+    )
+    stdout = io.StringIO()
+    stdin = io.StringIO("/subscribe world news\n1\n1\n")
+    await run_shell(settings, stdin=stdin, stdout=stdout)
+    output = stdout.getvalue()
+    welcome = after(output, "/subscribe world news")
+    assert "[1] +3 more in World news" in welcome
+    more = [shown for typed, shown in turns(output) if typed == "1"]
+    assert "bot> More in World news · UTC" in more[0]
+    assert "European ministers agree common rules" in welcome + more[0]
+    assert "There are no buttons to press" in more[1]  # the button went with the press

@@ -170,7 +170,7 @@ async def test_mytopics_shows_every_setting_in_the_chats_zone(
     assert answer.plain_text.splitlines() == [
         "Topics: World news and Sport",
         "Schedule: 07:00 and 19:30",
-        "Time zone: Asia/Kolkata",
+        "Time zone: Asia/Kolkata (UTC+05:30)",
         "Filters: never football",
         # 06:00 UTC is 11:30 in Kolkata: the next slot is 19:30 local the same day.
         "Next digest: Wed 15 May, 19:30",

@@ -85,7 +85,17 @@ def test_unknown_topic_wording() -> None:
     ],
 )
 def test_nothing_new(last: datetime, expected: str) -> None:
-    assert texts.nothing_new(last) == expected
+    assert texts.nothing_new(last).startswith(expected)
+
+
+def test_nothing_new_says_what_comes_next_and_when() -> None:
+    last = datetime(2024, 1, 16, 8, 0, tzinfo=KOLKATA)
+    assert texts.nothing_new(last, "scheduled", NEXT_AT, "Asia/Kolkata") == (
+        "Nothing new since your last digest at 08:00. Your next digest: Tue 16 Jan, 08:00 "
+        "Asia/Kolkata (UTC+05:30); /digest before then shows what is new."
+    )
+    assert texts.nothing_new(last, "instant").endswith("as soon as they arrive.")
+    assert texts.nothing_new(last, "off").endswith("send /digest again later.")
 
 
 def test_nothing_new_before_any_digest() -> None:
@@ -96,7 +106,7 @@ def test_commands_fit_set_my_commands() -> None:
     names = [name for name, _ in texts.COMMANDS]
     assert names == [
         "start", "help", "topics", "subscribe", "unsubscribe", "mytopics", "digest",
-        "schedule", "timezone", "filter", "search", "pause", "resume", "stop",
+        "schedule", "quiet", "timezone", "filter", "search", "pause", "resume", "stop",
     ]  # fmt: skip
     for name, description in texts.COMMANDS:
         assert re.fullmatch(r"[a-z0-9_]{1,32}", name)
@@ -157,8 +167,40 @@ def test_schedule_set_names_next_digest() -> None:
 def test_timezone_set_shows_local_time() -> None:
     now = datetime(2024, 1, 16, 14, 5, tzinfo=KOLKATA)
     assert texts.timezone_set("Asia/Kolkata", now) == (
-        "🌍 Time zone set to Asia/Kolkata. It's 14:05 there now."
+        "🌍 Time zone set to Asia/Kolkata (UTC+05:30). It's 14:05 there now."
     )
+    minus_five = datetime(2024, 1, 16, 3, 35, tzinfo=ZoneInfo("Etc/GMT+5"))
+    assert texts.timezone_set("Etc/GMT+5", minus_five) == (
+        "🌍 Time zone set to UTC-05:00. It's 03:35 there now."
+    )
+    assert texts.timezone_usage("Etc/GMT-1") == (
+        "Your time zone is UTC+01:00. Try a zone, an offset or a city: "
+        "/timezone Asia/Kolkata, +05:30 or Tokyo"
+    )
+
+
+def test_plurals() -> None:
+    assert texts.count_of(1, "topic") == "1 topic"
+    assert texts.count_of(2, "topic") == "2 topics"
+    assert texts.count_of(0, "story", "stories") == "0 stories"
+    assert texts.subscribed_all(1) == "✅ You now follow all 1 topic."
+
+
+def test_weekdays_and_quiet_hours_read_naturally() -> None:
+    assert texts.weekday_words((0, 1, 2, 3, 4)) == "Mon–Fri"
+    assert texts.weekday_words((5,)) == "Sat"
+    assert texts.weekday_words((0, 2, 4)) == "Mon, Wed and Fri"
+    assert texts.weekday_words(()) == ""
+    reply = texts.schedule_set("scheduled", ("07:30",), "Etc/GMT+5", None, (0, 1, 2, 3, 4))
+    assert reply == "🕗 Digests at 07:30 on Mon–Fri, UTC-05:00."
+    assert texts.quiet_words(("23:00", "07:00"), "instant") == "23:00–07:00"
+    assert "(for /schedule instant)" in texts.quiet_words(("23:00", "07:00"), "scheduled")
+
+
+def test_my_topics_without_topics_says_how_to_add_one() -> None:
+    text = texts.my_topics([], "scheduled", ("08:00",), "UTC", [], [], NEXT_AT)
+    assert text.startswith("<b>Topics:</b> none yet. Add one with /subscribe world news")
+    assert "Next digest" not in text
 
 
 def test_filters_text() -> None:

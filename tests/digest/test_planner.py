@@ -152,7 +152,7 @@ async def test_scheduled_digest_arrives_at_the_chosen_local_time(world: World) -
 
     assert (early, on_time) == (0, 1)
     [message] = world.texts(501)
-    assert message.startswith("Your news digest · 4 Mar 08:00")
+    assert message.startswith("Your news digest · Mon 4 Mar 08:00 · Asia/Kolkata (UTC+05:30)")
     assert "Summit opens in Tokyo" in message and "Rupee steadies" in message
     chat = await world.reload(chat)
     assert chat.next_digest_at == KOLKATA_8AM + timedelta(days=1)
@@ -263,7 +263,7 @@ async def test_dst_change_keeps_the_local_time(world: World) -> None:
     chat = await world.reload(chat)
     assert chat.next_digest_at == datetime(2030, 4, 1, 6, 0, tzinfo=UTC)
     [message] = world.texts(507)
-    assert message.startswith("Your news digest · 31 Mar 08:00")
+    assert message.startswith("Your news digest · Sun 31 Mar 08:00 · Europe/Berlin (UTC+02:00)")
 
 
 async def test_instant_chat_gets_one_message_batch_per_poll(world: World) -> None:
@@ -335,7 +335,10 @@ async def test_welcome_brings_the_last_day_and_is_not_repeated(world: World) -> 
 
     assert queued == 1 and again == 0  # the cursor moved: nothing new, one message
     [message] = world.texts(511)
-    assert message.startswith("Top stories of the last 24 hours")
+    assert message.startswith("👋 Welcome digest: the last 24 hours of World")
+    assert message.endswith(
+        "Your next digest: Mon 4 Mar 08:00. /digest shows what is new before then."
+    )
     assert "Yesterday's big story" in message
     kinds = [kind for kind, _ in await world.digest_rows(chat)]
     assert kinds == ["welcome"]
@@ -460,3 +463,55 @@ async def test_instant_chat_subscribing_during_a_poll_still_gets_the_story(world
     await world.deliver()
 
     assert sum(text.count("Stored between the two commands") for text in world.texts(525)) == 1
+
+
+# ---- weekdays, quiet hours, "+K more" -----------------------------------------------------
+
+
+async def test_weekday_schedule_skips_the_weekend(world: World) -> None:
+    # Friday 8 March 2030 08:00 in Kolkata; the next weekday slot after it is Monday 11th.
+    friday_8am = KOLKATA_8AM + timedelta(days=4)
+    chat = await world.chat(520)
+    await world.store.chats.update(chat.id, digest_days="01234", next_digest_at=friday_8am)
+    world.clock.set(friday_8am)
+    await world.publish("Friday story")
+    await world.planner.plan_due()
+    await world.deliver()
+    chat = await world.reload(chat)
+    assert chat.digest_days == (0, 1, 2, 3, 4)
+    assert chat.next_digest_at == KOLKATA_8AM + timedelta(days=7)  # Monday, not Saturday
+    assert len(world.texts(520)) == 1
+
+
+async def test_quiet_hours_hold_instant_stories_until_they_end(world: World) -> None:
+    # 23:00-07:00 in Kolkata; START is 05:30 there: quiet until 07:00 (01:30 UTC).
+    chat = await world.chat(521, mode="instant")
+    await world.store.chats.update(chat.id, quiet_start="23:00", quiet_end="07:00")
+    ids = await world.publish("Night story")
+    assert await world.planner.plan_instant(ids) == 0
+    chat = await world.reload(chat)
+    assert chat.next_digest_at == datetime(2030, 3, 4, 1, 30, tzinfo=UTC)
+    assert await world.planner.plan_due() == 0  # still quiet
+
+    world.clock.set(datetime(2030, 3, 4, 1, 30, tzinfo=UTC))
+    assert await world.planner.plan_due() == 1
+    await world.deliver()
+    [message] = world.texts(521)
+    assert "Night story" in message
+    assert (await world.reload(chat)).next_digest_at is None
+    assert await world.planner.plan_due() == 0  # released once
+
+
+async def test_a_cut_section_carries_a_more_button_through_the_outbox(world: World) -> None:
+    chat = await world.chat(522)
+    headlines = [f"Story number {n}" for n in range(8)]
+    await world.publish(*headlines)
+    world.clock.set(KOLKATA_8AM)
+    await world.planner.plan_due()
+    await world.deliver()
+    [message] = world.tg.messages_to(522)
+    [[button]] = message.reply_markup["inline_keyboard"]  # type: ignore[index]
+    assert button["text"] == "+3 more in World"
+    assert button["callback_data"].startswith("more:world:")
+    assert "more in World" not in message.plain_text
+    assert chat.cursor_article_id == 0

@@ -132,6 +132,7 @@ def check_golden(case: str, parts: list[RenderedPart]) -> None:
     text = "".join(
         f"<!-- part {n} of {len(parts)}; disable_preview={p.disable_preview}; "
         f"utf16={utf16_len(p.text)} -->\n{p.text}\n"
+        + "".join(f"<!-- button: {label} -> {data} -->\n" for label, data in p.buttons)
         for n, p in enumerate(parts, start=1)
     )
     path = DATA / f"{case}.html"
@@ -184,11 +185,13 @@ def test_golden_two_topic_digest_with_seed_story() -> None:
     check_golden("two_topics", parts)
     assert len(parts) == 1
     text = parts[0].text
-    assert f'<a href="{SEED_URL}">The New Indian Express</a> · 15 Nov, 19:16' in text
+    # Times are relative to the digest (16 Nov 08:00 in Kolkata), the zone named once.
+    assert f'<a href="{SEED_URL}">The New Indian Express</a> · yesterday 19:16' in text
     assert f"<b>{SEED_HEADLINE}</b>" in text
     assert "<i>also covered by Reuters, BBC News</i>" in text
     assert "<i>+4 more in World news</i>" in text
-    assert text.startswith("<b>Your news digest</b> · 16 Nov 08:00")
+    assert text.startswith("<b>Your news digest</b> · Fri 16 Nov 08:00 · Asia/Kolkata (UTC+05:30)")
+    assert text.count("Asia/Kolkata") == 1
     assert text.index("World news") < text.index("Business")
 
 
@@ -486,3 +489,70 @@ def test_every_part_of_many_hostile_stories_is_valid() -> None:
 def test_part_checker_rejects_bad_html(bad: str) -> None:
     with pytest.raises((AssertionError, EntityParseError)):
         assert_valid_part(RenderedPart(bad, disable_preview=True))
+
+
+# --- layout: relative times, the zone once, "+K more" buttons, footer ---------------------
+
+
+def test_item_times_are_relative_to_the_digest_and_the_zone_is_named_once() -> None:
+    at = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)  # a Sunday
+    stories = [
+        Story(article(1, "Now", published_at=at - timedelta(hours=1))),
+        Story(article(2, "Yesterday", published_at=datetime(2026, 12, 5, 18, 5, tzinfo=UTC))),
+        Story(article(3, "This week", published_at=datetime(2026, 12, 2, 9, 0, tzinfo=UTC))),
+        Story(article(4, "This year", published_at=datetime(2026, 6, 1, 9, 0, tzinfo=UTC))),
+        Story(article(5, "2018", published_at=datetime(2018, 11, 15, 13, 46, tzinfo=UTC))),
+    ]
+    text = render_digest(one_section(*stories), tz="UTC", title="Digest", at=at)[0].text
+    assert text.startswith("<b>Digest</b> · Sun 6 Dec 12:00 · UTC\n")
+    for when in ("· 11:00", "· yesterday 18:05", "· Wed 09:00", "· 1 Jun, 09:00"):
+        assert when in text
+    assert "· 15 Nov 2018, 13:46" in text  # an old story never reads as today
+    assert text.count("UTC") == 1
+
+
+def test_a_fixed_offset_zone_is_named_as_utc_offset() -> None:
+    at = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
+    plan = one_section(Story(article(1, "X", published_at=at)))
+    text = render_digest(plan, tz="Etc/GMT+5", title="Digest", at=at)[0].text
+    assert text.startswith("<b>Digest</b> · Sun 6 Dec 07:00 · UTC-05:00\n")
+    assert "GMT+5" not in text
+
+
+def test_cut_sections_get_more_buttons_instead_of_lines() -> None:
+    plan = big_plan()
+    asked: list[str] = []
+
+    def more_data(section: Section) -> str:
+        asked.append(section.topic_id)
+        return f"more:{section.topic_id}"
+
+    parts = render_digest(
+        plan, tz=KOLKATA, title="Your news digest", at=DIGEST_AT, more_data=more_data
+    )
+    check_golden("more_buttons", parts)
+    assert asked == [s.topic_id for s in plan.sections if s.more_count]
+    buttons = [button for part in parts for button in part.buttons]
+    assert buttons == [
+        (f"+{s.more_count} more in {s.topic_name}", f"more:{s.topic_id}")
+        for s in plan.sections
+        if s.more_count
+    ]
+    assert all(" more in " not in part.text for part in parts)
+    # A section's button sits under the message that holds the section's last story.
+    for part in parts:
+        for label, data in part.buttons:
+            section = next(s for s in plan.sections if data == f"more:{s.topic_id}")
+            assert escape(section.stories[-1].article.headline) in part.text, label
+
+
+def test_without_button_data_a_cut_section_keeps_its_line() -> None:
+    parts = render_digest(big_plan(), tz=KOLKATA, more_data=lambda _section: None)
+    assert all(part.buttons == () for part in parts)
+    assert "more in World news</i>" in "".join(part.text for part in parts)
+
+
+def test_footer_is_the_last_line() -> None:
+    plan = one_section(Story(seed_article()))
+    parts = render_digest(plan, tz=KOLKATA, title="Welcome", footer="Your next digest: <soon>")
+    assert parts[-1].text.endswith("\n\n<i>Your next digest: &lt;soon&gt;</i>")

@@ -10,8 +10,10 @@ import pytest
 from bot.digest.slots import (
     coalesce_missed,
     due_slot,
+    in_quiet_hours,
     next_digest_at,
     previous_slot_at_or_before,
+    quiet_hours_end,
     slot_key,
     slot_time,
 )
@@ -208,3 +210,62 @@ def test_slot_time_reads_a_slot_key_back_and_nothing_else() -> None:
     assert slot_time(slot_key(due)) == due
     for other in ("poll:17", "manual:2026-11-27T02:30:00+00:00", "announce:ab12", "welcome:x"):
         assert slot_time(other) is None
+
+
+# --- weekdays and quiet hours --------------------------------------------------------------
+
+
+def test_weekday_slots_skip_other_days() -> None:
+    friday_evening = utc(2026, 12, 4, 20, 0)  # Friday
+    assert next_digest_at(["07:30"], "UTC", friday_evening, (0, 1, 2, 3, 4)) == utc(
+        2026, 12, 7, 7, 30
+    )  # Monday
+    assert next_digest_at(["10:00"], "UTC", friday_evening, (5,)) == utc(2026, 12, 5, 10, 0)
+    # a weekly slot just missed is a week away
+    assert next_digest_at(["10:00"], "UTC", utc(2026, 12, 5, 10, 1), (5,)) == utc(
+        2026, 12, 12, 10, 0
+    )
+
+
+def test_weekdays_are_local_days() -> None:
+    # Monday 00:30 in Kolkata is still Sunday 19:00 UTC.
+    sunday_utc = utc(2026, 12, 6, 18, 0)
+    assert next_digest_at(["00:30"], "Asia/Kolkata", sunday_utc, (0,)) == utc(2026, 12, 6, 19, 0)
+
+
+def test_coalescing_respects_weekdays() -> None:
+    missed = utc(2026, 12, 4, 7, 30)  # Friday's slot, missed over the weekend
+    deliver, following = coalesce_missed(
+        missed, ["07:30"], "UTC", utc(2026, 12, 6, 12, 0), (0, 1, 2, 3, 4)
+    )
+    assert (deliver, following) == (missed, utc(2026, 12, 7, 7, 30))
+
+
+def test_bad_weekday_is_refused() -> None:
+    with pytest.raises(ValueError, match="weekdays"):
+        next_digest_at(["07:30"], "UTC", utc(2026, 12, 4, 20, 0), (7,))
+
+
+@pytest.mark.parametrize(
+    ("local", "quiet"),
+    [
+        ("23:30", True),
+        ("02:00", True),
+        ("06:59", True),
+        ("07:00", False),
+        ("12:00", False),
+        ("23:00", True),
+    ],
+)
+def test_quiet_hours_across_midnight(local: str, quiet: bool) -> None:
+    hour, minute = map(int, local.split(":"))
+    moment = datetime(2026, 12, 6, hour, minute, tzinfo=ZoneInfo("Europe/Berlin"))
+    assert in_quiet_hours(("23:00", "07:00"), "Europe/Berlin", moment) is quiet
+    assert in_quiet_hours(None, "Europe/Berlin", moment) is False
+
+
+def test_quiet_hours_within_a_day_and_their_end() -> None:
+    assert in_quiet_hours(("13:00", "14:00"), "UTC", utc(2026, 12, 6, 13, 30))
+    assert not in_quiet_hours(("13:00", "14:00"), "UTC", utc(2026, 12, 6, 14, 30))
+    end = quiet_hours_end(("23:00", "07:00"), "Europe/Berlin", utc(2026, 12, 6, 23, 0))
+    assert end == utc(2026, 12, 7, 6, 0)  # 07:00 in Berlin (UTC+1)

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from bot.sources.boilerplate import remove_dateline, strip_boilerplate
+from bot.sources.boilerplate import is_furniture, remove_dateline, strip_boilerplate
 from bot.sources.text import (
     clean_headline,
+    final_summary,
     html_to_text,
     make_summary,
     safe_text,
     split_sentences,
     summary_from_html,
+    trim_furniture,
 )
 from tests.conftest import DATA_DIR
 
@@ -242,3 +244,71 @@ def test_safe_text_removes_controls_and_bidi_overrides(raw: str, expected: str) 
 def test_headlines_and_summaries_go_through_the_hygiene_rule() -> None:
     assert clean_headline("A\x00B \u202eC\x1b") == "AB C"
     assert summary_from_html("<p>One\x00 two\u2066.</p>") == "One two."
+
+
+# --- furniture at the edges, the final summary ------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Read more: Ten things to know about the budget",
+        "Copyright 2026 Example Media. All rights reserved.",
+        "© Example News 2026",
+        "Advertisement",
+        "SKIP ADVERTISEMENT",
+        "Sign up for our morning newsletter.",
+        "Follow us on Instagram for more.",
+        "By Jane Doe",
+        "By Arun Kumar, Express News Service",
+        "Jane Moreno is a senior correspondent covering rural economies.",
+        "Photo: Reuters",
+        "(Reporting by Kirsty Needham; Editing by Michael Perry)",
+        "Updated: 5 Dec 2026, 09:14 IST",
+        "Share this article on",
+        "3 min read",
+    ],
+)
+def test_furniture_sentences(text: str) -> None:
+    assert is_furniture(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Copyright law does not protect images made by software.",
+        "Advertisement spending will grow 6% next year.",
+        "By Tuesday the river had fallen.",
+        "by the end of the year, prices rose.",
+        "Photographers gathered outside the court.",
+        "The editor is a former minister, officials said.",
+        "Sign up rates for the scheme doubled, the ministry said.",
+    ],
+)
+def test_news_is_not_furniture(text: str) -> None:
+    assert not is_furniture(text)
+
+
+def test_trim_furniture_only_at_the_edges() -> None:
+    text = (
+        "Photo: AP. GENEVA: Talks resumed on Monday. Follow us on X for updates.\n\n"
+        "Delegates met for six hours.\n\nSign up for our newsletter."
+    )
+    assert trim_furniture(text) == (
+        "Talks resumed on Monday. Follow us on X for updates.\n\nDelegates met for six hours."
+    )
+
+
+def test_final_summary_never_repeats_the_headline() -> None:
+    headline = "Markets close higher on bank earnings"
+    assert final_summary(headline, headline) == ""
+    assert final_summary(f"{headline}.", headline) == ""
+    assert final_summary(f"{headline} Banks led the gains.", headline) == "Banks led the gains."
+    assert final_summary("Banks led. Tech fell. Oil rose. Gold slipped.", "X") == (
+        "Banks led. Tech fell. Oil rose."  # at most three sentences
+    )
+
+
+def test_a_closing_news_sentence_about_bulletins_is_kept() -> None:
+    text = "Storms are coming. Get ready: the weather bulletin warns of floods."
+    assert trim_furniture(text) == text
