@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.clock import Clock, utcnow
 from bot.store.articles import ArticleRepository
+from bot.store.chat_sources import ChatSourceRepository
 from bot.store.chats import ChatRepository
 from bot.store.engine import make_engine
 from bot.store.migrate import upgrade_to_head
@@ -41,6 +42,7 @@ class Store:
     articles: ArticleRepository
     outbox: OutboxRepository
     state: StateRepository
+    chat_sources: ChatSourceRepository
 
     async def close(self) -> None:
         """Close every pooled connection."""
@@ -61,6 +63,7 @@ async def open_store(database_url: str, *, clock: Clock = utcnow, migrate: bool 
         articles=ArticleRepository(engine, write_turn),
         outbox=OutboxRepository(engine, clock),
         state=StateRepository(engine, clock),
+        chat_sources=ChatSourceRepository(engine, write_turn, clock),
     )
 
 

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from bot.clock import Clock, utcnow
 from bot.store.dialect import insert_ignore
 from bot.store.records import Chat, ChatKey
-from bot.store.schema import chats, subscriptions
+from bot.store.schema import chat_sources, chats, subscriptions
 
 UPDATABLE = frozenset(
     {
@@ -221,8 +221,10 @@ async def _load(
     if limit is not None:
         stmt = stmt.limit(limit)
     rows = (await conn.execute(stmt)).all()
-    topics = await _topics_for(conn, [row.id for row in rows])
-    return [_chat(row, topics.get(row.id, ())) for row in rows]
+    ids = [row.id for row in rows]
+    topics = await _topics_for(conn, ids)
+    feeds = await _own_feeds_for(conn, ids)
+    return [_chat(row, topics.get(row.id, ()), feeds.get(row.id, ())) for row in rows]
 
 
 async def _topics_for(conn: AsyncConnection, chat_ids: list[int]) -> dict[int, tuple[str, ...]]:
@@ -239,7 +241,21 @@ async def _topics_for(conn: AsyncConnection, chat_ids: list[int]) -> dict[int, t
     return {chat_id: tuple(topics) for chat_id, topics in found.items()}
 
 
-def _chat(row: Row[Any], topics: tuple[str, ...]) -> Chat:
+async def _own_feeds_for(conn: AsyncConnection, chat_ids: list[int]) -> dict[int, tuple[int, ...]]:
+    """The ids of the chat-added sources each chat follows, oldest first."""
+    found: dict[int, list[int]] = {}
+    for start in range(0, len(chat_ids), CHUNK):
+        stmt = (
+            select(chat_sources.c.chat_id, chat_sources.c.source_id)
+            .where(chat_sources.c.chat_id.in_(chat_ids[start : start + CHUNK]))
+            .order_by(chat_sources.c.created_at, chat_sources.c.source_id)
+        )
+        for row in await conn.execute(stmt):
+            found.setdefault(row.chat_id, []).append(row.source_id)
+    return {chat_id: tuple(ids) for chat_id, ids in found.items()}
+
+
+def _chat(row: Row[Any], topics: tuple[str, ...], own_feeds: tuple[int, ...] = ()) -> Chat:
     return Chat(
         id=row.id,
         telegram_id=row.telegram_id,
@@ -258,4 +274,5 @@ def _chat(row: Row[Any], topics: tuple[str, ...]) -> Chat:
         last_digest_at=row.last_digest_at,
         cursor_article_id=row.cursor_article_id,
         created_at=row.created_at,
+        own_feeds=own_feeds,
     )

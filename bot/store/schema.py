@@ -2,7 +2,8 @@
 
 Every enqueued unit has a natural unique key enforced here: an article by
 canonical URL (and by source+guid), a digest by (chat, slot), a delivery
-by (digest, part), a subscription by (chat, topic).
+by (digest, part), a subscription by (chat, topic), a chat's own
+feed by (chat, source), a feed chats added by its URL.
 """
 
 from __future__ import annotations
@@ -82,6 +83,23 @@ sources = Table(
     Column("last_polled_at", UTCDateTime, nullable=True),
     Column("redirect_url", String(2048), nullable=True),
     Column("created_at", UTCDateTime, nullable=False),
+    # "catalogue" (synced from the settings) or "chat" (a feed a chat added by URL; 0006).
+    Column("origin", String(16), nullable=False, default="catalogue"),
+    # A chat source's URL hash: one source per URL, however many chats add it.
+    Column("url_key", String(64), nullable=True),
+    Index("uq_sources_url_key", "url_key", unique=True),
+)
+
+# Which chat follows which of the feeds chats added (its "My feeds").
+chat_sources = Table(
+    "chat_sources",
+    metadata,
+    Column("chat_id", BigInteger, ForeignKey("chats.id", ondelete="CASCADE"), primary_key=True),
+    Column(
+        "source_id", BigInteger, ForeignKey("sources.id", ondelete="CASCADE"), primary_key=True
+    ),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index("ix_chat_sources_source_id", "source_id"),
 )
 
 articles = Table(

@@ -190,7 +190,7 @@ async def test_migration_keeps_articles_topics_and_gives_ids_above_every_cursor(
         await engine.dispose()
     store = await open_store(database_url, clock=lambda: NOW)
     try:
-        assert await current_revision(store.engine) == "0003"
+        assert await current_revision(store.engine) == "0006"
         [kept] = await store.articles.recent(["world"], since=NOW - timedelta(days=1))
         assert (kept.id, kept.topics, kept.cluster_id) == (5, ("politics", "world"), 5)
         [source] = await store.sources.all()

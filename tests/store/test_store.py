@@ -57,7 +57,7 @@ async def one_source(store: Store) -> int:
 async def test_migrations_create_schema_from_nothing(database_url: str) -> None:
     store = await open_store(database_url)
     try:
-        assert await current_revision(store.engine) == "0003"
+        assert await current_revision(store.engine) == "0006"
         async with store.engine.connect() as conn:
             names = await conn.run_sync(lambda c: set(inspect(c).get_table_names()))
         assert {"chats", "subscriptions", "sources", "articles", "article_topics"} <= names
@@ -65,7 +65,7 @@ async def test_migrations_create_schema_from_nothing(database_url: str) -> None:
     finally:
         await store.close()
     again = await open_store(database_url)  # second start: already current, no error
-    assert await current_revision(again.engine) == "0003"
+    assert await current_revision(again.engine) == "0006"
     await again.close()
 
 

@@ -1,0 +1,62 @@
+"""Own feeds: sources a chat added by URL, and which chats follow them
+
+``sources.origin`` tells the operator's catalogue ("catalogue", synced from the
+settings) from feeds chats added ("chat"), which the catalogue sync leaves
+alone. ``sources.url_key`` (a hash of the feed URL, set for chat sources only;
+NULLs never clash) makes a URL added by many chats one source. ``chat_sources``
+says which chat follows which of them; a chat source nobody follows is not
+polled.
+
+Revision ID: 0006
+Revises: 0003
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+import bot.store.types
+
+revision = "0006"
+down_revision = "0003"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    # Plain ADD COLUMN and a unique index: on SQLite a batch rebuild of ``sources``
+    # would drop the old table, and with foreign keys on that deletes every article.
+    op.add_column(
+        "sources", sa.Column("origin", sa.String(16), nullable=False, server_default="catalogue")
+    )
+    op.add_column("sources", sa.Column("url_key", sa.String(64), nullable=True))
+    op.create_index("uq_sources_url_key", "sources", ["url_key"], unique=True)
+    op.create_table(
+        "chat_sources",
+        sa.Column(
+            "chat_id",
+            sa.BigInteger(),
+            sa.ForeignKey("chats.id", ondelete="CASCADE", name="fk_chat_sources_chat_id_chats"),
+            primary_key=True,
+        ),
+        sa.Column(
+            "source_id",
+            sa.BigInteger(),
+            sa.ForeignKey(
+                "sources.id", ondelete="CASCADE", name="fk_chat_sources_source_id_sources"
+            ),
+            primary_key=True,
+        ),
+        sa.Column("created_at", bot.store.types.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("chat_id", "source_id", name="pk_chat_sources"),
+    )
+    op.create_index("ix_chat_sources_source_id", "chat_sources", ["source_id"])
+
+
+def downgrade() -> None:
+    op.drop_index("ix_chat_sources_source_id", table_name="chat_sources")
+    op.drop_table("chat_sources")
+    op.drop_index("uq_sources_url_key", table_name="sources")
+    op.drop_column("sources", "url_key")  # SQLite 3.35+ drops a column in place
+    op.drop_column("sources", "origin")
