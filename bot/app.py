@@ -26,6 +26,7 @@ from telegram import Bot, Update
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, JobQueue
 from telegram.request import BaseRequest, HTTPXRequest
 
+from bot.chat.feed_adder import FeedAdder
 from bot.chat.routes import register_handlers, set_bot_commands
 from bot.clock import Clock, utcnow
 from bot.delivery.limiter import SendLimiter
@@ -34,7 +35,7 @@ from bot.delivery.sender import Sender
 from bot.digest.planner import DigestPlanner
 from bot.services import SERVICES_KEY, Services
 from bot.settings import Settings
-from bot.sources.fetcher import Fetcher
+from bot.sources.fetcher import Fetcher, Resolver
 from bot.sources.poller import Poller, fetch_limits
 from bot.store import Store, open_store
 
@@ -175,14 +176,21 @@ def sender_bots(token: str, api_url: str) -> Callable[[], Bot]:
 
 
 async def build_bot(
-    settings: Settings, *, clock: Clock = utcnow, request: BaseRequest | None = None
+    settings: Settings,
+    *,
+    clock: Clock = utcnow,
+    request: BaseRequest | None = None,
+    resolve: Resolver | None = None,
 ) -> NewsBot:
-    """Create the store, HTTP client, poller, planner, sender and PTB application."""
+    """Create the store, HTTP client, poller, planner, sender and PTB application.
+
+    ``resolve`` replaces DNS for the fetcher (tests).
+    """
     store = await open_store(settings.database_url, clock=clock)
     limiter = SendLimiter.from_settings(settings.delivery)
     application = build_application(settings, limiter, request)
     limits = fetch_limits(settings.fetch)
-    fetcher = Fetcher.create(limits)
+    fetcher = Fetcher.create(limits, resolve)
     poller = Poller(store, fetcher, settings, clock, random.Random())
     planner = DigestPlanner(store, settings, clock)
     owner = f"{socket.gethostname()}:{os.getpid()}"
@@ -194,16 +202,23 @@ async def build_bot(
         store, application.bot, limiter, settings.delivery, clock, owner, worker_bot=worker_bot
     )
     application.bot_data[SERVICES_KEY] = Services(
-        settings=settings, store=store, clock=clock, planner=planner, wake_sender=sender.wake
+        settings=settings,
+        store=store,
+        clock=clock,
+        planner=planner,
+        wake_sender=sender.wake,
+        feed_adder=FeedAdder(store, fetcher, poller, settings, clock),
     )
     register_handlers(application)
     return NewsBot(settings, store, application, poller, planner, sender, fetcher)
 
 
 @contextlib.asynccontextmanager
-async def running_bot(settings: Settings, *, clock: Clock = utcnow) -> AsyncIterator[NewsBot]:
+async def running_bot(
+    settings: Settings, *, clock: Clock = utcnow, resolve: Resolver | None = None
+) -> AsyncIterator[NewsBot]:
     """Build, start, and on exit stop and close the bot (used by ``run`` and tests)."""
-    newsbot = await build_bot(settings, clock=clock)
+    newsbot = await build_bot(settings, clock=clock, resolve=resolve)
     try:
         async with newsbot.application:
             await newsbot.start()

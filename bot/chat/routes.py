@@ -21,6 +21,7 @@ from bot.chat.keyboards import TOPIC_PREFIX
 from bot.chat.keyword_filters import set_filter
 from bot.chat.lifecycle import confirm_stop, pause, resume, stop
 from bot.chat.news_now import search, send_digest_now
+from bot.chat.own_feeds import REMOVE_PREFIX, add_feed, list_feeds, press_remove, remove_feed
 from bot.chat.schedule import set_schedule, set_timezone
 from bot.chat.start import start
 from bot.chat.subscriptions import my_topics, subscribe, unsubscribe
@@ -41,6 +42,9 @@ COMMAND_HANDLERS: dict[str, Handler] = {
     "pause": pause,
     "resume": resume,
     "stop": stop,
+    "add": add_feed,
+    "feeds": list_feeds,
+    "remove": remove_feed,
 }
 
 # New messages only: an edited "/subscribe world" must not subscribe twice.
@@ -55,6 +59,7 @@ def register_handlers(application: Application) -> None:
         application.add_handler(CommandHandler(name, handler, filters=_NEW_MESSAGES))
     application.add_handler(CallbackQueryHandler(toggle_topic, pattern=f"^{TOPIC_PREFIX}"))
     application.add_handler(CallbackQueryHandler(confirm_stop, pattern="^stop:"))
+    application.add_handler(CallbackQueryHandler(press_remove, pattern=f"^{REMOVE_PREFIX}"))
     application.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, migrate_chat))
     # Last in its group, so only commands no CommandHandler took get here.
     unknown = filters.COMMAND & filters.ChatType.PRIVATE & _NEW_MESSAGES

@@ -36,6 +36,9 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("pause", "Pause digests"),
     ("resume", "Resume digests"),
     ("stop", "Delete everything about this chat"),
+    ("add", "Follow any feed or site: /add https://example.com/feed.xml"),
+    ("feeds", "Your own feeds, with buttons to remove them"),
+    ("remove", "Drop one of your feeds: /remove 2"),
 )
 
 WELCOME = (

@@ -95,9 +95,7 @@ chat_sources = Table(
     "chat_sources",
     metadata,
     Column("chat_id", BigInteger, ForeignKey("chats.id", ondelete="CASCADE"), primary_key=True),
-    Column(
-        "source_id", BigInteger, ForeignKey("sources.id", ondelete="CASCADE"), primary_key=True
-    ),
+    Column("source_id", BigInteger, ForeignKey("sources.id", ondelete="CASCADE"), primary_key=True),
     Column("created_at", UTCDateTime, nullable=False),
     Index("ix_chat_sources_source_id", "source_id"),
 )
