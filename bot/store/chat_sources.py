@@ -54,10 +54,16 @@ def url_key(url: str) -> str:
     """The key of a feed URL: a hash of its normal form (host lower-cased, default port
     dropped), so "HTTPS://Example.com:443/feed" and "https://example.com/feed" are one."""
     try:
-        normal = str(httpx.URL(url))
+        parsed = httpx.URL(url)
+        if parsed.port == _DEFAULT_PORTS.get(parsed.scheme):
+            parsed = parsed.copy_with(port=None)
+        normal = str(parsed)
     except httpx.InvalidURL:
         normal = url
     return hashlib.sha256(normal.encode()).hexdigest()
+
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 class ChatSourceRepository:
