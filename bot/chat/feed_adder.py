@@ -107,8 +107,9 @@ class FeedAdder:
         """The operator's own-feed settings."""
         return self._rules
 
-    async def add(self, chat: Chat, text: str) -> AddResult:
-        """Make ``chat`` follow the feed at (or found from) the URL ``text``."""
+    async def add(self, chat: Chat, text: str, *, look_on_pages: bool = True) -> AddResult:
+        """Make ``chat`` follow the feed at the URL ``text`` (or, ``look_on_pages``,
+        the one its page links to: /add does, /import's feed URLs need not)."""
         url, refusal = read_url(text)
         if refusal is None:
             refusal = self._host_refusal(url)
@@ -120,7 +121,9 @@ class FeedAdder:
         if len(chat.own_feeds) >= self._rules.max_per_chat:
             return AddResult("full", url)
         try:
-            found = await discover_feed(url, self._fetch, self._poller.preview)
+            found = await discover_feed(
+                url, self._fetch, self._poller.preview, look_on_pages=look_on_pages
+            )
         except SourceError as err:
             return AddResult(_failure_status(err), url, reason=failure_reason(err))
         return await self._follow_found(chat, url, found)

@@ -103,3 +103,52 @@ def no_such_feed(text: str) -> str:
 def removed_toast(title: str) -> str:
     """Plain-text toast after a remove button."""
     return f"Removed {title}"[:200]
+
+
+REPORT_LINES_PER_GROUP = 15  # so a report of a large import stays one message
+
+
+def import_refused(reason: str) -> str:
+    """The uploaded file was not read at all."""
+    return f"I can't import that file: {user_text(reason, 200)}. Nothing was added."
+
+
+def import_too_large(cap_bytes: int) -> str:
+    """The uploaded file is over the size cap."""
+    return f"That file is too large: I import OPML files up to {cap_bytes // 1000} KB."
+
+
+def import_report(results: Sequence[AddResult]) -> str:
+    """What an import did: added, already there, refused (with why)."""
+    added = [r for r in results if r.status == "added"]
+    already = [r for r in results if r.status in ("already", "catalogue")]
+    refused = [r for r in results if r.status not in ("added", "already", "catalogue")]
+    if not results:
+        return "That file lists no feeds. Nothing was added."
+    lines = [
+        f"<b>Import:</b> {len(added)} added, {len(already)} already there, "
+        f"{len(refused)} not added."
+    ]
+    lines += _group("✅ Added", [_titled(r) for r in added])
+    lines += _group("• Already there", [_titled(r) for r in already])
+    lines += _group("⛔ Not added", [_refused_line(r) for r in refused])
+    return "\n".join(lines)
+
+
+def _group(heading: str, entries: Sequence[str]) -> list[str]:
+    if not entries:
+        return []
+    shown = [f"{heading}:", *entries[:REPORT_LINES_PER_GROUP]]
+    if len(entries) > REPORT_LINES_PER_GROUP:
+        shown.append(f"…and {len(entries) - REPORT_LINES_PER_GROUP} more")
+    return shown
+
+
+def _titled(result: AddResult) -> str:
+    return f"  {user_text(result.title or result.url, TITLE_CHARS)}"
+
+
+def _refused_line(result: AddResult) -> str:
+    url = user_text(redact(result.url), LIST_HOST_CHARS + 30)
+    reason = result.reason if result.status != "full" else "over your limit of feeds"
+    return f"  {url}: {user_text(reason, 100)}"

@@ -21,6 +21,7 @@ from bot.chat.keyboards import TOPIC_PREFIX
 from bot.chat.keyword_filters import set_filter
 from bot.chat.lifecycle import confirm_stop, pause, resume, stop
 from bot.chat.news_now import search, send_digest_now
+from bot.chat.opml_commands import export_feeds, import_feeds
 from bot.chat.own_feeds import REMOVE_PREFIX, add_feed, list_feeds, press_remove, remove_feed
 from bot.chat.schedule import set_schedule, set_timezone
 from bot.chat.start import start
@@ -45,10 +46,17 @@ COMMAND_HANDLERS: dict[str, Handler] = {
     "add": add_feed,
     "feeds": list_feeds,
     "remove": remove_feed,
+    "import": import_feeds,
+    "export": export_feeds,
 }
 
 # New messages only: an edited "/subscribe world" must not subscribe twice.
 _NEW_MESSAGES = filters.UpdateType.MESSAGE
+# A file captioned /import, or an .opml file sent in a private chat (/import's upload).
+_OPML_UPLOADS = filters.Document.ALL & (
+    filters.CaptionRegex(r"^/import(@\w+)?(\s|$)")
+    | (filters.Document.FileExtension("opml") & filters.ChatType.PRIVATE)
+)
 
 
 def register_handlers(application: Application) -> None:
@@ -60,6 +68,7 @@ def register_handlers(application: Application) -> None:
     application.add_handler(CallbackQueryHandler(toggle_topic, pattern=f"^{TOPIC_PREFIX}"))
     application.add_handler(CallbackQueryHandler(confirm_stop, pattern="^stop:"))
     application.add_handler(CallbackQueryHandler(press_remove, pattern=f"^{REMOVE_PREFIX}"))
+    application.add_handler(MessageHandler(_OPML_UPLOADS & _NEW_MESSAGES, import_feeds))
     application.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, migrate_chat))
     # Last in its group, so only commands no CommandHandler took get here.
     unknown = filters.COMMAND & filters.ChatType.PRIVATE & _NEW_MESSAGES

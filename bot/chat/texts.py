@@ -39,6 +39,8 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("add", "Follow any feed or site: /add https://example.com/feed.xml"),
     ("feeds", "Your own feeds, with buttons to remove them"),
     ("remove", "Drop one of your feeds: /remove 2"),
+    ("import", "Add the feeds of an OPML file (send it with /import as caption)"),
+    ("export", "Your feeds as an OPML file"),
 )
 
 WELCOME = (

@@ -58,18 +58,20 @@ class Discovered:
     parsed: ParsedFeed
 
 
-async def discover_feed(url: str, fetch: Fetch, parse: Parse) -> Discovered:
-    """The feed at ``url`` or the one its page points to.
+async def discover_feed(
+    url: str, fetch: Fetch, parse: Parse, *, look_on_pages: bool = True
+) -> Discovered:
+    """The feed at ``url`` or (``look_on_pages``) the one its page points to.
 
     Raises the fetch's error for ``url`` itself (FetchError), ParseError when
-    it is neither a feed nor an HTML page, NoFeedFound when the page names no
-    feed that works.
+    it is not a feed (and, looking on pages, not an HTML page), NoFeedFound
+    when the page names no feed that works.
     """
     first = await fetch(url)
     try:
         return Discovered(url, first, await parse(first))
     except ParseError as err:
-        if not is_html(first):
+        if not look_on_pages or not is_html(first):
             raise ParseError(f"not a feed: {err}") from None
     for candidate in candidates(first.body, url)[:MAX_CANDIDATES]:
         found = await _try(candidate, fetch, parse)

@@ -8,15 +8,12 @@ a test resolver: ``intranet.example`` resolves to 127.0.0.1.
 
 from __future__ import annotations
 
-import ipaddress
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import pytest
 
 from bot.app import NewsBot, running_bot
 from bot.chat import own_feed_texts
-from bot.settings import FetchSettings, OwnFeedSettings, Settings
 from bot.store.records import own_feed_topic
 from tests.chat.conftest import (
     ADMIN,
@@ -25,87 +22,11 @@ from tests.chat.conftest import (
     Person,
     button_labels,
     fixed_clock,
-    make_settings,
     stored_chat,
 )
-from tests.fakes.news_site import FakeNewsSite, FeedItem, InternalService
+from tests.chat.own_feeds.conftest import BLOG_ITEMS, GROUP, own_feed_settings, resolve
+from tests.fakes.news_site import FakeNewsSite, InternalService
 from tests.fakes.telegram import FakeTelegram
-
-BOB = 1002
-GROUP = -100777
-
-BLOG_ITEMS = [
-    FeedItem(
-        "Gardeners report record tomato harvest",
-        "https://blog.example/tomatoes",
-        "<p>Allotment holders across the valley weighed their best crop in years.</p>",
-        "b-1",
-        datetime(2024, 5, 15, 4, 0, tzinfo=UTC),
-    ),
-    FeedItem(
-        "Beekeepers count hives after the frost",
-        "https://blog.example/bees",
-        "<p>Most colonies came through the late frost, the association said.</p>",
-        "b-2",
-        datetime(2024, 5, 14, 20, 0, tzinfo=UTC),
-    ),
-]
-
-NAMES = {"intranet.example": ["127.0.0.1"]}
-
-
-async def resolve(host: str, port: int) -> list[str]:
-    """The test's DNS: IP literals as they are, a few fixed names; nothing else resolves."""
-    try:
-        return [str(ipaddress.ip_address(host))]
-    except ValueError:
-        pass
-    if host in NAMES:
-        return NAMES[host]
-    raise OSError(f"{host} does not resolve here")
-
-
-@pytest.fixture
-async def site() -> AsyncIterator[FakeNewsSite]:
-    """A blog with a feed at /blog.xml, a home page linking it, and a plain page."""
-    async with FakeNewsSite() as fake:
-        fake.add_feed("/blog.xml", title="Valley Garden Blog", items=BLOG_ITEMS)
-        fake.serve_page("/", alternates=[("application/rss+xml", "/blog.xml")])
-        fake.serve_page("/about", title="About us")
-        yield fake
-
-
-@pytest.fixture
-async def internal() -> AsyncIterator[InternalService]:
-    """A listener standing for an internal service: no fetch may reach it."""
-    async with InternalService() as service:
-        yield service
-
-
-def own_feed_settings(
-    tg: FakeTelegram, database_url: str, site: FakeNewsSite, **own: object
-) -> Settings:
-    settings = make_settings(tg, database_url)
-    return settings.model_copy(
-        update={
-            "fetch": FetchSettings(allowed_hosts=[site.host_port], timeout_seconds=10),
-            "own_feeds": OwnFeedSettings.model_validate(own),
-        }
-    )
-
-
-@pytest.fixture
-async def bot(tg: FakeTelegram, database_url: str, site: FakeNewsSite) -> AsyncIterator[NewsBot]:
-    async with running_bot(
-        own_feed_settings(tg, database_url, site), clock=fixed_clock, resolve=resolve
-    ) as running:
-        yield running
-
-
-@pytest.fixture
-def bob(tg: FakeTelegram) -> Person:
-    tg.private_chat(BOB, "Bob")
-    return Person(tg, BOB, BOB)
 
 
 async def test_add_a_feed_url_then_its_stories_come_under_my_feeds(
@@ -273,7 +194,7 @@ async def test_usage_limits_and_the_operator_switch(
     tg: FakeTelegram, sqlite_url: str, site: FakeNewsSite, alice: Person
 ) -> None:
     site.add_feed("/other.xml", title="Other Blog", items=BLOG_ITEMS[1:])
-    settings = own_feed_settings(tg, sqlite_url, site, max_per_chat=1, adds_per_hour=3)
+    settings = own_feed_settings(tg, sqlite_url, site, max_per_chat=1, adds_per_hour=2)
     async with running_bot(settings, clock=fixed_clock, resolve=resolve):
         assert (await alice.ask("/add")).plain_text == own_feed_texts.ADD_USAGE
         await alice.ask(f"/add {site.url('/blog.xml')}")
