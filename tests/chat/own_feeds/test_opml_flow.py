@@ -63,7 +63,7 @@ async def test_import_adds_what_is_valid_and_says_why_the_rest_is_not(
         OpmlFeed(site.url("/"), "A page, not a feed"),
     ]
     data = render_opml("mine", listed, created=CREATED)
-    sent = await alice.tg.send_document(alice.chat_id, alice.user_id, "mine.opml", data)
+    sent = await alice.tg.send_document(alice.chat_id, alice.user_id, "mine.xml", data)
 
     report = await reply_to(alice, "/import", sent["message"]["message_id"])
 
