@@ -9,6 +9,7 @@ import sys
 from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
+from bot.catalogue_opml import add_opml_commands, run_opml_command
 from bot.errors import ConfigError, NewsbotError
 from bot.redact import install_redaction, redact
 from bot.settings import Settings, load_settings
@@ -29,9 +30,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ingest = commands.add_parser("ingest", help="poll the news sources once and show a table")
     ingest.add_argument("--source", metavar="NAME", help="poll only the source with this name")
-    commands.add_parser(
+    sources = commands.add_parser(
         "sources", help="show each source's health: last success, errors, next poll"
     )
+    add_opml_commands(sources)
     commands.add_parser("migrate", help="create or upgrade the database schema")
     commands.add_parser("stats", help="show chats, articles and the delivery queue")
     commands.add_parser(
@@ -115,9 +117,11 @@ async def _ingest(settings: Settings, args: argparse.Namespace) -> int:
     return await ingest_once(settings, args.source)
 
 
-async def _sources(settings: Settings, _args: argparse.Namespace) -> int:
+async def _sources(settings: Settings, args: argparse.Namespace) -> int:
     from bot.ops import show_sources
 
+    if getattr(args, "sources_action", None):  # sources export | import (catalogue_opml.py)
+        return await run_opml_command(settings, args)
     return await show_sources(settings)
 
 
