@@ -236,3 +236,31 @@ async def test_only_group_admins_add_feeds(
     assert refused.plain_text.startswith("Sorry, only group admins")
     assert added.plain_text.startswith("✅ Added Valley Garden Blog")
     assert ALICE not in {m.chat_id for m in tg.sent if "Added" in m.plain_text}
+
+
+async def test_more_than_five_redirects_are_refused(
+    bot: NewsBot, alice: Person, site: FakeNewsSite
+) -> None:
+    for hop in range(6):
+        site.redirect(f"/hop{hop}.xml", f"/hop{hop + 1}.xml", permanent=False)
+    site.redirect("/hop6.xml", "/blog.xml", permanent=False)
+
+    reply = await alice.ask(f"/add {site.url('/hop0.xml')}")
+
+    assert reply.plain_text.endswith("it redirects too many times (at most 5).")
+    assert site.hits("/blog.xml") == 0
+
+
+async def test_later_polls_of_an_own_feed_are_guarded_too(
+    bot: NewsBot, alice: Person, site: FakeNewsSite, internal: InternalService
+) -> None:
+    await alice.ask(f"/add {site.url('/blog.xml')}")
+    site.redirect("/blog.xml", internal.url("/admin"), permanent=False)  # the site turns
+
+    await bot.store.sources.make_due()
+    report = await bot.poller.tick()
+
+    [result] = report.results
+    assert result.status == "failed"
+    assert "127.0.0.1 is a loopback address" in (result.error or "")
+    assert internal.connections == 0
