@@ -111,8 +111,8 @@ async def unsubscribe_text(services: Services, chat: Chat, arg: str) -> str:
 
 
 def describe_chat(settings: Settings, chat: Chat) -> str:
-    """The /mytopics summary, times in the chat's zone."""
-    return texts.my_topics(
+    """The /mytopics summary, times in the chat's zone (and how many own feeds)."""
+    summary = texts.my_topics(
         topic_names(settings, in_catalogue_order(settings, chat.topics)),
         chat.mode,
         chat.digest_times,
@@ -122,6 +122,9 @@ def describe_chat(settings: Settings, chat: Chat) -> str:
         local_time(chat.next_digest_at, chat.timezone),
         is_paused=chat.is_paused,
     )
+    if not chat.own_feeds:
+        return summary
+    return f"{summary}\n<b>My feeds:</b> {len(chat.own_feeds)} (/feeds lists them)"
 
 
 @admins_only

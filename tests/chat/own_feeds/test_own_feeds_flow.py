@@ -44,6 +44,9 @@ async def test_add_a_feed_url_then_its_stories_come_under_my_feeds(
     assert {a.headline for a in found} == {item.title for item in BLOG_ITEMS}
     assert site.hits("/blog.xml") == 1  # fetched once: the check is the first poll
 
+    summary = await alice.ask("/mytopics")
+    assert summary.plain_text.endswith("My feeds: 1 (/feeds lists them)")
+
     digest = await alice.ask("/digest")
     assert "My feeds" in digest.plain_text
     assert "Gardeners report record tomato harvest" in digest.plain_text
