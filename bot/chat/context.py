@@ -12,10 +12,13 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from telegram import Bot, InlineKeyboardMarkup, LinkPreviewOptions, Message, Update
+from telegram import Chat as TgChat
 from telegram.constants import ParseMode
 from telegram.ext import ContextTypes
 
+from bot.chat.channel_texts import target_prefix
 from bot.chat.parsing import parse_command_args
+from bot.chat.targets import applies_to, managed_channel
 from bot.digest.slots import next_digest_at
 from bot.services import SERVICES_KEY, Services
 from bot.store.records import Chat, ChatKey, ChatMode
@@ -62,6 +65,12 @@ def local_time(moment: datetime | None, tz: str) -> datetime | None:
 
 
 async def ensure_chat(services: Services, update: Update) -> Chat:
+    """The chat this update's command applies to: the channel a private chat manages
+    (/channels), else the update's own chat (see :func:`ensure_own_chat`)."""
+    return await applies_to(services, await ensure_own_chat(services, update))
+
+
+async def ensure_own_chat(services: Services, update: Update) -> Chat:
     """The chat row of this update, created with the configured defaults when new.
 
     A chat marked inactive (it had blocked the bot) that writes to us again is
@@ -101,9 +110,11 @@ async def reactivate(services: Services, chat: Chat, *, unpause: bool) -> Chat:
 
 
 async def current_chat(services: Services, update: Update) -> Chat | None:
-    """The stored chat of this update, or None (nothing is created)."""
+    """The stored chat this update's command applies to (a managed channel, else its
+    own), or None (nothing is created)."""
     key = chat_key_of(update)
-    return None if key is None else await services.store.chats.get(key)
+    own = None if key is None else await services.store.chats.get(key)
+    return None if own is None else await applies_to(services, own)
 
 
 async def send_html(
@@ -130,7 +141,16 @@ async def reply(
     key = chat_key_of(update)
     if key is None:
         return None
+    if update.effective_chat is not None and update.effective_chat.type == TgChat.PRIVATE:
+        text = await _with_target(services_from(context), key, text)
     return await send_html(context.bot, key, text, markup)
+
+
+async def _with_target(services: Services, key: ChatKey, text: str) -> str:
+    """``text`` under the name of the channel the private chat manages, if any."""
+    own = await services.store.chats.get(key)
+    target = None if own is None else await managed_channel(services, own)
+    return text if target is None else target_prefix(target.title) + text
 
 
 def command_text(update: Update) -> str:

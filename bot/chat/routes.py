@@ -6,6 +6,7 @@ from telegram import BotCommand
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
+    ChatMemberHandler,
     CommandHandler,
     ExtBot,
     MessageHandler,
@@ -14,6 +15,7 @@ from telegram.ext import (
 
 from bot.chat import texts
 from bot.chat.access import Handler
+from bot.chat.channels import CHANNEL_PREFIX, bot_membership_changed, choose_channel, list_channels
 from bot.chat.error_reply import report_error
 from bot.chat.group_upgrade import migrate_chat
 from bot.chat.help import point_to_help, show_help
@@ -48,6 +50,7 @@ COMMAND_HANDLERS: dict[str, Handler] = {
     "remove": remove_feed,
     "import": import_feeds,
     "export": export_feeds,
+    "channels": list_channels,
 }
 
 # New messages only: an edited "/subscribe world" must not subscribe twice.
@@ -69,6 +72,10 @@ def register_handlers(application: Application) -> None:
     application.add_handler(CallbackQueryHandler(confirm_stop, pattern="^stop:"))
     application.add_handler(CallbackQueryHandler(press_remove, pattern=f"^{REMOVE_PREFIX}"))
     application.add_handler(MessageHandler(_OPML_UPLOADS & _NEW_MESSAGES, import_feeds))
+    application.add_handler(CallbackQueryHandler(choose_channel, pattern=f"^{CHANNEL_PREFIX}"))
+    application.add_handler(
+        ChatMemberHandler(bot_membership_changed, ChatMemberHandler.MY_CHAT_MEMBER)
+    )
     application.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, migrate_chat))
     # Last in its group, so only commands no CommandHandler took get here.
     unknown = filters.COMMAND & filters.ChatType.PRIVATE & _NEW_MESSAGES

@@ -41,6 +41,7 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("remove", "Drop one of your feeds: /remove 2"),
     ("import", "Add the feeds of an OPML file (send it with /import as caption)"),
     ("export", "Your feeds as an OPML file"),
+    ("channels", "Manage a channel you added me to"),
 )
 
 WELCOME = (

@@ -34,6 +34,8 @@ UPDATABLE = frozenset(
         "next_digest_at",
         "last_digest_at",
         "cursor_article_id",
+        "added_by",
+        "target_chat_id",
     }
 )
 
@@ -191,6 +193,14 @@ class ChatRepository:
         async with self._engine.connect() as conn:
             return await _load(conn, True, order=chats.c.id)
 
+    async def channels_added_by(self, user_id: int) -> list[Chat]:
+        """The active channels this user made the bot an admin of, by title."""
+        where = and_(
+            chats.c.kind == "channel", chats.c.added_by == user_id, chats.c.is_active.is_(True)
+        )
+        async with self._engine.connect() as conn:
+            return await _load(conn, where, order=chats.c.title)
+
     async def count_by_topic(self) -> dict[str, int]:
         """How many chats subscribe to each topic."""
         chat_count = func.count().label("chat_count")
@@ -275,4 +285,6 @@ def _chat(row: Row[Any], topics: tuple[str, ...], own_feeds: tuple[int, ...] = (
         cursor_article_id=row.cursor_article_id,
         created_at=row.created_at,
         own_feeds=own_feeds,
+        added_by=row.added_by,
+        target_chat_id=row.target_chat_id,
     )

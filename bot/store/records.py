@@ -63,6 +63,8 @@ class Chat:
     cursor_article_id: int
     created_at: datetime
     own_feeds: tuple[int, ...] = ()  # ids of the chat-added sources it follows, oldest first
+    added_by: int | None = None  # a channel: the user who made the bot its admin
+    target_chat_id: int | None = None  # a private chat managing a channel: its id
 
     @property
     def key(self) -> ChatKey:

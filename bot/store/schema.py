@@ -54,6 +54,10 @@ chats = Table(
     Column("cursor_article_id", BigInteger, nullable=False, default=0),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
+    # A channel: the user who made the bot its admin (0006).
+    Column("added_by", BigInteger, nullable=True),
+    # A private chat managing a channel: that channel's chats.id (0006; gone = none).
+    Column("target_chat_id", BigInteger, nullable=True),
     UniqueConstraint("telegram_id", "thread_id", name="uq_chats_telegram_thread"),
     Index("ix_chats_due", "mode", "next_digest_at"),
 )

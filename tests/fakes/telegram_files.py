@@ -90,6 +90,7 @@ class FileMethods:
 
     async def send_document(self, params: dict[str, Any]) -> dict[str, Any]:
         chat = self.methods._writable_chat(params.get("chat_id"))
+        self.methods.check_can_post(chat)
         upload = params.get("document")
         if not isinstance(upload, web.FileField):
             raise bad_request("there is no document in the request")

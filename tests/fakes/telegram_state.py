@@ -24,6 +24,7 @@ from .telegram_records import (
     EditedMessage,
     FakeChat,
     SentMessage,
+    chat_member,
     make_bot_user,
     make_user,
 )
@@ -142,6 +143,35 @@ class FakeTelegramState:
             creator=creator,
         )
         return chat_id
+
+    def channel(
+        self, chat_id: int, title: str, *, admins: set[int], creator: int | None = None
+    ) -> int:
+        """A channel with these admins (the creator too); the bot is not in it yet."""
+        for user_id in {*admins, *([creator] if creator is not None else [])} - self.users.keys():
+            self.add_user(user_id, f"User{user_id}")
+        self.chats[chat_id] = FakeChat(
+            id=chat_id, type="channel", title=title, admins=set(admins), creator=creator
+        )
+        return chat_id
+
+    async def set_bot_in_channel(
+        self, chat_id: int, by_user: int, status: str, *, can_post: bool = True
+    ) -> dict[str, Any]:
+        """An admin adds the bot ("administrator"), changes its rights or removes it
+        ("left", "kicked"); queues the ``my_chat_member`` update Telegram sends."""
+        chat = self._known_chat(chat_id)
+        old = chat_member(chat, self.bot_user)
+        chat.bot_status = status
+        chat.bot_can_post = can_post and status == "administrator"
+        change = {
+            "chat": chat.as_dict(),
+            "from": self.user(by_user),
+            "date": int(time.time()),
+            "old_chat_member": old,
+            "new_chat_member": chat_member(chat, self.bot_user),
+        }
+        return self._queue_update("my_chat_member", change)
 
     def chat(self, chat_id: int) -> FakeChat | None:
         """The chat with this id (created on the fly when `auto_create_chats`)."""

@@ -7,6 +7,12 @@ NULLs never clash) makes a URL added by many chats one source. ``chat_sources``
 says which chat follows which of them; a chat source nobody follows is not
 polled.
 
+Channels: ``chats.added_by`` is the user who made the bot a channel's admin
+(who /channels offers it to), ``chats.target_chat_id`` the chat (a channel) a
+private chat's commands apply to for now. Plain columns: SQLite adds a column
+with a foreign key only by rebuilding the table; a target that is gone is
+treated as none.
+
 Revision ID: 0006
 Revises: 0003
 """
@@ -32,6 +38,8 @@ def upgrade() -> None:
     )
     op.add_column("sources", sa.Column("url_key", sa.String(64), nullable=True))
     op.create_index("uq_sources_url_key", "sources", ["url_key"], unique=True)
+    op.add_column("chats", sa.Column("added_by", sa.BigInteger(), nullable=True))
+    op.add_column("chats", sa.Column("target_chat_id", sa.BigInteger(), nullable=True))
     op.create_table(
         "chat_sources",
         sa.Column(
@@ -57,6 +65,8 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index("ix_chat_sources_source_id", table_name="chat_sources")
     op.drop_table("chat_sources")
+    op.drop_column("chats", "target_chat_id")
+    op.drop_column("chats", "added_by")
     op.drop_index("uq_sources_url_key", table_name="sources")
     op.drop_column("sources", "url_key")  # SQLite 3.35+ drops a column in place
     op.drop_column("sources", "origin")
