@@ -88,7 +88,7 @@ sources = Table(
     Column("redirect_url", String(2048), nullable=True),
     Column("created_at", UTCDateTime, nullable=False),
     # "catalogue" (synced from the settings) or "chat" (a feed a chat added by URL; 0006).
-    Column("origin", String(16), nullable=False, default="catalogue"),
+    Column("origin", String(16), nullable=False, server_default="catalogue"),
     # A chat source's URL hash: one source per URL, however many chats add it.
     Column("url_key", String(64), nullable=True),
     Index("uq_sources_url_key", "url_key", unique=True),
