@@ -8,9 +8,11 @@ and every reply goes back into the thread it answers.
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from sqlalchemy.exc import SQLAlchemyError
 from telegram import Bot, InlineKeyboardMarkup, LinkPreviewOptions, Message, Update
 from telegram import Chat as TgChat
 from telegram.constants import ParseMode
@@ -18,10 +20,12 @@ from telegram.ext import ContextTypes
 
 from bot.chat.channel_texts import target_prefix
 from bot.chat.parsing import parse_command_args
-from bot.chat.targets import applies_to, managed_channel
+from bot.chat.targets import applies_to
 from bot.digest.slots import next_digest_at
 from bot.services import SERVICES_KEY, Services
 from bot.store.records import Chat, ChatKey, ChatMode
+
+log = logging.getLogger(__name__)
 
 _NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 
@@ -147,10 +151,17 @@ async def reply(
 
 
 async def _with_target(services: Services, key: ChatKey, text: str) -> str:
-    """``text`` under the name of the channel the private chat manages, if any."""
-    own = await services.store.chats.get(key)
-    target = None if own is None else await managed_channel(services, own)
-    return text if target is None else target_prefix(target.title) + text
+    """``text`` under the name of the channel the private chat manages, if any.
+
+    A failing database costs the heading, never the reply (the apology for a
+    failure goes through here too).
+    """
+    try:
+        title = await services.store.chats.target_title(key)
+    except SQLAlchemyError as err:
+        log.warning("could not read the chat's managed channel: %s", err)
+        return text
+    return text if title is None else target_prefix(title) + text
 
 
 def command_text(update: Update) -> str:

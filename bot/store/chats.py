@@ -193,6 +193,23 @@ class ChatRepository:
         async with self._engine.connect() as conn:
             return await _load(conn, True, order=chats.c.id)
 
+    async def target_title(self, key: ChatKey) -> str | None:
+        """The title of the active channel the chat at ``key`` manages now, or None
+        (one light query: it heads every reply in a private chat)."""
+        target = chats.alias("target")
+        stmt = (
+            select(target.c.title)
+            .join(chats, chats.c.target_chat_id == target.c.id)
+            .where(
+                chats.c.telegram_id == key.telegram_id,
+                chats.c.thread_id == key.thread_id,
+                target.c.kind == "channel",
+                target.c.is_active.is_(True),
+            )
+        )
+        async with self._engine.connect() as conn:
+            return (await conn.execute(stmt)).scalar()
+
     async def channels_added_by(self, user_id: int) -> list[Chat]:
         """The active channels this user made the bot an admin of, by title."""
         where = and_(
