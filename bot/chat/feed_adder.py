@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Literal
@@ -274,8 +274,3 @@ def _host(url: str) -> str:
         return httpx.URL(url).host.lower()
     except httpx.InvalidURL:
         return ""
-
-
-def added_ids(results: Sequence[AddResult]) -> tuple[int, ...]:
-    """Every article id the results' first fetches stored."""
-    return tuple(i for result in results for i in result.new_article_ids)

@@ -15,7 +15,7 @@ outline it sits in (OPML's usual folders), else its ``category`` attribute.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.utils import format_datetime
@@ -144,8 +144,3 @@ def _outline(feed: OpmlFeed, indent: str) -> str:
     text = quoteattr(_clean(feed.title) or feed.url)
     url = quoteattr(safe_text(feed.url))
     return f'{indent}<outline type="rss" text={text} title={text} xmlUrl={url}/>'
-
-
-def categories(feeds: Sequence[OpmlFeed]) -> list[str]:
-    """The distinct categories of ``feeds``, in order of first appearance."""
-    return list(dict.fromkeys(f.category for f in feeds if f.category))
