@@ -14,6 +14,7 @@ import pytest
 
 from bot.app import NewsBot, running_bot
 from bot.chat import own_feed_texts
+from bot.settings import SourceConfig
 from bot.store.records import own_feed_topic
 from tests.chat.conftest import (
     ADMIN,
@@ -21,6 +22,7 @@ from tests.chat.conftest import (
     MEMBER,
     Person,
     button_labels,
+    eventually,
     fixed_clock,
     stored_chat,
 )
@@ -181,7 +183,7 @@ async def test_a_feed_nobody_follows_is_no_longer_polled(
     assert site.hits("/blog.xml") == 1  # only the /add
 
 
-async def test_adding_the_same_feed_twice_and_a_catalogue_feed(
+async def test_adding_the_same_feed_twice_fetches_nothing_again(
     bot: NewsBot, alice: Person, site: FakeNewsSite
 ) -> None:
     url = site.url("/blog.xml")
@@ -267,3 +269,27 @@ async def test_later_polls_of_an_own_feed_are_guarded_too(
     assert result.status == "failed"
     assert "127.0.0.1 is a loopback address" in (result.error or "")
     assert internal.connections == 0
+
+
+async def test_a_catalogue_feed_points_to_its_topic(
+    tg: FakeTelegram, sqlite_url: str, site: FakeNewsSite, alice: Person
+) -> None:
+    settings = own_feed_settings(tg, sqlite_url, site)
+    catalogue = SourceConfig(name="Garden Wire", url=site.url("/blog.xml"), topics=["science-tech"])
+    settings = settings.model_copy(update={"sources": [catalogue]})
+    async with running_bot(settings, clock=fixed_clock, resolve=resolve) as newsbot:
+        await eventually(lambda: _polled(newsbot))
+        hits = site.hits("/blog.xml")
+
+        reply = await alice.ask(f"/add {site.url('/')}")  # found through the home page
+
+        assert (
+            reply.plain_text
+            == "Garden Wire is already in my topics (Science & Tech): /topics to follow it."
+        )
+        assert (await stored_chat(newsbot, alice.key)).own_feeds == ()
+        assert site.hits("/blog.xml") == hits + 1  # the discovery's fetch only
+
+
+async def _polled(newsbot: NewsBot) -> bool:
+    return await newsbot.store.articles.count() > 0
