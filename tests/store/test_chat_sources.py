@@ -6,10 +6,14 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import sqlalchemy as sa
+from alembic import command
 
 from bot.store import Store, open_store
 from bot.store.articles import ArticleInput
 from bot.store.chat_sources import url_key
+from bot.store.engine import make_engine
+from bot.store.migrate import alembic_config
 from bot.store.records import ChatKey, own_feed_topic
 
 NOW = datetime(2026, 11, 27, 8, 0, tzinfo=UTC)
@@ -160,3 +164,34 @@ async def test_articles_of_an_own_feed_are_found_by_its_topic_and_latest_headlin
     assert await store.chat_sources.latest_headline(added.source.id) == "Post 1"
     catalogue = await store.chat_sources.catalogue_with_url(FEED)
     assert catalogue is None
+
+
+async def test_migration_0006_keeps_sources_as_the_catalogues_and_goes_back(
+    database_url: str,
+) -> None:
+    engine = make_engine(database_url)
+    old_sources = sa.table(
+        "sources",
+        *(
+            sa.column(c)
+            for c in ("name", "url", "kind", "next_poll_at", "created_at", "error_count")
+        ),
+    )
+    try:
+        async with engine.begin() as conn:
+            await conn.run_sync(lambda c: command.upgrade(alembic_config(c), "0003"))
+            row = {"name": "Wire", "url": FEED, "kind": "feed", "error_count": 0}
+            await conn.execute(
+                sa.insert(old_sources).values(
+                    **row,
+                    next_poll_at=sa.func.current_timestamp(),
+                    created_at=sa.func.current_timestamp(),
+                )
+            )
+            await conn.run_sync(lambda c: command.upgrade(alembic_config(c), "head"))
+            origins = (await conn.execute(sa.text("SELECT origin, url_key FROM sources"))).all()
+            assert [tuple(r) for r in origins] == [("catalogue", None)]
+            await conn.run_sync(lambda c: command.downgrade(alembic_config(c), "0003"))
+            await conn.run_sync(lambda c: command.upgrade(alembic_config(c), "head"))
+    finally:
+        await engine.dispose()
