@@ -107,15 +107,18 @@ class FeedAdder:
         """The operator's own-feed settings."""
         return self._rules
 
-    async def add(self, chat: Chat, text: str, *, look_on_pages: bool = True) -> AddResult:
+    async def add(
+        self, chat: Chat, text: str, *, look_on_pages: bool = True, category: str = ""
+    ) -> AddResult:
         """Make ``chat`` follow the feed at the URL ``text`` (or, ``look_on_pages``,
-        the one its page links to: /add does, /import's feed URLs need not)."""
+        the one its page links to: /add does, /import's feed URLs need not);
+        ``category`` is the chat's folder for it (from an OPML file)."""
         url, refusal = read_url(text)
         if refusal is None:
             refusal = self._host_refusal(url)
         if refusal is not None:
             return AddResult("refused", url or text, reason=refusal)
-        known = await self._known(chat, url)
+        known = await self._known(chat, url, category)
         if known is not None:
             return known
         if len(chat.own_feeds) >= self._rules.max_per_chat:
@@ -126,9 +129,9 @@ class FeedAdder:
             )
         except SourceError as err:
             return AddResult(_failure_status(err), url, reason=failure_reason(err))
-        return await self._follow_found(chat, url, found)
+        return await self._follow_found(chat, url, found, category)
 
-    async def _known(self, chat: Chat, url: str) -> AddResult | None:
+    async def _known(self, chat: Chat, url: str, category: str) -> AddResult | None:
         """The answer for a URL the store knows (a chat feed or a catalogue source), or None."""
         catalogue = await self._store.chat_sources.catalogue_with_url(url)
         if catalogue is not None:
@@ -138,19 +141,21 @@ class FeedAdder:
         source = await self._store.chat_sources.find(url)
         if source is None:
             return None
-        return await self._follow(chat, source.url, source.name, None)
+        return await self._follow(chat, source.url, source.name, None, None, category)
 
-    async def _follow_found(self, chat: Chat, asked: str, found: Discovered) -> AddResult:
+    async def _follow_found(
+        self, chat: Chat, asked: str, found: Discovered, category: str
+    ) -> AddResult:
         if found.url != asked:  # found through the page: the same host lists apply
             refusal = self._host_refusal(found.url)
             if refusal is not None:
                 return AddResult("refused", found.url, reason=refusal)
-            known = await self._known(chat, found.url)
+            known = await self._known(chat, found.url, category)
             if known is not None:
                 return known
         title = found.parsed.title or _host(found.url)
         headline = found.parsed.items[0].headline if found.parsed.items else None
-        return await self._follow(chat, found.url, title, found.fetched, headline)
+        return await self._follow(chat, found.url, title, found.fetched, headline, category)
 
     async def _follow(
         self,
@@ -158,7 +163,8 @@ class FeedAdder:
         url: str,
         title: str,
         fetched: FetchResult | None,
-        headline: str | None = None,
+        headline: str | None,
+        category: str,
     ) -> AddResult:
         """Store the follow; a new source gets the items of ``fetched`` (one fetch)."""
         interval = timedelta(seconds=self._settings.poll_interval_seconds)
@@ -168,6 +174,7 @@ class FeedAdder:
             title,
             limit=self._rules.max_per_chat,
             next_poll_at=self._clock() + interval,
+            category=category,
         )
         source = followed.source
         if source is None:

@@ -1,6 +1,7 @@
 """/export and /import: a chat's own feeds as an OPML file, both ways.
 
-/export sends the chat's feeds as a document (sendDocument). /import reads an
+/export sends the chat's feeds as a document (sendDocument), in the folders
+they were imported from. /import reads an
 OPML file the chat uploads: with "/import" as its caption, by replying
 "/import" to it, or (in a private chat) any ``.opml`` file. The file is
 untrusted: its declared and its real size are capped
@@ -47,7 +48,7 @@ async def export_feeds(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         return
     data = render_opml(
         "newsbot: My feeds",
-        [OpmlFeed(feed.url, feed.title) for feed in feeds],
+        [OpmlFeed(feed.url, feed.title, feed.category) for feed in feeds],
         created=services.clock(),
     )
     await context.bot.send_document(
@@ -121,7 +122,7 @@ async def import_into(services: Services, chat: Chat, feeds: list[OpmlFeed]) -> 
 
     async def add(feed: OpmlFeed) -> AddResult:
         async with slots:
-            return await adder.add(chat, feed.url, look_on_pages=False)
+            return await adder.add(chat, feed.url, look_on_pages=False, category=feed.category)
 
     tried = await asyncio.gather(*(add(feed) for feed in feeds[:room]))
     over = [AddResult("full", feed.url, feed.title) for feed in feeds[room:]]

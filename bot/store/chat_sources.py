@@ -39,6 +39,7 @@ class OwnFeed:
     url: str
     last_error: str | None
     last_success_at: datetime | None
+    category: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,13 +90,21 @@ class ChatSourceRepository:
         return source_from_row(row) if row else None
 
     async def follow(
-        self, chat_id: int, url: str, title: str, *, limit: int, next_poll_at: datetime
+        self,
+        chat_id: int,
+        url: str,
+        title: str,
+        *,
+        limit: int,
+        next_poll_at: datetime,
+        category: str = "",
     ) -> Followed:
         """Make the chat follow the feed at ``url``, creating its source when new.
 
         ``title`` names a new source (made unique); ``next_poll_at`` is its first
-        poll time. Nothing changes when the chat follows it already ("already")
-        or already follows ``limit`` feeds ("full").
+        poll time; ``category`` is the chat's folder for it. Nothing changes when
+        the chat follows it already ("already") or already follows ``limit``
+        feeds ("full").
         """
         key = url_key(url)
         now = self._clock()
@@ -120,7 +129,12 @@ class ChatSourceRepository:
                 await conn.execute(insert(sources).values(**values))
                 source = await _by_key(conn, key)
                 assert source is not None  # just inserted
-            row = {"chat_id": chat_id, "source_id": source.id, "created_at": now}
+            row = {
+                "chat_id": chat_id,
+                "source_id": source.id,
+                "created_at": now,
+                "category": category[:255],
+            }
             await conn.execute(insert(chat_sources).values(**row))
         return Followed("added", source, is_new_source=is_new)
 
@@ -142,6 +156,7 @@ class ChatSourceRepository:
                 sources.c.url,
                 sources.c.last_error,
                 sources.c.last_success_at,
+                chat_sources.c.category,
             )
             .join(chat_sources, chat_sources.c.source_id == sources.c.id)
             .where(chat_sources.c.chat_id == chat_id)
@@ -149,7 +164,9 @@ class ChatSourceRepository:
         )
         async with self._engine.connect() as conn:
             rows = (await conn.execute(stmt)).all()
-        return [OwnFeed(r.id, r.name, r.url, r.last_error, r.last_success_at) for r in rows]
+        return [
+            OwnFeed(r.id, r.name, r.url, r.last_error, r.last_success_at, r.category) for r in rows
+        ]
 
     async def followers(self, source_id: int) -> int:
         """How many chats follow the source."""

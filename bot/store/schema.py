@@ -101,6 +101,8 @@ chat_sources = Table(
     Column("chat_id", BigInteger, ForeignKey("chats.id", ondelete="CASCADE"), primary_key=True),
     Column("source_id", BigInteger, ForeignKey("sources.id", ondelete="CASCADE"), primary_key=True),
     Column("created_at", UTCDateTime, nullable=False),
+    # The chat's folder for it (an imported OPML folder; "" for none): /export keeps it.
+    Column("category", String(255), nullable=False, server_default=""),
     Index("ix_chat_sources_source_id", "source_id"),
 )
 

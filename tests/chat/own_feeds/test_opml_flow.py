@@ -76,6 +76,13 @@ async def test_import_adds_what_is_valid_and_says_why_the_rest_is_not(
     assert internal.connections == 0
     assert len((await stored_chat(bot, alice.key)).own_feeds) == 2
 
+    await alice.tg.send_text(alice.chat_id, alice.user_id, "/export")
+    await alice.tg.wait_until(lambda: len(alice.tg.documents) == 1)
+    assert [(f.title, f.category) for f in parse_opml(alice.tg.documents[0].data)] == [
+        ("Valley Garden Blog", ""),
+        ("New Blog", "Gardening"),  # the folder it was imported from
+    ]
+
 
 BOMB = b"""<?xml version="1.0"?>
 <!DOCTYPE opml [

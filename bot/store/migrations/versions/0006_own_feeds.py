@@ -4,8 +4,8 @@
 settings) from feeds chats added ("chat"), which the catalogue sync leaves
 alone. ``sources.url_key`` (a hash of the feed URL, set for chat sources only;
 NULLs never clash) makes a URL added by many chats one source. ``chat_sources``
-says which chat follows which of them; a chat source nobody follows is not
-polled.
+says which chat follows which of them (and in which of its OPML folders,
+``category``); a chat source nobody follows is not polled.
 
 Channels: ``chats.added_by`` is the user who made the bot a channel's admin
 (who /channels offers it to), ``chats.target_chat_id`` the chat (a channel) a
@@ -57,6 +57,7 @@ def upgrade() -> None:
             primary_key=True,
         ),
         sa.Column("created_at", bot.store.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("category", sa.String(255), nullable=False, server_default=""),
         sa.PrimaryKeyConstraint("chat_id", "source_id", name="pk_chat_sources"),
     )
     op.create_index("ix_chat_sources_source_id", "chat_sources", ["source_id"])
