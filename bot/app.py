@@ -30,6 +30,7 @@ from telegram import Bot
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, JobQueue
 from telegram.request import BaseRequest, HTTPXRequest
 
+from bot.chat.feed_adder import FeedAdder
 from bot.chat.routes import register_handlers, set_bot_commands
 from bot.clock import Clock, utcnow
 from bot.delivery.limiter import SendLimiter
@@ -41,7 +42,7 @@ from bot.monitoring import Monitoring
 from bot.roles import ROLES, RoleLease
 from bot.services import SERVICES_KEY, Services
 from bot.settings import Settings
-from bot.sources.fetcher import Fetcher
+from bot.sources.fetcher import Fetcher, Resolver
 from bot.sources.poller import Poller, fetch_limits
 from bot.store import Store, open_store
 from bot.store.engine import is_sqlite
@@ -277,15 +278,22 @@ def sender_bots(token: str, api_url: str) -> Callable[[], Bot]:
 
 
 async def build_bot(
-    settings: Settings, *, clock: Clock = utcnow, request: BaseRequest | None = None
+    settings: Settings,
+    *,
+    clock: Clock = utcnow,
+    request: BaseRequest | None = None,
+    resolve: Resolver | None = None,
 ) -> NewsBot:
-    """Create the store, HTTP client, poller, planner, sender and PTB application."""
+    """Create the store, HTTP client, poller, planner, sender and PTB application.
+
+    ``resolve`` replaces DNS for the fetcher (tests).
+    """
     store = await open_store(settings.database_url, clock=clock)
     limiter = SendLimiter.from_settings(settings.delivery)
     metrics = BotMetrics(CollectorRegistry(), clock)  # one registry per bot, never the global one
     application = build_application(settings, limiter, request, metrics=metrics)
     limits = fetch_limits(settings.fetch)
-    fetcher = Fetcher.create(limits)
+    fetcher = Fetcher.create(limits, resolve)
     poller = Poller(store, fetcher, settings, clock, random.Random())
     planner = DigestPlanner(store, settings, clock)
     owner = f"{socket.gethostname()}:{os.getpid()}"
@@ -304,7 +312,12 @@ async def build_bot(
         on_outcome=metrics.digest_outcome,
     )
     application.bot_data[SERVICES_KEY] = Services(
-        settings=settings, store=store, clock=clock, planner=planner, wake_sender=sender.wake
+        settings=settings,
+        store=store,
+        clock=clock,
+        planner=planner,
+        wake_sender=sender.wake,
+        feed_adder=FeedAdder(store, fetcher, poller, settings, clock),
     )
     register_handlers(application)
     monitoring = Monitoring.build(settings, store, metrics, application)
@@ -335,10 +348,14 @@ async def build_bot(
 
 @contextlib.asynccontextmanager
 async def running_bot(
-    settings: Settings, *, clock: Clock = utcnow, roles: frozenset[str] = frozenset(ROLES)
+    settings: Settings,
+    *,
+    clock: Clock = utcnow,
+    roles: frozenset[str] = frozenset(ROLES),
+    resolve: Resolver | None = None,
 ) -> AsyncIterator[NewsBot]:
     """Build, start (the given roles), and on exit stop and close the bot (``run``, tests)."""
-    newsbot = await build_bot(settings, clock=clock)
+    newsbot = await build_bot(settings, clock=clock, resolve=resolve)
     try:
         async with newsbot.application:
             await newsbot.start(roles)

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from bot import __version__
+from bot.catalogue_opml import add_opml_commands, run_opml_command
 from bot.errors import BotApiError, CommandError, ConfigError, NewsbotError, causes
 from bot.logs import configure_logging
 from bot.redact import redact
@@ -70,6 +71,8 @@ def build_parser() -> argparse.ArgumentParser:
                 action="store_true",
                 help="show the bundled sample stories even when the database holds articles",
             )
+        if name == "sources":
+            add_opml_commands(sub)
         if name == "backup":
             sub.add_argument("file", metavar="FILE", type=Path, help="the new backup file")
     return parser
@@ -252,9 +255,11 @@ async def _ingest(settings: Settings, args: argparse.Namespace) -> int:
     return await ingest_once(settings, args.source)
 
 
-async def _sources(settings: Settings, _args: argparse.Namespace) -> int:
+async def _sources(settings: Settings, args: argparse.Namespace) -> int:
     from bot.ops import show_sources
 
+    if getattr(args, "sources_action", None):  # sources export | import (catalogue_opml.py)
+        return await run_opml_command(settings, args)
     return await show_sources(settings)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from bot.chat.feed_adder import FeedAdder
 from bot.clock import Clock
 from bot.digest.planner import DigestPlanner
 from bot.settings import Settings
@@ -23,3 +24,4 @@ class Services:
     planner: DigestPlanner
     wake_sender: Callable[[], None]
     admin_cache_seconds: float = 60.0
+    feed_adder: FeedAdder | None = None  # /add and /import (own feeds)

@@ -146,6 +146,26 @@ class FetchSettings(BaseModel):
         return value
 
 
+class OwnFeedSettings(BaseModel):
+    """Feeds chats add by URL (/add, /import): whether they may, how many, from where."""
+
+    enabled: bool = True
+    max_per_chat: int = Field(default=50, ge=1, le=10_000)
+    # Hosts (a name also covers its subdomains) feeds may come from; empty = any host.
+    only_hosts: list[str] = Field(default_factory=list, max_length=10_000)
+    # Hosts (and their subdomains) feeds may never come from.
+    blocked_hosts: list[str] = Field(default_factory=list, max_length=10_000)
+    # /add and /import commands one chat may send per hour (each fetches strangers' URLs).
+    adds_per_hour: int = Field(default=20, ge=1)
+    # Largest OPML file /import reads.
+    import_max_bytes: int = Field(default=1_000_000, gt=0, le=20_000_000)
+
+    @field_validator("only_hosts", "blocked_hosts")
+    @classmethod
+    def _lower_hosts(cls, value: list[str]) -> list[str]:
+        return [host.strip().lower().rstrip(".") for host in value if host.strip()]
+
+
 class DeliverySettings(BaseModel):
     """Telegram sending limits and outbox behaviour."""
 
@@ -237,6 +257,7 @@ class Settings(BaseSettings):
     delivery: DeliverySettings = Field(default_factory=DeliverySettings)
     updates: UpdatesSettings = Field(default_factory=UpdatesSettings)
     webhook: WebhookSettings | None = None  # None: long polling
+    own_feeds: OwnFeedSettings = Field(default_factory=OwnFeedSettings)
     topics: list[TopicConfig] = Field(default_factory=list)
     sources: list[SourceConfig] = Field(default_factory=list)
 

@@ -14,6 +14,7 @@ per command; a demoted admin keeps the right for at most that long.
 from __future__ import annotations
 
 import functools
+import html
 import logging
 import time
 from collections.abc import Callable, Coroutine
@@ -21,12 +22,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from telegram import Chat as TgChat
-from telegram import ChatMember, Update
+from telegram import ChatMember, ChatMemberAdministrator, Update
 from telegram.error import BadRequest, Forbidden
 from telegram.ext import ContextTypes
 
 from bot.chat import texts
-from bot.chat.context import reply, services_from
+from bot.chat.channel_texts import NOT_CHANNEL_ADMIN
+from bot.chat.context import chat_key_of, reply, services_from
+from bot.chat.targets import managed_channel
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +79,8 @@ async def may_change_settings(update: Update, context: ContextTypes.DEFAULT_TYPE
     chat = update.effective_chat
     if chat is None or chat.type == TgChat.CHANNEL:
         return False
+    if chat.type == TgChat.PRIVATE:
+        return await may_manage_target(update, context)
     if not is_group(chat):
         return True
     message = update.effective_message
@@ -84,6 +89,40 @@ async def may_change_settings(update: Update, context: ContextTypes.DEFAULT_TYPE
         return message.sender_chat.id == chat.id
     user = update.effective_user
     return user is not None and await is_admin(context, chat.id, user.id)
+
+
+async def may_manage_target(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
+    """In a private chat: True, unless it manages a channel whose admin the user no longer
+    is or where the bot may no longer post. Asked of Telegram at each change, uncached;
+    a refused target is dropped (commands apply to the private chat again)."""
+    services = services_from(context)
+    key = chat_key_of(update)
+    own = None if key is None else await services.store.chats.get(key)
+    target = None if own is None else await managed_channel(services, own)
+    user = update.effective_user
+    if own is None or target is None:
+        return True
+    if user is not None and await can_manage_channel(context, target.telegram_id, user.id):
+        return True
+    await services.store.chats.update(own.id, target_chat_id=None)
+    return False
+
+
+async def can_manage_channel(
+    context: ContextTypes.DEFAULT_TYPE, channel_id: int, user_id: int
+) -> bool:
+    """Whether the user administers the channel and the bot may post there (getChatMember
+    for both, uncached)."""
+    try:
+        member = await context.bot.get_chat_member(channel_id, user_id)
+        bot_member = await context.bot.get_chat_member(channel_id, context.bot.id)
+    except (BadRequest, Forbidden) as err:
+        log.warning("getChatMember in channel %s failed: %s", channel_id, err)
+        return False
+    can_post = isinstance(bot_member, ChatMemberAdministrator) and bool(
+        bot_member.can_post_messages
+    )
+    return member.status in ADMIN_STATUSES and (can_post or bot_member.status == "creator")
 
 
 async def is_admin(context: ContextTypes.DEFAULT_TYPE, chat_id: int, user_id: int) -> bool:
@@ -104,11 +143,15 @@ async def is_admin(context: ContextTypes.DEFAULT_TYPE, chat_id: int, user_id: in
 
 async def refuse(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Tell a non-admin no: a toast under a button, else a reply."""
+    chat = update.effective_chat
+    text = texts.ADMINS_ONLY
+    if chat is not None and chat.type == TgChat.PRIVATE:  # a channel it managed
+        text = NOT_CHANNEL_ADMIN
     query = update.callback_query
     if query is not None:
-        await query.answer(texts.ADMINS_ONLY, show_alert=True)
+        await query.answer(html.unescape(text), show_alert=True)
         return
-    await reply(update, context, texts.ADMINS_ONLY)
+    await reply(update, context, text)
 
 
 def admins_only(handler: Handler) -> Handler:

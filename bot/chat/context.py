@@ -8,17 +8,24 @@ and every reply goes back into the thread it answers.
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from sqlalchemy.exc import SQLAlchemyError
 from telegram import Bot, InlineKeyboardMarkup, LinkPreviewOptions, Message, Update
+from telegram import Chat as TgChat
 from telegram.constants import ParseMode
 from telegram.ext import ContextTypes
 
+from bot.chat.channel_texts import target_prefix
 from bot.chat.parsing import parse_command_args
+from bot.chat.targets import applies_to
 from bot.digest.slots import next_digest_at
 from bot.services import SERVICES_KEY, Services
 from bot.store.records import Chat, ChatKey, ChatMode
+
+log = logging.getLogger(__name__)
 
 _NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 
@@ -67,6 +74,12 @@ def local_time(moment: datetime | None, tz: str) -> datetime | None:
 
 
 async def ensure_chat(services: Services, update: Update) -> Chat:
+    """The chat this update's command applies to: the channel a private chat manages
+    (/channels), else the update's own chat (see :func:`ensure_own_chat`)."""
+    return await applies_to(services, await ensure_own_chat(services, update))
+
+
+async def ensure_own_chat(services: Services, update: Update) -> Chat:
     """The chat row of this update, created with the configured defaults when new.
 
     A chat marked inactive (it had blocked the bot) that writes to us again is
@@ -108,9 +121,11 @@ async def reactivate(services: Services, chat: Chat, *, unpause: bool) -> Chat:
 
 
 async def current_chat(services: Services, update: Update) -> Chat | None:
-    """The stored chat of this update, or None (nothing is created)."""
+    """The stored chat this update's command applies to (a managed channel, else its
+    own), or None (nothing is created)."""
     key = chat_key_of(update)
-    return None if key is None else await services.store.chats.get(key)
+    own = None if key is None else await services.store.chats.get(key)
+    return None if own is None else await applies_to(services, own)
 
 
 async def send_html(
@@ -137,7 +152,23 @@ async def reply(
     key = chat_key_of(update)
     if key is None:
         return None
+    if update.effective_chat is not None and update.effective_chat.type == TgChat.PRIVATE:
+        text = await _with_target(services_from(context), key, text)
     return await send_html(context.bot, key, text, markup)
+
+
+async def _with_target(services: Services, key: ChatKey, text: str) -> str:
+    """``text`` under the name of the channel the private chat manages, if any.
+
+    A failing database costs the heading, never the reply (the apology for a
+    failure goes through here too).
+    """
+    try:
+        title = await services.store.chats.target_title(key)
+    except SQLAlchemyError as err:
+        log.warning("could not read the chat's managed channel: %s", err)
+        return text
+    return text if title is None else target_prefix(title) + text
 
 
 def command_text(update: Update) -> str:

@@ -55,7 +55,7 @@ async def send_digest_now(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     """/digest: queue what is new since the last digest (the digest itself is the answer)."""
     services = services_from(context)
     chat = await current_chat(services, update)
-    if chat is None or not chat.topics:
+    if chat is None or not chat.followed:  # topics or own feeds
         await reply(update, context, texts.NO_TOPICS_YET)
         return
     # Keyed by the update: handled again after a crash, the same /digest is not queued twice.

@@ -8,6 +8,7 @@ from telegram import BotCommand
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
+    ChatMemberHandler,
     CommandHandler,
     ExtBot,
     MessageHandler,
@@ -16,6 +17,7 @@ from telegram.ext import (
 
 from bot.chat import texts
 from bot.chat.access import Handler
+from bot.chat.channels import CHANNEL_PREFIX, bot_membership_changed, choose_channel, list_channels
 from bot.chat.error_reply import report_error
 from bot.chat.group_upgrade import migrate_chat
 from bot.chat.help import point_to_help, show_help
@@ -25,6 +27,8 @@ from bot.chat.lifecycle import confirm_stop, pause, resume, stop
 from bot.chat.more_stories import show_more
 from bot.chat.news_now import search, send_digest_now
 from bot.chat.operator import add_operator_handlers, publish_operator_commands
+from bot.chat.opml_commands import export_feeds, import_feeds
+from bot.chat.own_feeds import REMOVE_PREFIX, add_feed, list_feeds, press_remove, remove_feed
 from bot.chat.schedule import set_quiet, set_schedule, set_timezone
 from bot.chat.start import start
 from bot.chat.subscriptions import my_topics, subscribe, unsubscribe
@@ -48,10 +52,21 @@ COMMAND_HANDLERS: dict[str, Handler] = {
     "pause": pause,
     "resume": resume,
     "stop": stop,
+    "add": add_feed,
+    "feeds": list_feeds,
+    "remove": remove_feed,
+    "import": import_feeds,
+    "export": export_feeds,
+    "channels": list_channels,
 }
 
 # New messages only: an edited "/subscribe world" must not subscribe twice.
 _NEW_MESSAGES = filters.UpdateType.MESSAGE
+# A file captioned /import, or an .opml file sent in a private chat (/import's upload).
+_OPML_UPLOADS = filters.Document.ALL & (
+    filters.CaptionRegex(r"^/import(@\w+)?(\s|$)")
+    | (filters.Document.FileExtension("opml") & filters.ChatType.PRIVATE)
+)
 
 
 def register_handlers(application: Application) -> None:
@@ -63,6 +78,12 @@ def register_handlers(application: Application) -> None:
     application.add_handler(CallbackQueryHandler(toggle_topic, pattern=f"^{TOPIC_PREFIX}"))
     application.add_handler(CallbackQueryHandler(confirm_stop, pattern="^stop:"))
     application.add_handler(CallbackQueryHandler(show_more, pattern=f"^{MORE_PREFIX}"))
+    application.add_handler(CallbackQueryHandler(press_remove, pattern=f"^{REMOVE_PREFIX}"))
+    application.add_handler(MessageHandler(_OPML_UPLOADS & _NEW_MESSAGES, import_feeds))
+    application.add_handler(CallbackQueryHandler(choose_channel, pattern=f"^{CHANNEL_PREFIX}"))
+    application.add_handler(
+        ChatMemberHandler(bot_membership_changed, ChatMemberHandler.MY_CHAT_MEMBER)
+    )
     application.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, migrate_chat))
     # Operators' commands (admin_ids): before the catch-all, which answers everyone else.
     add_operator_handlers(application)

@@ -114,8 +114,8 @@ async def unsubscribe_text(services: Services, chat: Chat, arg: str) -> str:
 
 
 def describe_chat(settings: Settings, chat: Chat) -> str:
-    """The /mytopics summary, times in the chat's zone."""
-    return texts.my_topics(
+    """The /mytopics summary, times in the chat's zone (and how many own feeds)."""
+    summary = texts.my_topics(
         topic_names(settings, in_catalogue_order(settings, chat.topics)),
         chat.mode,
         chat.digest_times,
@@ -127,6 +127,9 @@ def describe_chat(settings: Settings, chat: Chat) -> str:
         days=chat.digest_days,
         quiet=chat.quiet_hours,
     )
+    if not chat.own_feeds:
+        return summary
+    return f"{summary}\n<b>My feeds:</b> {len(chat.own_feeds)} (/feeds lists them)"
 
 
 @admins_only

@@ -39,6 +39,12 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("pause", "Pause digests"),
     ("resume", "Resume digests"),
     ("stop", "Delete everything about this chat"),
+    ("add", "Follow any feed or site: /add https://example.com/feed.xml"),
+    ("feeds", "Your own feeds, with buttons to remove them"),
+    ("remove", "Drop one of your feeds: /remove 2"),
+    ("import", "Add the feeds of an OPML file (send it with /import as caption)"),
+    ("export", "Your feeds as an OPML file"),
+    ("channels", "Manage a channel you added me to"),
 )
 
 WELCOME = (

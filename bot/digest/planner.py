@@ -242,7 +242,8 @@ class DigestPlanner:
         now = self._clock()
         since = now - FIRST_DIGEST_LOOKBACK
         articles = await self._store.articles.recent(topics, since=since, limit=CANDIDATE_LIMIT)
-        covers_all = set(chat.topics) <= set(topics)
+        # Own feeds count: a welcome of topics only must not move the cursor past them.
+        covers_all = set(chat.followed) <= set(topics)
         if not covers_all:
             articles = [a for a in articles if a.cluster_id <= chat.cursor_article_id]
         cursor = chat.cursor_article_id if covers_all else 0
@@ -365,7 +366,7 @@ class DigestPlanner:
         article above a chat's cursor may have joined a story below it, and is shown
         as an update.
         """
-        topics = sorted({topic for chat in chats for topic in chat.topics})
+        topics = sorted({topic for chat in chats for topic in chat.followed})
         if not topics:
             return ()
         articles = await self._store.articles.candidates(
@@ -393,7 +394,7 @@ class DigestPlanner:
     ) -> Rendered:
         since = self._since(chat, now)
         key = DigestKey(
-            topics=frozenset(chat.topics),
+            topics=frozenset(chat.followed),
             include_words=chat.include_words,
             exclude_words=chat.exclude_words,
             cursor=chat.cursor_article_id,
@@ -434,7 +435,7 @@ class DigestPlanner:
     ) -> Rendered:
         plan = plan_digest(
             articles,
-            topics=chat.topics,
+            topics=chat.followed,
             catalogue=self._catalogue,
             include_words=chat.include_words,
             exclude_words=chat.exclude_words,
@@ -493,7 +494,7 @@ def _due_slots(chat: Chat, now: datetime) -> tuple[datetime, datetime] | None:
 
 def _with_topics(chat: Chat, topics: Sequence[str]) -> Chat:
     """The chat as if it followed only ``topics`` (a welcome covers just the new ones)."""
-    return replace(chat, topics=tuple(topics))
+    return replace(chat, topics=tuple(topics), own_feeds=())
 
 
 def _local_date(moment: datetime, chat: Chat) -> str:

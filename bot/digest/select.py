@@ -37,7 +37,7 @@ from functools import cache
 from typing import Protocol
 
 from bot.digest.content import DigestPlan, Section, Story, Updates
-from bot.store.records import Article
+from bot.store.records import OWN_FEED_PREFIX, Article, is_own_feed_topic
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +46,10 @@ MAX_COUNTED_OUTLETS = 5
 DEFAULT_PER_TOPIC = 5
 # Update lines per digest: the rest is counted in "+K more updates", never dropped silently.
 MAX_UPDATES = 10
+
+# The section of a chat's own feeds (no catalogue id has a colon), after every topic.
+MY_FEEDS = OWN_FEED_PREFIX
+MY_FEEDS_NAME = "My feeds"
 
 Tokens = tuple[str, ...]
 
@@ -84,8 +88,9 @@ def plan_digest(
     already received: a follow-up, another outlet, or a wrong join) is never
     dropped: it becomes an update line, with the same topic and filter rules. Each
     story appears once, in the first subscribed topic (catalogue order) that
-    any of its articles belongs to; subscribed topics missing from the
-    catalogue are ignored. Sections keep the best ``per_topic`` stories and
+    any of its articles belongs to; the chat's own feeds (topics
+    ``feed:<source id>``) share one last section, "My feeds"; other subscribed
+    topics missing from the catalogue are ignored. Sections keep the best ``per_topic`` stories and
     count the rest in ``more_count``. ``max_article_id`` is the highest id of
     an article in the chat's topics (shown or filtered out), or the cursor.
     """
@@ -100,11 +105,11 @@ def plan_digest(
     for cluster in _new_clusters(unique, cursor_article_id):
         topic = _first_topic(cluster, rank_of)
         if topic is not None and _passes_filters(cluster, include, exclude):
-            by_topic[topic].append(_rank(cluster))
-    names = {topic.id: topic.name for topic in catalogue}
+            by_topic[_section_of(topic)].append(_rank(cluster))
+    names = {topic.id: topic.name for topic in catalogue} | {MY_FEEDS: MY_FEEDS_NAME}
     sections = tuple(
         _section(topic_id, names[topic_id], by_topic[topic_id], per_topic)
-        for topic_id in sorted(by_topic, key=rank_of.__getitem__)
+        for topic_id in sorted(by_topic, key=lambda section: rank_of.get(section, len(catalogue)))
     )
     updates = _updates(unique, cursor_article_id, rank_of, include, exclude)
     return DigestPlan(sections, max(max_id, cursor_article_id), updates)
@@ -152,7 +157,15 @@ def _updates(
 
 def _subscribed_ranks(topics: Sequence[str], catalogue: Sequence[TopicLike]) -> dict[str, int]:
     subscribed = set(topics)
-    return {t.id: rank for rank, t in enumerate(catalogue) if t.id in subscribed}
+    ranks = {t.id: rank for rank, t in enumerate(catalogue) if t.id in subscribed}
+    # The chat's own feeds rank after every catalogue topic (their one section comes last).
+    ranks.update((t, len(catalogue)) for t in subscribed if is_own_feed_topic(t))
+    return ranks
+
+
+def _section_of(topic_id: str) -> str:
+    """The section a topic's stories go to: its own, or "My feeds" for every own feed."""
+    return MY_FEEDS if is_own_feed_topic(topic_id) else topic_id
 
 
 def _new_clusters(articles: Iterable[Article], cursor: int) -> Iterable[list[Article]]:

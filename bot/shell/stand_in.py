@@ -10,6 +10,7 @@ error texts (see docs field notes), so handlers behave as they do for real.
 
 from __future__ import annotations
 
+import html
 import json
 import time
 from collections.abc import Callable, Mapping
@@ -162,6 +163,11 @@ class ShellRequest(BaseRequest):
         params = dict(request_data.parameters) if request_data else {}
         self.calls.append(BotCall(name, params))
         try:
+            if name.lower() == "senddocument":
+                files = request_data.multipart_data if request_data else None
+                return 200, json.dumps(
+                    {"ok": True, "result": self._send_document(params, files)}
+                ).encode()
             result = self._answer(name, params)
         except ApiError as err:
             body = {"ok": False, "error_code": err.error_code, "description": err.description}
@@ -193,6 +199,28 @@ class ShellRequest(BaseRequest):
         self._keep(message)
         self._terminal.bot_message(html_text, message.reply_markup)
         return message.to_api()
+
+    def _send_document(self, params: JsonDict, files: Mapping[str, Any] | None) -> JsonDict:
+        """A file the bot sends (/export): its name, size and caption, then its text."""
+        upload = (files or {}).get("document")
+        if not isinstance(upload, tuple) or len(upload) < 2:
+            raise bad_request("there is no document in the request")
+        file_name, data = str(upload[0]), bytes(upload[1])
+        caption = str(params.get("caption") or "")
+        message = ShellMessage(
+            chat_id=_int(params.get("chat_id")),
+            message_id=self._next_message_id,
+            html_text=html.escape(
+                f"📎 {file_name} ({len(data)} bytes) {caption}".strip(), quote=False
+            ),
+            reply_markup=None,
+            date=int(self._clock()),
+        )
+        self._next_message_id += 1
+        self._terminal.bot_message(message.html_text, None)
+        for line in data.decode("utf-8", "replace").splitlines():
+            self._terminal.note(line)
+        return {**message.to_api(), "document": {"file_id": "shell", "file_unique_id": "shell"}}
 
     def _edit_text(self, params: JsonDict) -> JsonDict:
         old = self._find(params)

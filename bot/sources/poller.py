@@ -38,6 +38,8 @@ from bot.errors import ConfigError, SourceError
 from bot.settings import FetchSettings, Settings, SourceConfig
 from bot.sources.backoff import next_poll_after_failure, next_poll_after_success
 from bot.sources.cluster import StoryGrouper
+from bot.sources.drafts import ParsedFeed
+from bot.sources.feeds import parse_feed
 from bot.sources.fetcher import Fetcher, FetchLimits, FetchResult
 from bot.sources.folders_and_pages import enrich_with_pages, fetch_pages, prepare_folder
 from bot.sources.parse_pool import ParsePool
@@ -54,7 +56,7 @@ from bot.sources.poll_results import (
 from bot.sources.prepare import Prepared, SourceProfile, prepare, prepare_feed
 from bot.sources.story_signature import StorySignature
 from bot.store import Store
-from bot.store.records import Source
+from bot.store.records import Source, own_feed_topic
 from bot.store.sources import PollRecord
 
 log = logging.getLogger(__name__)
@@ -160,6 +162,40 @@ class Poller:
         """
         return await self._store.articles.prune(self._retention_cutoff(self._clock()))
 
+    async def preview(self, fetched: FetchResult) -> ParsedFeed:
+        """Parse a fetched body as a feed in a parse worker (time-budgeted), without
+        storing it: whether a URL a chat gave is a feed, and its title.
+
+        Raises ParseError (not a feed) or SourceError (over the parse budget).
+        """
+        parsed = partial(
+            parse_feed,
+            fetched.body,
+            url=fetched.url,
+            fetched_at=self._clock(),
+            content_type=fetched.content_type,
+        )
+        return await self._parse_pool.run(parsed)
+
+    async def ingest(self, source: Source, fetched: FetchResult) -> tuple[int, ...]:
+        """Store a fetch made elsewhere as the source's poll (a feed a chat just added is
+        fetched once, by /add) and record it; returns the new article ids.
+
+        A failure is recorded on the source like a failed poll, never raised.
+        """
+        started = time.monotonic()
+        try:
+            config = self._config_of(source)
+            fetched_at = self._clock()
+            profile = self._profile(source, config, fetched_at)
+            prepared = await self._prepare_fetched(source, fetched, profile, fetched_at)
+            outcome = await self._store_items(source, prepared, fetched_at)
+            poll = self._success(source, config, fetched)
+        except Exception as err:  # the source's failure, as in a poll
+            outcome, poll = self._failure(source, err, started)
+        await self._store.sources.record_polls([poll])
+        return outcome.new_ids
+
     async def _ensure_synced(self) -> None:
         if not self._is_synced:
             await self.sync_sources()
@@ -235,7 +271,7 @@ class Poller:
         try:
             config = self._config_of(source)
             fetched_at = self._clock()
-            profile = self._profile(config, fetched_at)
+            profile = self._profile(source, config, fetched_at)
             fetched, prepared = await self._fetch_and_prepare(source, config, profile, fetched_at)
             if prepared is None:
                 outcome = not_modified(source)
@@ -266,11 +302,20 @@ class Poller:
             )
             converted = partial(prepare, drafts, fetched_at=fetched_at, profile=profile)
             return None, await asyncio.to_thread(converted)
-        fetched = await self._fetcher.fetch(  # the catalogue's URL: trusted, its redirects not
-            source.url, etag=source.etag, last_modified=source.last_modified, trusted=True
+        fetched = await self._fetcher.fetch(  # only the catalogue's own URL is trusted
+            source.url,
+            etag=source.etag,
+            last_modified=source.last_modified,
+            trusted=source.origin == "catalogue",
         )
         if fetched.status == "not_modified":
             return fetched, None
+        return fetched, await self._prepare_fetched(source, fetched, profile, fetched_at)
+
+    async def _prepare_fetched(
+        self, source: Source, fetched: FetchResult, profile: SourceProfile, fetched_at: datetime
+    ) -> list[Prepared]:
+        """A fetched feed body parsed and cleaned in a parse worker (time-budgeted)."""
         parsed = partial(
             prepare_feed,
             fetched.body,
@@ -279,7 +324,7 @@ class Poller:
             fetched_at=fetched_at,
             profile=profile,
         )
-        return fetched, await self._parse_pool.run(parsed)
+        return await self._parse_pool.run(parsed)
 
     async def _complete_from_pages(
         self, prepared: list[Prepared], profile: SourceProfile, fetched_at: datetime
@@ -359,7 +404,9 @@ class Poller:
             )
         delay = next_poll_after_failure(
             error_count,
-            base_seconds=self._interval(self._configs.get(source.name)),
+            base_seconds=self._interval(
+                self._configs.get(source.name) if source.origin == "catalogue" else None
+            ),
             max_seconds=self._settings.fetch.max_backoff_seconds,
             rng=self._rng,
         )
@@ -373,6 +420,8 @@ class Poller:
     # --- settings of one source -----------------------------------------------------
 
     def _config_of(self, source: Source) -> SourceConfig:
+        if source.origin == "chat":  # a feed a chat added: the defaults
+            return SourceConfig(name=source.name, url=source.url)
         config = self._configs.get(source.name)
         if config is None:
             raise ConfigError("sources", f"{source.name!r} is not configured", "run sync_sources")
@@ -382,10 +431,13 @@ class Poller:
         own = config.poll_interval_seconds if config else None
         return float(own or self._settings.poll_interval_seconds)
 
-    def _profile(self, config: SourceConfig, fetched_at: datetime) -> SourceProfile:
+    def _profile(self, source: Source, config: SourceConfig, fetched_at: datetime) -> SourceProfile:
+        # A feed a chat added carries only its own topic: matching it against the
+        # catalogue would put a stranger's feed into every other chat's topics.
+        is_own = source.origin == "chat"
         return SourceProfile(
-            topics=tuple(config.topics),
-            topic_catalogue=tuple(self._settings.topics),
+            topics=(own_feed_topic(source.id),) if is_own else tuple(config.topics),
+            topic_catalogue=() if is_own else tuple(self._settings.topics),
             default_tz=ZoneInfo(config.timezone or self._settings.timezone),
             fetch_pages=config.fetch_pages,
             oldest=self._retention_cutoff(fetched_at),  # never store what prune would delete

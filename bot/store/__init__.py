@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.clock import Clock, utcnow
 from bot.store.articles import ArticleRepository
+from bot.store.chat_sources import ChatSourceRepository
 from bot.store.chats import ChatRepository
 from bot.store.connect_errors import database_error
 from bot.store.engine import make_engine
@@ -47,6 +48,7 @@ class Store:
     state: StateRepository
     inbox: InboxRepository
     leases: LeaseRepository
+    chat_sources: ChatSourceRepository
 
     async def close(self) -> None:
         """Close every pooled connection."""
@@ -83,6 +85,7 @@ async def open_store(database_url: str, *, clock: Clock = utcnow, migrate: bool 
         state=StateRepository(engine, clock),
         inbox=InboxRepository(engine, write_turn, clock),
         leases=LeaseRepository(engine),
+        chat_sources=ChatSourceRepository(engine, write_turn, clock),
     )
 
 

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from bot.clock import Clock, utcnow
 from bot.store.dialect import IN_LIST_CHUNK, insert_ignore
 from bot.store.records import Chat, ChatCounts, ChatKey
-from bot.store.schema import chats, subscriptions
+from bot.store.schema import chat_sources, chats, subscriptions
 
 UPDATABLE = frozenset(
     {
@@ -37,6 +37,8 @@ UPDATABLE = frozenset(
         "digest_days",
         "quiet_start",
         "quiet_end",
+        "added_by",
+        "target_chat_id",
     }
 )
 
@@ -230,6 +232,31 @@ class ChatRepository:
         async with self._engine.connect() as conn:
             return list((await conn.execute(stmt)).scalars())
 
+    async def target_title(self, key: ChatKey) -> str | None:
+        """The title of the active channel the chat at ``key`` manages now, or None
+        (one light query: it heads every reply in a private chat)."""
+        target = chats.alias("target")
+        stmt = (
+            select(target.c.title)
+            .join(chats, chats.c.target_chat_id == target.c.id)
+            .where(
+                chats.c.telegram_id == key.telegram_id,
+                chats.c.thread_id == key.thread_id,
+                target.c.kind == "channel",
+                target.c.is_active.is_(True),
+            )
+        )
+        async with self._engine.connect() as conn:
+            return (await conn.execute(stmt)).scalar()
+
+    async def channels_added_by(self, user_id: int) -> list[Chat]:
+        """The active channels this user made the bot an admin of, by title."""
+        where = and_(
+            chats.c.kind == "channel", chats.c.added_by == user_id, chats.c.is_active.is_(True)
+        )
+        async with self._engine.connect() as conn:
+            return await _load(conn, where, order=chats.c.title)
+
     async def count_by_topic(self) -> dict[str, int]:
         """How many chats subscribe to each topic."""
         chat_count = func.count().label("chat_count")
@@ -256,8 +283,10 @@ async def _load(
     if limit is not None:
         stmt = stmt.limit(limit)
     rows = (await conn.execute(stmt)).all()
-    topics = await _topics_for(conn, [row.id for row in rows])
-    return [_chat(row, topics.get(row.id, ())) for row in rows]
+    ids = [row.id for row in rows]
+    topics = await _topics_for(conn, ids)
+    feeds = await _own_feeds_for(conn, ids)
+    return [_chat(row, topics.get(row.id, ()), feeds.get(row.id, ())) for row in rows]
 
 
 async def _topics_for(conn: AsyncConnection, chat_ids: list[int]) -> dict[int, tuple[str, ...]]:
@@ -274,7 +303,21 @@ async def _topics_for(conn: AsyncConnection, chat_ids: list[int]) -> dict[int, t
     return {chat_id: tuple(topics) for chat_id, topics in found.items()}
 
 
-def _chat(row: Row[Any], topics: tuple[str, ...]) -> Chat:
+async def _own_feeds_for(conn: AsyncConnection, chat_ids: list[int]) -> dict[int, tuple[int, ...]]:
+    """The ids of the chat-added sources each chat follows, oldest first."""
+    found: dict[int, list[int]] = {}
+    for start in range(0, len(chat_ids), IN_LIST_CHUNK):
+        stmt = (
+            select(chat_sources.c.chat_id, chat_sources.c.source_id)
+            .where(chat_sources.c.chat_id.in_(chat_ids[start : start + IN_LIST_CHUNK]))
+            .order_by(chat_sources.c.created_at, chat_sources.c.source_id)
+        )
+        for row in await conn.execute(stmt):
+            found.setdefault(row.chat_id, []).append(row.source_id)
+    return {chat_id: tuple(ids) for chat_id, ids in found.items()}
+
+
+def _chat(row: Row[Any], topics: tuple[str, ...], own_feeds: tuple[int, ...] = ()) -> Chat:
     return Chat(
         id=row.id,
         telegram_id=row.telegram_id,
@@ -295,4 +338,7 @@ def _chat(row: Row[Any], topics: tuple[str, ...]) -> Chat:
         created_at=row.created_at,
         digest_days=tuple(int(day) for day in row.digest_days or ""),
         quiet_hours=(row.quiet_start, row.quiet_end) if row.quiet_start and row.quiet_end else None,
+        own_feeds=own_feeds,
+        added_by=row.added_by,
+        target_chat_id=row.target_chat_id,
     )

@@ -12,6 +12,21 @@ from typing import Literal
 ChatMode = Literal["scheduled", "instant", "off"]
 DeliveryStatus = Literal["pending", "leased", "sending", "sent", "failed", "unknown"]
 DigestKind = Literal["scheduled", "instant", "manual", "welcome", "announce"]
+SourceOrigin = Literal["catalogue", "chat"]
+
+# A feed a chat added by URL is, for the digest, a topic of its own: its articles carry
+# the topic "feed:<source id>" and only the chats following it have that topic.
+OWN_FEED_PREFIX = "feed:"
+
+
+def own_feed_topic(source_id: int) -> str:
+    """The topic id the articles of a chat-added source carry."""
+    return f"{OWN_FEED_PREFIX}{source_id}"
+
+
+def is_own_feed_topic(topic_id: str) -> bool:
+    """True for the topic of a chat-added source (never a catalogue topic)."""
+    return topic_id.startswith(OWN_FEED_PREFIX)
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,10 +64,18 @@ class Chat:
     created_at: datetime
     digest_days: tuple[int, ...] = ()  # weekdays of scheduled digests, 0 = Monday; () = all
     quiet_hours: tuple[str, str] | None = None  # instant mode: local (start, end) "HH:MM"
+    own_feeds: tuple[int, ...] = ()  # ids of the chat-added sources it follows, oldest first
+    added_by: int | None = None  # a channel: the user who made the bot its admin
+    target_chat_id: int | None = None  # a private chat managing a channel: its id
 
     @property
     def key(self) -> ChatKey:
         return ChatKey(self.telegram_id, self.thread_id)
+
+    @property
+    def followed(self) -> tuple[str, ...]:
+        """Every topic the chat's digests draw from: its catalogue topics and own feeds."""
+        return self.topics + tuple(own_feed_topic(source_id) for source_id in self.own_feeds)
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +94,7 @@ class Source:
     last_success_at: datetime | None
     last_polled_at: datetime | None
     redirect_url: str | None
+    origin: SourceOrigin = "catalogue"
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,8 +2,9 @@
 
 Every enqueued unit has a natural unique key enforced here: an article by
 canonical URL (and by source+guid), a digest by (chat, slot), a delivery
-by (digest, part), a subscription by (chat, topic), a Telegram update by its
-``update_id``.
+by (digest, part), a subscription by (chat, topic), a chat's own
+feed by (chat, source), a feed chats added by its URL, a Telegram update by
+its ``update_id``.
 """
 
 from __future__ import annotations
@@ -59,6 +60,10 @@ chats = Table(
     # An instant chat's quiet hours, local "HH:MM"; NULL = none (0005).
     Column("quiet_start", String(5), nullable=True),
     Column("quiet_end", String(5), nullable=True),
+    # A channel: the user who made the bot its admin (0006).
+    Column("added_by", BigInteger, nullable=True),
+    # A private chat managing a channel: that channel's chats.id (0006; gone = none).
+    Column("target_chat_id", BigInteger, nullable=True),
     UniqueConstraint("telegram_id", "thread_id", name="uq_chats_telegram_thread"),
     Index("ix_chats_due", "mode", "next_digest_at"),
 )
@@ -88,6 +93,23 @@ sources = Table(
     Column("last_polled_at", UTCDateTime, nullable=True),
     Column("redirect_url", String(2048), nullable=True),
     Column("created_at", UTCDateTime, nullable=False),
+    # "catalogue" (synced from the settings) or "chat" (a feed a chat added by URL; 0006).
+    Column("origin", String(16), nullable=False, server_default="catalogue"),
+    # A chat source's URL hash: one source per URL, however many chats add it.
+    Column("url_key", String(64), nullable=True),
+    Index("uq_sources_url_key", "url_key", unique=True),
+)
+
+# Which chat follows which of the feeds chats added (its "My feeds").
+chat_sources = Table(
+    "chat_sources",
+    metadata,
+    Column("chat_id", BigInteger, ForeignKey("chats.id", ondelete="CASCADE"), primary_key=True),
+    Column("source_id", BigInteger, ForeignKey("sources.id", ondelete="CASCADE"), primary_key=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    # The chat's folder for it (an imported OPML folder; "" for none): /export keeps it.
+    Column("category", String(255), nullable=False, server_default=""),
+    Index("ix_chat_sources_source_id", "source_id"),
 )
 
 articles = Table(

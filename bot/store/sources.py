@@ -13,14 +13,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row, bindparam, delete, select, update
+from sqlalchemy import Row, String, bindparam, cast, delete, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.clock import Clock, utcnow
 from bot.redact import redact
 from bot.store.dialect import insert_ignore
 from bot.store.records import Source
-from bot.store.schema import sources
+from bot.store.schema import chat_sources, sources
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,11 +50,20 @@ class SourceRepository:
         """Make the table match the configured (name, url, kind) list.
 
         New sources are due at once; a changed URL resets the fetch state;
-        sources no longer configured are removed with their articles.
+        sources no longer configured are removed with their articles. Feeds
+        chats added are left alone, except that one holding a configured name
+        gives it up (it is renamed "<name> #<id>").
         """
         now = self._clock()
         names = [name for name, _, _ in declared]
         async with self._write_turn, self._engine.begin() as conn:
+            await conn.execute(
+                update(sources)
+                .where(sources.c.origin == "chat", sources.c.name.in_(names))
+                .values(
+                    name=func.substr(sources.c.name, 1, 200) + " #" + cast(sources.c.id, String)
+                )
+            )
             rows = [
                 {"name": n, "url": u, "kind": k, "next_poll_at": now, "created_at": now}
                 for n, u, k in declared
@@ -64,16 +73,24 @@ class SourceRepository:
             for name, url, kind in declared:
                 await conn.execute(
                     update(sources)
-                    .where(sources.c.name == name, sources.c.url != url)
+                    .where(
+                        sources.c.name == name,
+                        sources.c.url != url,
+                        sources.c.origin == "catalogue",
+                    )
                     .values(url=url, kind=kind, etag=None, last_modified=None, next_poll_at=now)
                 )
-            await conn.execute(delete(sources).where(sources.c.name.not_in(names)))
+            await conn.execute(
+                delete(sources).where(sources.c.name.not_in(names), sources.c.origin == "catalogue")
+            )
         return await self.all()
 
     async def all(self) -> list[Source]:
-        """Every source, by name."""
+        """Every source that is polled (the catalogue, and chat-added feeds someone follows),
+        by name."""
+        stmt = select(sources).where(_POLLED).order_by(sources.c.name)
         async with self._engine.connect() as conn:
-            rows = (await conn.execute(select(sources).order_by(sources.c.name))).all()
+            rows = (await conn.execute(stmt)).all()
         return [source_from_row(r) for r in rows]
 
     async def get(self, source_id: int) -> Source | None:
@@ -93,7 +110,7 @@ class SourceRepository:
         """
         pick = (
             select(sources.c.id)
-            .where(sources.c.next_poll_at <= now)
+            .where(sources.c.next_poll_at <= now, _POLLED)
             .order_by(sources.c.next_poll_at)
             .limit(limit)
         )
@@ -135,6 +152,12 @@ class SourceRepository:
         async with self._write_turn, self._engine.begin() as conn:
             await conn.execute(stmt)
 
+
+# The catalogue, and feeds chats added while at least one chat follows them.
+_POLLED = or_(
+    sources.c.origin == "catalogue",
+    exists().where(chat_sources.c.source_id == sources.c.id),
+)
 
 _RECORD_SUCCESS = (
     update(sources)
@@ -197,4 +220,5 @@ def source_from_row(row: Row[Any]) -> Source:
         last_success_at=row.last_success_at,
         last_polled_at=row.last_polled_at,
         redirect_url=row.redirect_url,
+        origin=row.origin,
     )

@@ -107,6 +107,7 @@ def test_commands_fit_set_my_commands() -> None:
     assert names == [
         "start", "help", "topics", "subscribe", "unsubscribe", "mytopics", "digest",
         "schedule", "quiet", "timezone", "filter", "search", "pause", "resume", "stop",
+        "add", "feeds", "remove", "import", "export", "channels",
     ]  # fmt: skip
     for name, description in texts.COMMANDS:
         assert re.fullmatch(r"[a-z0-9_]{1,32}", name)

@@ -418,6 +418,20 @@ class FakeNewsSite:
         self._store(path, body, content_type)
         return self.url(path)
 
+    def serve_page(
+        self, path: str, *, title: str = "A news site", alternates: Iterable[tuple[str, str]] = ()
+    ) -> str:
+        """Serve an HTML page whose head links each (type, href) of ``alternates`` as
+        ``<link rel="alternate">`` (feed discovery); returns its URL."""
+        links = "".join(
+            f'<link rel="alternate" type="{kind}" href="{href}">' for kind, href in alternates
+        )
+        page = (
+            f"<!DOCTYPE html><html><head><title>{title}</title>{links}</head>"
+            f"<body><h1>{title}</h1><p>Welcome.</p></body></html>"
+        )
+        return self.serve_file(path, page.encode(), content_type="text/html; charset=utf-8")
+
     def add_feed(
         self,
         path: str,
@@ -509,9 +523,10 @@ class FakeNewsSite:
     def redirect(
         self, path: str, to_path: str, permanent: bool = True, status: int | None = None
     ) -> None:
-        """Redirect ``path`` to ``to_path``: 301 (permanent) or 302; ``status`` overrides."""
+        """Redirect ``path`` to ``to_path`` (a path here, or an absolute URL anywhere):
+        301 (permanent) or 302; ``status`` overrides."""
         faults = self._faults_for(path)
-        faults.redirect_to = _normal_path(to_path)
+        faults.redirect_to = to_path if "://" in to_path else _normal_path(to_path)
         faults.redirect_status = status or (301 if permanent else 302)
 
     def clear(self, path: str) -> None:
@@ -539,7 +554,8 @@ class FakeNewsSite:
         if faults.delay_seconds > 0:
             await self._pause(faults.delay_seconds)
         if faults.redirect_to is not None:
-            location = self.url(faults.redirect_to)
+            target = faults.redirect_to
+            location = target if "://" in target else self.url(target)
             return web.Response(status=faults.redirect_status, headers={"Location": location})
         if _take_failure(faults):
             return _plain_response(faults.fail_status or 500, b"simulated failure\n")

@@ -24,6 +24,7 @@ from typing import Any, Self, TypeVar
 from aiohttp import web
 
 from .telegram_faults import SERVER_ERROR_TEXTS, ApiError, DropConnection, ErrorPage
+from .telegram_files import FileMethods, SentDocument, file_download_handler
 from .telegram_limits import RateLimits, Window
 from .telegram_methods import BotApiMethods
 from .telegram_params import decode_params
@@ -63,7 +64,8 @@ class FakeTelegram(FakeTelegramState):
         )
         self.host = host
         self.port = port
-        self._handlers = BotApiMethods(self).table()
+        methods = BotApiMethods(self)
+        self._handlers = methods.table() | FileMethods(methods).table()
         self._runner: web.AppRunner | None = None
         # Telegram waits 1 s, doubling to about a minute; tests want a short fixed wait.
         self.webhook = WebhookDelivery(self, retry_seconds=webhook_retry_seconds)
@@ -81,13 +83,14 @@ class FakeTelegram(FakeTelegramState):
 
     @property
     def file_base_url(self) -> str:
-        """What to pass to ApplicationBuilder.base_file_url() (the fake serves no files)."""
+        """What to pass to ApplicationBuilder.base_file_url() (serves uploaded files)."""
         return f"{self.base_url}/file/bot"
 
     async def start(self) -> None:
         """Bind and serve; with port 0 a free port is chosen and stored in `port`."""
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_route("*", "/bot{token}/{method}", self._handle)
+        app.router.add_get("/file/bot{token}/{path:.*}", file_download_handler(self))
         app.router.add_route("*", "/{tail:.*}", _not_found)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
         await self._runner.setup()
@@ -298,6 +301,7 @@ __all__ = [
     "FakeTelegram",
     "FakeTelegramThread",
     "RateLimits",
+    "SentDocument",
     "SentMessage",
     "WebhookAttempt",
     "Window",

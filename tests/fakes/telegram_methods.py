@@ -167,6 +167,7 @@ class BotApiMethods:
             faults.raise_server_error(chat_id)
             faults.raise_terminal(chat_id)
         chat = self._writable_chat(chat_id)
+        self.check_can_post(chat)
         parsed = parse_text(params.get("text"), params.get("parse_mode"))
         markup = checked_markup(params.get("reply_markup"))
         self._check_reply_target(chat, params.get("reply_parameters"))
@@ -190,6 +191,15 @@ class BotApiMethods:
                 {"migrate_to_chat_id": chat.migrated_to},
             )
         return chat
+
+    def check_can_post(self, chat: FakeChat) -> None:
+        """In a channel the bot posts only as an admin with the right to post."""
+        if chat.type != "channel":
+            return
+        if chat.bot_status not in ("administrator", "creator"):
+            raise ApiError(403, "Forbidden: bot is not a member of the channel chat")
+        if not chat.bot_can_post:
+            raise bad_request("need administrator rights in the channel chat")
 
     def _check_reply_target(self, chat: FakeChat, reply: Any) -> None:
         if not isinstance(reply, dict) or reply.get("allow_sending_without_reply"):

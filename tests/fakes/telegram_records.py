@@ -43,7 +43,7 @@ class FakeChat:
     """A chat the fake knows (mutable: migration and message counters change it)."""
 
     id: int
-    type: str  # "private" | "group" | "supergroup"
+    type: str  # "private" | "group" | "supergroup" | "channel"
     title: str | None = None
     first_name: str | None = None
     is_forum: bool = False
@@ -51,6 +51,9 @@ class FakeChat:
     members: set[int] = field(default_factory=set)
     creator: int | None = None
     migrated_to: int | None = None
+    # Channels: the bot's own membership ("left" until added) and its right to post.
+    bot_status: str = "left"
+    bot_can_post: bool = False
     _message_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     @property
@@ -77,6 +80,8 @@ class FakeChat:
         """creator / administrator / member / left, from the chat's admins and members."""
         if self.type == "private":
             return "member" if user_id in (self.id, BOT_USER_ID) else "left"
+        if self.type == "channel" and user_id == BOT_USER_ID:
+            return self.bot_status
         if user_id == self.creator:
             return "creator"
         if user_id in self.admins:
@@ -145,6 +150,10 @@ def chat_member(chat: FakeChat, user: dict[str, Any]) -> dict[str, Any]:
         member.update(dict.fromkeys(_ADMIN_RIGHTS, True))
         member["can_be_edited"] = False
         member["is_anonymous"] = False
+        if chat.type == "channel":
+            can_post = chat.bot_can_post if user["id"] == BOT_USER_ID else True
+            member["can_post_messages"] = can_post
+            member["can_edit_messages"] = can_post
     return member
 
 

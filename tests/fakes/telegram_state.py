@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable
 from typing import Any, Final
 
 from .telegram_faults import Faults
+from .telegram_files import SentDocument, StoredFile
 from .telegram_html import utf16_len
 from .telegram_limits import RateLimits, SlidingWindowLimiter
 from .telegram_params import scope_key
@@ -24,6 +25,7 @@ from .telegram_records import (
     EditedMessage,
     FakeChat,
     SentMessage,
+    chat_member,
     make_bot_user,
     make_user,
 )
@@ -100,6 +102,8 @@ class FakeTelegramState:
         self.webhook_last_error: tuple[int, str] | None = None  # (unix time, message)
         self.pending_updates: list[dict[str, Any]] = []
         self.open_callback_queries: dict[str, dict[str, Any]] = {}
+        self.files: dict[str, StoredFile] = {}  # uploaded by users (telegram_files.py)
+        self.documents: list[SentDocument] = []  # sent by the bot
         self._sent_by_chat: dict[int, list[SentMessage]] = {}
         self._update_ids = itertools.count(1)
         self._callback_ids = itertools.count(4_000_000_000_001)
@@ -145,6 +149,35 @@ class FakeTelegramState:
         )
         return chat_id
 
+    def channel(
+        self, chat_id: int, title: str, *, admins: set[int], creator: int | None = None
+    ) -> int:
+        """A channel with these admins (the creator too); the bot is not in it yet."""
+        for user_id in {*admins, *([creator] if creator is not None else [])} - self.users.keys():
+            self.add_user(user_id, f"User{user_id}")
+        self.chats[chat_id] = FakeChat(
+            id=chat_id, type="channel", title=title, admins=set(admins), creator=creator
+        )
+        return chat_id
+
+    async def set_bot_in_channel(
+        self, chat_id: int, by_user: int, status: str, *, can_post: bool = True
+    ) -> dict[str, Any]:
+        """An admin adds the bot ("administrator"), changes its rights or removes it
+        ("left", "kicked"); queues the ``my_chat_member`` update Telegram sends."""
+        chat = self._known_chat(chat_id)
+        old = chat_member(chat, self.bot_user)
+        chat.bot_status = status
+        chat.bot_can_post = can_post and status == "administrator"
+        change = {
+            "chat": chat.as_dict(),
+            "from": self.user(by_user),
+            "date": int(time.time()),
+            "old_chat_member": old,
+            "new_chat_member": chat_member(chat, self.bot_user),
+        }
+        return self._queue_update("my_chat_member", change)
+
     def chat(self, chat_id: int) -> FakeChat | None:
         """The chat with this id (created on the fly when `auto_create_chats`)."""
         chat = self.chats.get(chat_id)
@@ -167,12 +200,21 @@ class FakeTelegramState:
     # ---- users acting ----------------------------------------------------
 
     async def send_text(
-        self, chat_id: int, user_id: int, text: str, *, thread_id: int | None = None
+        self,
+        chat_id: int,
+        user_id: int,
+        text: str,
+        *,
+        thread_id: int | None = None,
+        reply_to: int | None = None,
     ) -> dict[str, Any]:
-        """A user writes `text` in the chat; returns the queued Update."""
+        """A user writes `text` in the chat (in reply to message `reply_to`, if given);
+        returns the queued Update."""
         chat = self._known_chat(chat_id)
         message = self._user_message(chat, user_id)
         message["text"] = text
+        if reply_to is not None:
+            message["reply_to_message"] = self.messages[(chat.id, reply_to)]
         if thread_id is not None:
             message["message_thread_id"] = thread_id
             message["is_topic_message"] = chat.is_forum
@@ -181,6 +223,33 @@ class FakeTelegramState:
             message["entities"] = [
                 {"type": "bot_command", "offset": 0, "length": utf16_len(command)}
             ]
+        self.messages[(chat.id, message["message_id"])] = message
+        return self._queue_update("message", message)
+
+    async def send_document(
+        self,
+        chat_id: int,
+        user_id: int,
+        file_name: str,
+        data: bytes,
+        *,
+        caption: str | None = None,
+        mime_type: str = "application/octet-stream",
+    ) -> dict[str, Any]:
+        """A user uploads a file as a document (``caption`` "/import" is a command)."""
+        chat = self._known_chat(chat_id)
+        message = self._user_message(chat, user_id)
+        number = len(self.files) + 1
+        stored = StoredFile(f"doc-{number}", f"udoc-{number}", file_name, mime_type, data)
+        self.files[stored.file_id] = stored
+        message["document"] = stored.as_document()
+        if caption is not None:
+            message["caption"] = caption
+            if caption.startswith("/"):
+                command = caption.split(maxsplit=1)[0]
+                message["caption_entities"] = [
+                    {"type": "bot_command", "offset": 0, "length": utf16_len(command)}
+                ]
         self.messages[(chat.id, message["message_id"])] = message
         return self._queue_update("message", message)
 

@@ -1,7 +1,7 @@
 """leases and heartbeats: roles held by one process at a time, and who is running
 
 Revision ID: 0007
-Revises: 0005
+Revises: 0006
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from alembic import op
 import bot.store.types
 
 revision = "0007"
-down_revision = "0005"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
