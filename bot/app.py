@@ -154,7 +154,8 @@ class NewsBot:
         if polls_telegram:
             names.append("updates")  # long polling admits one consumer per token
         for name in names:
-            lease = RoleLease(leases, name, self.owner)
+            duration = timedelta(seconds=self.settings.role_lease_seconds)
+            lease = RoleLease(leases, name, self.owner, duration)
             await lease.try_once()  # held at once when free: jobs due now need not wait
             self._leases[name] = lease
             self._tasks[f"{name}-lease"] = asyncio.create_task(lease.keep(stop))

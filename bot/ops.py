@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import datetime, timedelta
 
 from rich.console import Console
 from rich.table import Table
@@ -15,8 +16,12 @@ from bot.sources.fetcher import Fetcher
 from bot.sources.poller import CycleReport, Poller, SourceResult, fetch_limits
 from bot.sources.report import cycle_table, health_table
 from bot.store import Store, open_store
+from bot.store.leases import Heartbeat, Lease
 from bot.store.state import SENDING_PAUSED_UNTIL
 from bot.wording import counted
+
+# A process is listed as running when its heartbeat (every 10 s) is this recent.
+ALIVE_WITHIN = timedelta(minutes=1)
 
 
 @asynccontextmanager
@@ -94,6 +99,10 @@ async def show_stats(settings: Settings, console: Console | None = None) -> int:
         articles = await store.articles.count()
         outbox = await store.outbox.counts()
         paused = await store.state.get_time(SENDING_PAUSED_UNTIL)
+        inbox = await store.inbox.counts()
+        now = utcnow()
+        processes = await store.leases.processes(seen_since=now - ALIVE_WITHIN)
+        leases = await store.leases.holders()
     table = Table(title="newsbot")
     table.add_column("what")
     table.add_column("count", justify="right")
@@ -103,7 +112,30 @@ async def show_stats(settings: Settings, console: Console | None = None) -> int:
     table.add_row("articles", str(articles))
     for status, count in sorted(outbox.items()):
         table.add_row(f"messages {status}", str(count))
+    for status, count in sorted(inbox.items()):
+        table.add_row(f"updates {status}", str(count))
     console.print(table)
-    if paused and paused > utcnow():
+    if paused and paused > now:
         console.print(f"Sending paused by a Telegram flood wait until {paused:%Y-%m-%d %H:%M} UTC.")
+    console.print(_roles_table(processes, leases, now))
     return 0
+
+
+def _roles_table(processes: list[Heartbeat], leases: list[Lease], now: datetime) -> Table:
+    """The processes seen lately with their roles, and who holds each one-at-a-time role."""
+    holders: dict[str, list[str]] = {}
+    for lease in leases:
+        if lease.expires_at > now:
+            holders.setdefault(lease.owner, []).append(lease.name)
+    table = Table(title="processes (seen in the last minute)")
+    for column in ("process", "roles", "holds", "up since", "last seen"):
+        table.add_column(column)
+    for process in processes:
+        table.add_row(
+            process.owner,
+            process.roles,
+            ", ".join(sorted(holders.get(process.owner, []))) or "-",
+            f"{process.started_at:%Y-%m-%d %H:%M} UTC",
+            f"{(now - process.seen_at).total_seconds():.0f} s ago",
+        )
+    return table

@@ -16,7 +16,7 @@ processes share the work through tables:
   (the ``sender`` lease). Telegram's limits are per token, so every message
   the bot sends leaves from this one process and its one limiter: the budget
   holds across processes by construction. A standby sender takes over when
-  the lease expires (about :data:`LEASE` after the active one dies).
+  the lease expires (``role_lease_seconds`` after the active one dies).
 """
 
 from __future__ import annotations
@@ -37,10 +37,9 @@ from bot.store.leases import LeaseRepository
 log = logging.getLogger(__name__)
 
 ROLES = ("receiver", "poller", "planner", "sender")
-LEASE = timedelta(seconds=30)
-# Renewed three times per lease: a renewal or two may fail (a database hiccup)
-# before the lease is lost.
-RENEW_EVERY_SECONDS = LEASE.total_seconds() / 3
+# A lease is renewed three times per its length: a renewal or two may fail (a
+# database hiccup) before it is lost.
+RENEWALS_PER_LEASE = 3
 
 
 def parse_roles(text: str, *, is_sqlite: bool) -> frozenset[str]:
@@ -65,10 +64,14 @@ def parse_roles(text: str, *, is_sqlite: bool) -> frozenset[str]:
 class RoleLease:
     """Holds one lease for this process while :meth:`keep` runs; runs work while held."""
 
-    def __init__(self, leases: LeaseRepository | None, name: str, owner: str) -> None:
+    def __init__(
+        self, leases: LeaseRepository | None, name: str, owner: str, duration: timedelta
+    ) -> None:
         self.name = name
         self._leases = leases  # None: always held (one process on SQLite)
         self._owner = owner
+        self._duration = duration
+        self._renew_every = duration.total_seconds() / RENEWALS_PER_LEASE
         self._held = asyncio.Event()
         self._tenure_over = asyncio.Event()
         self._held_until = 0.0  # monotonic: how long a held lease lasts without renewal
@@ -96,11 +99,11 @@ class RoleLease:
             while not stop.is_set():
                 self._update(await self._try_acquire())
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), RENEW_EVERY_SECONDS)
+                    await asyncio.wait_for(stop.wait(), self._renew_every)
         finally:
             self._update(False)
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._idle.wait(), LEASE.total_seconds())
+                await asyncio.wait_for(self._idle.wait(), self._duration.total_seconds())
             if self._leases is not None:
                 with contextlib.suppress(SQLAlchemyError, OSError):
                     await self._leases.release(self.name, self._owner)
@@ -124,7 +127,7 @@ class RoleLease:
         if self._leases is None:
             return True
         try:
-            return await self._leases.acquire(self.name, self._owner, utcnow(), LEASE)
+            return await self._leases.acquire(self.name, self._owner, utcnow(), self._duration)
         except (SQLAlchemyError, OSError) as err:
             # Unknown whether it was renewed: keep it only as long as it surely lasts.
             log.warning("renewing the %s lease failed: %s", self.name, err)
@@ -135,7 +138,7 @@ class RoleLease:
             if not self.is_held:
                 self._tenure_over = asyncio.Event()
                 self._held.set()
-            self._held_until = time.monotonic() + LEASE.total_seconds() - RENEW_EVERY_SECONDS
+            self._held_until = time.monotonic() + self._duration.total_seconds() - self._renew_every
             return
         if self.is_held:
             log.info("this process no longer holds the %s lease", self.name)

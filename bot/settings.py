@@ -256,6 +256,9 @@ class Settings(BaseSettings):
     fetch: FetchSettings = Field(default_factory=FetchSettings)
     delivery: DeliverySettings = Field(default_factory=DeliverySettings)
     updates: UpdatesSettings = Field(default_factory=UpdatesSettings)
+    # How long a one-at-a-time role (planner, sender, long polling) stays with a
+    # process that stopped renewing it: a standby takes over after this (bot.roles).
+    role_lease_seconds: int = Field(default=30, ge=3)
     webhook: WebhookSettings | None = None  # None: long polling
     own_feeds: OwnFeedSettings = Field(default_factory=OwnFeedSettings)
     topics: list[TopicConfig] = Field(default_factory=list)
