@@ -16,6 +16,11 @@ one-connection bots per worker as the bot builds them (:func:`bot.app.sender_bot
 * ``paid-broadcast`` (1,000 chats): the fake enforces nothing; the Sender runs
   with ``allow_paid_broadcast``: its limiter spaces sends for 98 % of 1,000/s
   (980/s at most, by design: the 2 % is headroom for network jitter).
+* ``senders`` (PostgreSQL; ``--database-url`` names the server, a fresh database
+  is made per run): 1,000 chats x 2 parts sent by ``newsbot run --role sender``
+  processes, first 1 then 2 of them, with paid-broadcast settings (the fake
+  enforces nothing). Only the process holding the ``sender`` lease sends, so
+  the second adds availability, not throughput; the figures show it.
 * ``replies-during-fanout`` (the whole bot, ``bot.app.running_bot``): a fan-out
   of 300 chats x 2 parts is queued, the bot starts, and 300 other users send
   /start at once. The fake (in a thread here, limits on) counts every message.
@@ -38,6 +43,7 @@ import contextlib
 import dataclasses
 import functools
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -198,7 +204,69 @@ async def run_replies_during_fanout(database_url: str) -> dict[str, Any]:
     }
 
 
+SENDERS_CASE = "senders"
+SENDER_MESSAGES = 2_000
+
+
+def run_senders(processes: int, workdir: Path) -> dict[str, Any]:
+    """``processes`` sender processes drain a 1,000-chat outbox on a fresh PostgreSQL database."""
+    from tests.conftest import _create_pg_database, _drop_pg_database
+
+    url, name = asyncio.run(_create_pg_database())
+    handle = FakeTelegram.run_in_thread(token=TOKEN, auto_create_chats=True)
+    senders: list[subprocess.Popen[bytes]] = []
+    try:
+        asyncio.run(_seed_fresh(url))
+        config = workdir / "senders.toml"
+        config.write_text('[[topics]]\nid = "world"\nname = "World news"\n')
+        env = _sender_env(handle.base_url, url, config)
+        command = [sys.executable, "-m", "bot", "run", "--role", "sender"]
+        senders = [
+            subprocess.Popen(command, env=env, stderr=subprocess.DEVNULL) for _ in range(processes)
+        ]
+        deadline = time.monotonic() + 180
+        while len(handle.fake.sent) < SENDER_MESSAGES and time.monotonic() < deadline:
+            time.sleep(0.2)
+        times = sorted(m.sent_at for m in handle.fake.sent)
+    finally:
+        for sender in senders:
+            sender.terminate()
+        for sender in senders:
+            sender.wait(30)
+        handle.stop()
+        asyncio.run(_drop_pg_database(name))
+    return {
+        "processes": processes,
+        "sent": len(times),
+        "msg_per_s": round((len(times) - 1) / (times[-1] - times[0]), 1),
+    }
+
+
+async def _seed_fresh(url: str) -> None:
+    store = await open_store(url)
+    try:
+        await seed(store, chats=SENDER_MESSAGES // 2, parts=2)
+    finally:
+        await store.close()
+
+
+def _sender_env(api_url: str, database_url: str, config: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSBOT_")}
+    return env | {
+        "NEWSBOT_TELEGRAM_TOKEN": TOKEN,
+        "NEWSBOT_TELEGRAM_API_URL": api_url,
+        "NEWSBOT_DATABASE_URL": database_url,
+        "NEWSBOT_CONFIG": str(config),
+        "NEWSBOT_DELIVERY__ALLOW_PAID_BROADCAST": "true",
+        "NEWSBOT_DELIVERY__PRIVATE_CHAT_INTERVAL_SECONDS": "0",
+        "NEWSBOT_DELIVERY__CONCURRENCY": "32",
+        "NEWSBOT_LOG_LEVEL": "WARNING",
+    }
+
+
 def one_run(case: str, database_url: str | None, workdir: Path, run: int) -> dict[str, Any]:
+    if case == SENDERS_CASE:
+        return {"case": case, **run_senders(1 + run % 2, workdir)}
     url = database_url or f"sqlite:///{workdir / f'{case}-{run}.db'}"
     if case == REPLIES_CASE:
         return {"case": case, **asyncio.run(run_replies_during_fanout(url))}
@@ -214,24 +282,35 @@ def main(argv: list[str] | None = None) -> None:
     """Entry point of ``python -m bench.delivery``."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--case", choices=[*CASES, REPLIES_CASE, "all"], default="all")
+    parser.add_argument(
+        "--case", choices=[*CASES, REPLIES_CASE, SENDERS_CASE, "all"], default="all"
+    )
     parser.add_argument("--database-url", default=None, help="an EMPTY database; default SQLite")
     parser.add_argument("--concurrency", type=int, default=None, help="override the workers")
     args = parser.parse_args(argv)
     if args.concurrency is not None:
-        for name, case in CASES.items():
-            settings = case.settings.model_copy(update={"concurrency": args.concurrency})
-            CASES[name] = dataclasses.replace(case, settings=settings)
+        for name, spec in CASES.items():
+            settings = spec.settings.model_copy(update={"concurrency": args.concurrency})
+            CASES[name] = dataclasses.replace(spec, settings=settings)
     cases = [*CASES, REPLIES_CASE] if args.case == "all" else [args.case]
     with tempfile.TemporaryDirectory() as tmp:
         for case in cases:
             results = [one_run(case, args.database_url, Path(tmp), n) for n in range(args.runs)]
             for result in results:
                 print(json.dumps(result), flush=True)
-            for key in ("msg_per_s", "cpu_ms_per_msg", "reply_wait_median_s"):
-                if key in results[0]:
-                    median = statistics.median(r[key] for r in results)
-                    print(f"{case} median {key}: {median}")
+            _print_medians(case, results)
+
+
+def _print_medians(case: str, results: list[dict[str, Any]]) -> None:
+    """Medians per key; the senders case per number of processes (runs alternate 1, 2)."""
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for result in results:
+        label = f"{case} x{result['processes']}" if "processes" in result else case
+        groups.setdefault(label, []).append(result)
+    for label, group in groups.items():
+        for key in ("msg_per_s", "cpu_ms_per_msg", "reply_wait_median_s"):
+            if key in group[0]:
+                print(f"{label} median {key}: {statistics.median(r[key] for r in group)}")
 
 
 if __name__ == "__main__":

@@ -106,6 +106,7 @@ class NewsBot:
         """The heartbeat job: this process and its roles are alive (``newsbot stats``)."""
         roles = ",".join(sorted(self.roles))
         await self.store.leases.beat(self.owner, roles, utcnow(), self._started_at)
+        self.monitoring.after_heartbeat()  # /healthz: a sender-only process ticks too
 
     async def tick(self) -> None:
         """Each job once, one after the other (tests drive the bot so)."""

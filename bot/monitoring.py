@@ -90,6 +90,10 @@ class Monitoring:
         if self.server is not None:
             await self.server.close()
 
+    def after_heartbeat(self) -> None:
+        """The heartbeat job ran (every role has it): the scheduler is alive."""
+        self._ticked()
+
     async def after_poll(self, report: CycleReport) -> None:
         """A poll job ran: count its sources' outcomes, tell about failing sources."""
         self._ticked()

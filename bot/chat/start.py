@@ -14,26 +14,33 @@ from bot.chat.access import admins_only
 from bot.chat.context import command_text, ensure_chat, reactivate, reply, services_from
 from bot.chat.keyboards import topics_keyboard
 from bot.chat.parsing import match_topics
-from bot.chat.subscriptions import follow, topic_names, unknown_lines
+from bot.chat.subscriptions import (
+    Followed,
+    follow_quietly,
+    topic_names,
+    unknown_lines,
+    welcome,
+)
 from bot.services import Services
 from bot.store.records import Chat
 
 
-async def greeting_for(services: Services, chat: Chat, payload: str) -> str:
+async def greeting_for(services: Services, chat: Chat, payload: str) -> Followed:
     """The /start text; a deep-link ``payload`` naming topics subscribes to them."""
     if not payload:
-        return texts.WELCOME
+        return Followed(texts.WELCOME)
     settings = services.settings
     match = match_topics(payload, settings.topics)
     lines = unknown_lines(settings, match.unknown)
+    new: tuple[str, ...] = ()
     if match.found:
-        await follow(services, chat, [t.id for t in match.found])
+        new = await follow_quietly(services, chat, [t.id for t in match.found])
         lines.insert(
             0, texts.deep_link_subscribed(topic_names(settings, [t.id for t in match.found]))
         )
     else:
         lines.insert(0, texts.WELCOME)
-    return "\n\n".join(lines)
+    return Followed("\n\n".join(lines), new)
 
 
 @admins_only
@@ -43,10 +50,13 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     chat = await ensure_chat(services, update)
     if chat.is_paused:
         chat = await reactivate(services, chat, unpause=True)
-    text = await greeting_for(services, chat, command_text(update))
+    greeting = await greeting_for(services, chat, command_text(update))
     if not services.settings.topics:
-        await reply(update, context, f"{text}\n\n{texts.NO_TOPICS_CONFIGURED}")
+        await reply(update, context, f"{greeting.text}\n\n{texts.NO_TOPICS_CONFIGURED}")
         return
     fresh = await services.store.chats.get_by_id(chat.id)
     followed = fresh.topics if fresh is not None else ()
-    await reply(update, context, text, topics_keyboard(services.settings.topics, followed))
+    keyboard = topics_keyboard(services.settings.topics, followed)
+    await reply(update, context, greeting.text, keyboard)
+    if greeting.new:  # the welcome digest after the answer that announces it
+        await welcome(services, chat.id, greeting.new)

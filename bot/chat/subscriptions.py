@@ -8,6 +8,7 @@ they signed up for.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 from telegram import Update
 from telegram.ext import ContextTypes
@@ -51,10 +52,26 @@ async def follow(services: Services, chat: Chat, topic_ids: Sequence[str]) -> tu
 
     Returns the topics that were not followed before.
     """
-    new = await services.store.chats.add_topics(chat.id, topic_ids)
+    new = await follow_quietly(services, chat, topic_ids)
     if new:
         await welcome(services, chat.id, new)
     return new
+
+
+async def follow_quietly(
+    services: Services, chat: Chat, topic_ids: Sequence[str]
+) -> tuple[str, ...]:
+    """Subscribe the chat, no welcome yet: a command answers first, then welcomes
+    (the confirmation must not arrive after the digest it announces)."""
+    return await services.store.chats.add_topics(chat.id, topic_ids)
+
+
+@dataclass(frozen=True, slots=True)
+class Followed:
+    """A command's answer, and the topics it newly followed (to welcome after it)."""
+
+    text: str
+    new: tuple[str, ...] = ()
 
 
 async def welcome(services: Services, chat_id: int, topic_ids: Sequence[str]) -> None:
@@ -75,23 +92,22 @@ def unknown_lines(settings: Settings, unknown: Sequence[str]) -> list[str]:
     return lines
 
 
-async def subscribe_text(services: Services, chat: Chat, arg: str) -> str:
+async def subscribe_text(services: Services, chat: Chat, arg: str) -> Followed:
     """Follow the topics named in ``arg`` (or all); the reply says what happened."""
     settings = services.settings
     if wants_all(arg) and match_topic(arg, settings.topics) is None:
-        await follow(services, chat, [topic.id for topic in settings.topics])
-        return texts.subscribed_all(len(settings.topics))
+        new = await follow_quietly(services, chat, [topic.id for topic in settings.topics])
+        return Followed(texts.subscribed_all(len(settings.topics)), new)
     match = match_topics(arg, settings.topics)
     lines = unknown_lines(settings, match.unknown)
     wanted = [t.id for t in match.found]
-    if wanted:
-        new = await follow(services, chat, wanted)
-        old = [t for t in wanted if t not in new]
-        if new:
-            lines.append(texts.subscribed(topic_names(settings, new)))
-        if old:
-            lines.append(texts.already_subscribed(topic_names(settings, old)))
-    return "\n".join(lines) or texts.unknown_topic(arg)
+    new = await follow_quietly(services, chat, wanted) if wanted else ()
+    old = [t for t in wanted if t not in new]
+    if new:
+        lines.append(texts.subscribed(topic_names(settings, new)))
+    if old:
+        lines.append(texts.already_subscribed(topic_names(settings, old)))
+    return Followed("\n".join(lines) or texts.unknown_topic(arg), new)
 
 
 async def unsubscribe_text(services: Services, chat: Chat, arg: str) -> str:
@@ -145,7 +161,10 @@ async def subscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         keyboard = topics_keyboard(services.settings.topics, chat.topics)
         await reply(update, context, texts.CHOOSE_TOPICS, keyboard)
         return
-    await reply(update, context, await subscribe_text(services, chat, arg))
+    followed = await subscribe_text(services, chat, arg)
+    await reply(update, context, followed.text)
+    if followed.new:
+        await welcome(services, chat.id, followed.new)
 
 
 @admins_only

@@ -164,7 +164,7 @@ async def _new_chat(services: Services) -> Chat:
 async def test_subscribe_and_unsubscribe_text(services: Services) -> None:
     chat = await _new_chat(services)
 
-    text = await subscribe_text(services, chat, "business, world, wrld")
+    text = (await subscribe_text(services, chat, "business, world, wrld")).text
 
     assert text.splitlines() == [
         "No topic 'wrld'. Did you mean World news? /topics lists them all.",

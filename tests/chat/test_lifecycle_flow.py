@@ -7,7 +7,7 @@ from sqlalchemy import text
 from bot.app import NewsBot
 from bot.chat import texts
 from bot.chat.keyboards import STOP_NO_CALLBACK, STOP_YES_CALLBACK, topic_callback
-from tests.chat.conftest import ALICE, Person, make_settings, start_bot, stored_chat
+from tests.chat.conftest import ALICE, Person, eventually, make_settings, start_bot, stored_chat
 from tests.fakes.telegram import FakeTelegram
 
 
@@ -74,6 +74,7 @@ async def test_a_failing_command_gets_an_apology_not_silence(
     newsbot: NewsBot, alice: Person
 ) -> None:
     await alice.ask("/subscribe world")
+    await eventually(lambda: handled(newsbot))  # the welcome step runs after the answer
     # Break the far end for real: the subscriptions table disappears.
     async with newsbot.store.engine.begin() as conn:
         await conn.execute(text("DROP TABLE subscriptions"))
@@ -97,3 +98,8 @@ async def test_a_failing_button_gets_a_toast_and_an_apology(
 
     assert answer.text == texts.SOMETHING_WENT_WRONG
     assert apology.plain_text == texts.SOMETHING_WENT_WRONG
+
+
+async def handled(newsbot: NewsBot) -> bool:
+    """True once no update waits in the inbox (every handler has finished)."""
+    return not (await newsbot.store.inbox.counts()).get("pending")
