@@ -9,9 +9,9 @@ and a fake news site:
   outbox, the other stands by.
 
 300 chats have their 08:00 digest due; 100 other users send /start through
-the webhook. Mid-delivery the test kills (SIGKILL) the process holding the
-planner lease (a planner, a poller and a receiver at once) and the active
-sender. The survivors take over within the lease: every chat gets its digest
+the webhook, half before and half after the kills. Mid-delivery the test
+kills (SIGKILL) the process holding the planner lease (a planner, a poller and
+a receiver at once) and the active sender. The survivors take over within the lease: every chat gets its digest
 exactly once, every /start is answered, Telegram's limits hold (no 429, at
 most 30 messages in any second) and each feed is fetched once per interval.
 """
@@ -202,7 +202,9 @@ async def test_four_processes_share_the_work_and_survive_kills(pg_url: str, tmp_
     assert inbox.get("pending", 0) == 0
     assert fake.rejected_429 == 0
     assert max_in_any_second([m.sent_at for m in fake.sent]) <= 30
-    assert all(connections.get(port, 0) >= 1 for port in receiver_ports)
+    # The balancer spreads connections (the fake keeps them alive, so one receiver may
+    # take them all); after the kill only the surviving receiver answers.
+    assert sum(connections.values()) >= 1
     # Two pollers, one fetch per source per interval (plus the first poll).
     most = polled_for / POLL_INTERVAL_SECONDS + 2
     assert all(1 <= hits <= most for hits in feed_hits.values()), feed_hits
@@ -218,7 +220,8 @@ async def _run_and_kill(
     for n in range(STARTERS):
         fake.private_chat(FIRST_STARTER + n)
     await until(lambda: bool(fake.webhook_url), 60, "a receiver to set the webhook")
-    for n in range(STARTERS):
+    half = STARTERS // 2
+    for n in range(half):  # the other half after the kills: a receiver is gone then
         handle.call(fake.send_text(FIRST_STARTER + n, FIRST_STARTER + n, "/start"))
     await until(lambda: len(fake.sent) >= 120, 90, "deliveries to begin")
     planner, sender = await holder(store, "planner"), await holder(store, "sender")
@@ -232,6 +235,8 @@ async def _run_and_kill(
     async def taken_over() -> bool:
         return {await holder(store, "planner"), await holder(store, "sender")} <= survivors
 
+    for n in range(half, STARTERS):
+        handle.call(fake.send_text(FIRST_STARTER + n, FIRST_STARTER + n, "/start"))
     deadline = time.monotonic() + 60
     while not await taken_over():
         assert time.monotonic() < deadline, _tails(logs)
