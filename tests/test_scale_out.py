@@ -11,9 +11,10 @@ and a fake news site:
 300 chats have their 08:00 digest due; 100 other users send /start through
 the webhook, half before and half after the kills. Mid-delivery the test
 kills (SIGKILL) the process holding the planner lease (a planner, a poller and
-a receiver at once) and the active sender. The survivors take over within the lease: every chat gets its digest
-exactly once, every /start is answered, Telegram's limits hold (no 429, at
-most 30 messages in any second) and each feed is fetched once per interval.
+a receiver at once) and the active sender. The survivors take over within
+the lease: every chat gets its digest exactly once, every /start is
+answered, Telegram's limits hold (no 429, at most 30 messages in any second)
+and each feed is fetched once per interval.
 """
 
 from __future__ import annotations
