@@ -15,24 +15,25 @@ from bot.chat.context import command_text, ensure_chat, reactivate, reply, servi
 from bot.chat.keyboards import topics_keyboard
 from bot.chat.parsing import match_topics
 from bot.chat.subscriptions import follow, topic_names, unknown_lines
+from bot.language import tr
 from bot.services import Services
 from bot.store.records import Chat
 
 
 async def greeting_for(services: Services, chat: Chat, payload: str) -> str:
     """The /start text; a deep-link ``payload`` naming topics subscribes to them."""
+    lang = chat.language
     if not payload:
-        return texts.WELCOME
+        return tr(lang, texts.WELCOME)
     settings = services.settings
     match = match_topics(payload, settings.topics)
-    lines = unknown_lines(settings, match.unknown)
+    lines = unknown_lines(settings, match.unknown, lang)
     if match.found:
         await follow(services, chat, [t.id for t in match.found])
-        lines.insert(
-            0, texts.deep_link_subscribed(topic_names(settings, [t.id for t in match.found]))
-        )
+        names = topic_names(settings, [t.id for t in match.found])
+        lines.insert(0, texts.deep_link_subscribed(names, lang))
     else:
-        lines.insert(0, texts.WELCOME)
+        lines.insert(0, tr(lang, texts.WELCOME))
     return "\n\n".join(lines)
 
 
@@ -45,8 +46,9 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         chat = await reactivate(services, chat, unpause=True)
     text = await greeting_for(services, chat, command_text(update))
     if not services.settings.topics:
-        await reply(update, context, f"{text}\n\n{texts.NO_TOPICS_CONFIGURED}")
+        await reply(update, context, f"{text}\n\n{tr(chat.language, texts.NO_TOPICS_CONFIGURED)}")
         return
     fresh = await services.store.chats.get_by_id(chat.id)
     followed = fresh.topics if fresh is not None else ()
-    await reply(update, context, text, topics_keyboard(services.settings.topics, followed))
+    keyboard = topics_keyboard(services.settings.topics, followed, chat.language)
+    await reply(update, context, text, keyboard)
