@@ -39,6 +39,7 @@ from bot.errors import (
     ParseError,
     SourceError,
 )
+from bot.language import N_
 from bot.settings import OwnFeedSettings, Settings
 from bot.sources.discovery import Discovered, NoFeedFound, discover_feed
 from bot.sources.fetch_guard import url_refusal
@@ -212,7 +213,7 @@ def read_url(text: str) -> tuple[str, str | None]:
     """
     raw = text.strip().strip("<>").strip()
     if not raw:
-        return raw, "there is no link"
+        return raw, N_("there is no link")
     if len(raw) > URL_MAX_CHARS:
         return raw[:80], f"the link is longer than {URL_MAX_CHARS} characters"
     if "://" not in raw and not raw.lower().startswith(("file:", "ftp:", "data:", "javascript:")):
@@ -220,7 +221,7 @@ def read_url(text: str) -> tuple[str, str | None]:
     try:
         url = httpx.URL(raw)
     except httpx.InvalidURL:
-        return raw, "that is not a link I can read"
+        return raw, N_("that is not a link I can read")
     refusal = url_refusal(url)
     if refusal is not None:
         return raw, _USER_WORDS.get(refusal, refusal)
@@ -228,11 +229,11 @@ def read_url(text: str) -> tuple[str, str | None]:
 
 
 _USER_WORDS = {
-    "only http and https URLs are fetched": "only http:// and https:// links can be added",
+    "only http and https URLs are fetched": N_("only http:// and https:// links can be added"),
     "the URL carries a user name or password": (
-        "links with a user name or password are not accepted"
+        N_("links with a user name or password are not accepted")
     ),
-    "the URL has no host": "the link has no site name",
+    "the URL has no host": N_("the link has no site name"),
 }
 
 
@@ -243,18 +244,18 @@ def failure_reason(err: SourceError) -> str:
     if isinstance(err, HTTPStatusError):
         return f"the site answered with HTTP {err.status_code}"
     if isinstance(err, FetchTimeout):
-        return "the site did not answer in time"
+        return N_("the site did not answer in time")
     if isinstance(err, BodyTooLarge):
-        return "the page is too large"
+        return N_("the page is too large")
     if isinstance(err, FetchConnectionError):
-        return "I could not connect to the site"
+        return N_("I could not connect to the site")
     if isinstance(err, NoFeedFound):
-        return "I found no RSS, Atom or JSON feed on that page"
+        return N_("I found no RSS, Atom or JSON feed on that page")
     if isinstance(err, ParseError):
-        return "that is not an RSS, Atom or JSON feed"
+        return N_("that is not an RSS, Atom or JSON feed")
     if isinstance(err, FetchError) and "TooManyRedirects" in str(err):
-        return "it redirects too many times (at most 5)"
-    return "I could not read it"
+        return N_("it redirects too many times (at most 5)")
+    return N_("I could not read it")
 
 
 def _refusal_words(message: str) -> str:

@@ -19,7 +19,7 @@ from bot.chat import texts
 from bot.chat.context import chat_key_of, chat_language, current_chat, send_html, services_from
 from bot.digest.expand import MoreRequest, parse_more_data, rest_of_section
 from bot.digest.planner import CANDIDATE_LIMIT
-from bot.digest.render import render_section
+from bot.digest.render import render_section, section_name
 from bot.digest.wording import more_title
 from bot.language import tr
 from bot.services import Services
@@ -60,7 +60,8 @@ async def _rest(services: Services, chat: Chat, request: MoreRequest) -> list[st
     )
     if section is None:
         return []
-    titled = replace(section, topic_name=more_title(section.topic_name, chat.language))
+    name = more_title(section_name(section, chat.language), chat.language)
+    titled = replace(section, topic_name=name)
     parts = render_section(titled, chat.timezone, now=services.clock(), lang=chat.language)
     return [part.text for part in parts]
 

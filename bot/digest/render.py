@@ -33,6 +33,7 @@ from zoneinfo import ZoneInfo
 
 from bot.digest import wording
 from bot.digest.content import DigestPlan, RenderedPart, Section, Story, Updates
+from bot.digest.select import MY_FEEDS
 from bot.language import DEFAULT_LANGUAGE, tr
 from bot.store.records import Article
 
@@ -194,12 +195,17 @@ def _header(
     return f"<b>{escape(title)}</b>{when}{named}"
 
 
+def section_name(section: Section, lang: str) -> str:
+    """A section's heading: the topic's configured name, or "My feeds" in ``lang``."""
+    return tr(lang, section.topic_name) if section.topic_id == MY_FEEDS else section.topic_name
+
+
 def _heading(name: str) -> str:
     return f"<b><u>{escape(name)}</u></b>"
 
 
 def _more_line(section: Section, lang: str) -> str:
-    more = wording.more_in_topic(section.more_count, section.topic_name, lang)
+    more = wording.more_in_topic(section.more_count, section_name(section, lang), lang)
     return f"<i>{escape(more)}</i>"
 
 
@@ -240,18 +246,19 @@ class _Packer:
 
     def add_section(self, section: Section) -> None:
         self.continued = None
-        lead = [_heading(section.topic_name)]
+        name = section_name(section, self.lang)
+        lead = [_heading(name)]
         for story in section.stories:
             self._put(lead, partial(self._story, story))
             lead = []
-            self.continued = _heading(wording.continued(section.topic_name, self.lang))
+            self.continued = _heading(wording.continued(name, self.lang))
         if not section.more_count:
             return
         data = self.more_data(section) if self.more_data is not None else None
         if data is None:
             self._put(lead, lambda _budget: _more_line(section, self.lang))
             return
-        label = wording.more_in_topic(section.more_count, section.topic_name, self.lang)
+        label = wording.more_in_topic(section.more_count, name, self.lang)
         self.buttons.setdefault(len(self.done), []).append((label, data))
 
     def add_updates(self, updates: Updates) -> None:
