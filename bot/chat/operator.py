@@ -33,7 +33,8 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, Cont
 from telegram.ext import filters as ptb_filters
 
 from bot.chat import operator_texts, texts
-from bot.chat.context import command_text, reply, services_from
+from bot.chat.context import chat_language, command_text, reply, services_from
+from bot.language import tr
 from bot.services import SERVICES_KEY, Services
 from bot.store.records import DigestRequest, Part
 from bot.store.state import SENDING_PAUSED_UNTIL, StateRepository
@@ -134,6 +135,7 @@ async def show_status(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
         await store.state.get_time(SENDING_PAUSED_UNTIL),
         max(polled, default=None),
         services.clock(),
+        await chat_language(services, update),
     )
     await reply(update, context, text)
 
@@ -142,24 +144,26 @@ async def show_sources(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     """/sources: each source's health, failing ones first, with the last error."""
     services = services_from(context)
     sources = await services.store.sources.all()
-    await reply(update, context, operator_texts.sources_health(sources, services.clock()))
+    lang = await chat_language(services, update)
+    await reply(update, context, operator_texts.sources_health(sources, services.clock(), lang))
 
 
 async def announce(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/announce <text>: a preview of the message and how many chats get it, with buttons."""
     services = services_from(context)
     raw = command_text(update).strip()
+    lang = await chat_language(services, update)
     if not raw:
-        await reply(update, context, operator_texts.ANNOUNCE_USAGE)
+        await reply(update, context, tr(lang, operator_texts.ANNOUNCE_USAGE))
         return
     body = operator_texts.announcement(raw)
     if len(body) > operator_texts.ANNOUNCE_MAX_CHARS:
-        await reply(update, context, operator_texts.announce_too_long(len(body)))
+        await reply(update, context, operator_texts.announce_too_long(len(body), lang))
         return
     token = _remember(context, body)
     chat_count = len(await services.store.chats.reachable_ids())
-    preview = operator_texts.announce_preview(body, chat_count)
-    await reply(update, context, preview, _announce_keyboard(token))
+    preview = operator_texts.announce_preview(body, chat_count, lang)
+    await reply(update, context, preview, _announce_keyboard(token, lang))
 
 
 async def confirm_announce(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -174,14 +178,15 @@ async def confirm_announce(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     await query.answer()
     action, _, token = (query.data or "").removeprefix(ANNOUNCE_PREFIX).partition(":")
     body = _pending(context).pop(token, None)
+    lang = await chat_language(services, update)
     if body is None:
-        await query.edit_message_text(operator_texts.ANNOUNCE_EXPIRED)
+        await query.edit_message_text(tr(lang, operator_texts.ANNOUNCE_EXPIRED))
         return
     if action != "send":
-        await query.edit_message_text(operator_texts.ANNOUNCE_CANCELLED)
+        await query.edit_message_text(tr(lang, operator_texts.ANNOUNCE_CANCELLED))
         return
     queued = await enqueue_announcement(services, token, body)
-    await query.edit_message_text(operator_texts.announce_queued(queued))
+    await query.edit_message_text(operator_texts.announce_queued(queued, lang))
 
 
 async def enqueue_announcement(services: Services, token: str, body: str) -> int:
@@ -208,12 +213,14 @@ def _announcement_for(chat_id: int, token: str, body: str) -> DigestRequest:
     )
 
 
-def _announce_keyboard(token: str) -> InlineKeyboardMarkup:
+def _announce_keyboard(token: str, lang: str) -> InlineKeyboardMarkup:
     send = InlineKeyboardButton(
-        operator_texts.ANNOUNCE_SEND_BUTTON, callback_data=f"{ANNOUNCE_PREFIX}send:{token}"
+        tr(lang, operator_texts.ANNOUNCE_SEND_BUTTON),
+        callback_data=f"{ANNOUNCE_PREFIX}send:{token}",
     )
     cancel = InlineKeyboardButton(
-        operator_texts.ANNOUNCE_CANCEL_BUTTON, callback_data=f"{ANNOUNCE_PREFIX}cancel:{token}"
+        tr(lang, operator_texts.ANNOUNCE_CANCEL_BUTTON),
+        callback_data=f"{ANNOUNCE_PREFIX}cancel:{token}",
     )
     return InlineKeyboardMarkup([[send, cancel]])
 

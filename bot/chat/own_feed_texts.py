@@ -98,7 +98,8 @@ def feeds_list(feeds: Sequence[OwnFeed], lang: str = DEFAULT_LANGUAGE) -> str:
     """
     if not feeds:
         return tr(lang, NO_OWN_FEEDS)
-    lines = [f"<b>{tr(lang, 'My feeds')}</b>"]
+    heading = tr(lang, "My feeds")
+    lines = [f"<b>{heading}</b>"]
     for number, feed in enumerate(feeds[:LIST_MAX], start=1):
         trouble = " ⚠️" if feed.last_error else ""
         lines.append(

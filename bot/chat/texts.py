@@ -106,7 +106,8 @@ def command_menu(lang: str = DEFAULT_LANGUAGE) -> list[tuple[str, str]]:
 def help_text(lang: str = DEFAULT_LANGUAGE) -> str:
     """One line per command: "/subscribe — Follow topics, ..."."""
     lines = [f"/{name} — {html.escape(about, quote=False)}" for name, about in command_menu(lang)]
-    return f"<b>{tr(lang, 'What I can do')}</b>\n" + "\n".join(lines)
+    heading = tr(lang, "What I can do")
+    return f"<b>{heading}</b>\n" + "\n".join(lines)
 
 
 def language_set(name: str, lang: str = DEFAULT_LANGUAGE) -> str:
