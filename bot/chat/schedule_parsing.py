@@ -12,8 +12,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import partial
 
+from babel.dates import get_day_names
+
 from bot.chat import texts
-from bot.chat.parsing import ChatInputError
+from bot.chat.parsing import ChatInputError, strip_accents
+from bot.language import LANGUAGES
 from bot.store.records import ChatMode
 
 MAX_DIGEST_TIMES = 12
@@ -33,7 +36,22 @@ _DAY_NAMES = (
     ("sat", "saturday", "sa"),
     ("sun", "sunday", "su"),
 )
-_DAY_NUMBERS = {name: number for number, names in enumerate(_DAY_NAMES) for name in names}
+
+
+def _named_days() -> dict[str, int]:
+    """Day names people type: the English ones above, and every language's short and long
+    names from Babel ("пн", "понедельник", "lun", "miércoles", "miercoles")."""
+    numbers = {name: number for number, names in enumerate(_DAY_NAMES) for name in names}
+    for lang in LANGUAGES:
+        for width in ("abbreviated", "wide"):
+            for number, name in get_day_names(width, locale=lang).items():
+                folded = name.casefold().rstrip(".")
+                numbers.setdefault(folded, number)
+                numbers.setdefault(strip_accents(folded), number)
+    return numbers
+
+
+_DAY_NUMBERS = _named_days()
 _DAY_GROUPS = {
     "weekdays": (0, 1, 2, 3, 4),
     "workdays": (0, 1, 2, 3, 4),
@@ -42,7 +60,7 @@ _DAY_GROUPS = {
     "daily": (),
     "everyday": (),
 }
-_DAY_RANGE = re.compile(r"^([a-z]+)[-–]([a-z]+)$")
+_DAY_RANGE = re.compile(r"^([^\W\d_]+)[-–]([^\W\d_]+)$")
 _QUIET_SPAN = re.compile(r"^\s*(\S+?)\s*(?:-|–|—|to|until|\s)\s*(\S+)\s*$")
 
 
