@@ -34,7 +34,7 @@ from telegram.ext import filters as ptb_filters
 
 from bot.chat import operator_texts, texts
 from bot.chat.context import chat_language, command_text, reply, services_from
-from bot.language import tr
+from bot.language import DEFAULT_LANGUAGE, LANGUAGES, tr
 from bot.services import SERVICES_KEY, Services
 from bot.store.records import DigestRequest, Part
 from bot.store.state import SENDING_PAUSED_UNTIL, StateRepository
@@ -77,30 +77,39 @@ def add_operator_handlers(application: Application) -> None:
 async def publish_operator_commands(
     bot: ExtBot, admin_ids: Sequence[int], state: StateRepository | None = None
 ) -> None:
-    """Each operator's chat gets the usual menu plus the operator commands.
+    """Each operator's chat gets the usual menu plus the operator commands, in every
+    language the bot speaks (Telegram shows the one of the operator's app).
 
     An operator who never opened a chat with the bot gets "chat not found": logged,
     and the others still get theirs. Given ``state``, the operators of the last start
     are remembered (``OPERATOR_MENUS``), and one no longer in ``admin_ids`` loses the menu.
     """
-    commands = [BotCommand(n, d) for n, d in (*texts.COMMANDS, *operator_texts.OPERATOR_COMMANDS)]
     earlier = json.loads(await state.get(OPERATOR_MENUS) or "[]") if state else []
     for former in sorted(set(earlier) - set(admin_ids)):
-        await _set_menu(bot, former, None)
+        await _set_menu(bot, former, with_commands=False)
     for admin_id in admin_ids:
-        await _set_menu(bot, admin_id, commands)
+        await _set_menu(bot, admin_id, with_commands=True)
     if state is not None:
         await state.set(OPERATOR_MENUS, json.dumps(sorted(set(admin_ids))))
 
 
-async def _set_menu(bot: ExtBot, chat_id: int, commands: list[BotCommand] | None) -> None:
-    """Set (or with None, delete) one chat's own command menu; a failure is logged."""
+def operator_menu(lang: str) -> list[BotCommand]:
+    """The usual commands and the operator commands, described in ``lang``."""
+    operator = [(name, tr(lang, about)) for name, about in operator_texts.OPERATOR_COMMANDS]
+    return [BotCommand(name, about) for name, about in (*texts.command_menu(lang), *operator)]
+
+
+async def _set_menu(bot: ExtBot, chat_id: int, *, with_commands: bool) -> None:
+    """Set (or delete) one chat's own command menu in each language; a failure is logged
+    once (the others would fail alike)."""
     scope = BotCommandScopeChat(chat_id)
     try:
-        if commands is None:
-            await bot.delete_my_commands(scope=scope)
-        else:
-            await bot.set_my_commands(commands, scope=scope)
+        for lang in LANGUAGES:
+            code = None if lang == DEFAULT_LANGUAGE else lang
+            if with_commands:
+                await bot.set_my_commands(operator_menu(lang), scope=scope, language_code=code)
+            else:
+                await bot.delete_my_commands(scope=scope, language_code=code)
     except TelegramError as err:
         log.warning("operator %s: menu not changed (%s); /start the bot first", chat_id, err)
 
