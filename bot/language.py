@@ -76,3 +76,30 @@ def in_language(text: str) -> Callable[[str], str]:
     """``text`` (a msgid) as a function of the language, for a reply written before the
     chat's language is known (e.g. :class:`bot.chat.parsing.ChatInputError`)."""
     return partial(tr, text=text)
+
+
+class Phrase(str):
+    """A text with values in it, written in English (it *is* that string: logs and
+    comparisons see English) that still knows its msgid and values, so it can be said
+    in another language later: ``Phrase(N_("the site answered with HTTP {status}"),
+    status=404).said_in("ru")``. For texts made before the chat's language is known
+    (a reason stored in a result, for one)."""
+
+    msgid: str
+    values: dict[str, str]
+
+    def __new__(cls, msgid: str, **values: object) -> Phrase:
+        words = {name: str(value) for name, value in values.items()}
+        phrase = super().__new__(cls, msgid.format(**words))
+        phrase.msgid, phrase.values = msgid, words
+        return phrase
+
+    def said_in(self, lang: str) -> str:
+        """The phrase in ``lang``, its values as they were."""
+        return tr(lang, self.msgid).format(**self.values)
+
+
+def say(lang: str, text: str) -> str:
+    """``text`` in ``lang``: a :class:`Phrase` with its values, else a msgid (as is when
+    it is in no catalogue, e.g. a detail from elsewhere)."""
+    return text.said_in(lang) if isinstance(text, Phrase) else tr(lang, text)

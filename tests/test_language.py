@@ -22,8 +22,9 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
 from bot.chat import channel_texts, operator_texts, own_feed_texts, texts
-from bot.chat.feed_adder import AddResult
+from bot.chat.feed_adder import AddResult, failure_reason, read_url
 from bot.digest import wording
+from bot.errors import FetchRefused, HTTPStatusError
 from bot.language import EXTRACT_KEYWORDS, LANGUAGES, LOCALE_DIR, language_of, ntr, tr
 from bot.store.chat_sources import OwnFeed
 from bot.store.records import ChatCounts, OutboxBacklog, Source
@@ -139,6 +140,7 @@ SOURCE = Source(
 HEALTHY = replace(SOURCE, id=2, error_count=0)
 FEED = OwnFeed(1, "Blog", "https://blog.example/feed", "HTTP 500", None)
 ADDED = AddResult("added", "https://blog.example/feed", "Blog", headline="Hello")
+PRIVATE = "http://x/: refused: 10.0.0.1 is a private address; allow it with fetch.allow_hosts"
 REFUSED = AddResult("refused", "http://10.0.0.1/feed", reason="the page is too large")
 
 Text = Callable[[str], str]
@@ -224,6 +226,15 @@ TEXTS: dict[str, Text] = {
         AddResult("catalogue", "u", "Wire"), ["World"], lang=lang
     ),
     "add_refused": lambda lang: own_feed_texts.add_result(REFUSED, lang=lang),
+    "add_http_status": lambda lang: own_feed_texts.add_result(
+        AddResult("failed", "u", reason=failure_reason(HTTPStatusError(404, "u"))), lang=lang
+    ),
+    "add_private_address": lambda lang: own_feed_texts.add_result(
+        AddResult("refused", "u", reason=failure_reason(FetchRefused(PRIVATE))), lang=lang
+    ),
+    "add_long_link": lambda lang: own_feed_texts.add_result(
+        AddResult("refused", "u", reason=read_url("x" * 3000)[1] or ""), lang=lang
+    ),
     "add_failed": lambda lang: own_feed_texts.add_result(
         AddResult("failed", "u", reason="I could not read it"), lang=lang
     ),

@@ -3,8 +3,8 @@ chat's language ``lang`` (constants are msgids: send them as ``tr(lang, CONSTANT
 
 Every feed title, URL and reason shown here came from a user or a stranger's
 site: each goes through :func:`bot.chat.texts.user_text`. A reason written by
-:mod:`bot.chat.feed_adder` is a msgid too (translated when shown); one that
-carries details (a host, an HTTP status) stays as written.
+:mod:`bot.chat.feed_adder` is a msgid, or a :class:`bot.language.Phrase` when it
+carries values (a host, an HTTP status): both are said in the chat's language.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 from bot.chat.feed_adder import AddResult
 from bot.chat.texts import user_text
-from bot.language import DEFAULT_LANGUAGE, N_, ntr, tr
+from bot.language import DEFAULT_LANGUAGE, N_, ntr, say, tr
 from bot.redact import redact
 from bot.store.chat_sources import OwnFeed
 
@@ -55,7 +55,7 @@ def add_result(
         latest = "\n" + tr(lang, "Latest: {headline}").format(
             headline=user_text(result.headline, 120)
         )
-    reason = user_text(tr(lang, result.reason), 200)
+    reason = user_text(say(lang, result.reason), 200)
     if result.status == "added":
         words = tr(
             lang,
@@ -141,7 +141,7 @@ REPORT_LINES_PER_GROUP = 15  # so a report of a large import stays one message
 def import_refused(reason: str, lang: str = DEFAULT_LANGUAGE) -> str:
     """The uploaded file was not read at all."""
     words = tr(lang, "I can't import that file: {reason}. Nothing was added.")
-    return words.format(reason=user_text(tr(lang, reason), 200))
+    return words.format(reason=user_text(say(lang, reason), 200))
 
 
 def import_too_large(cap_bytes: int, lang: str = DEFAULT_LANGUAGE) -> str:
@@ -184,6 +184,8 @@ def _titled(result: AddResult) -> str:
 def _refused_line(result: AddResult, lang: str) -> str:
     url = user_text(redact(result.url), LIST_HOST_CHARS + 30)
     reason = (
-        tr(lang, result.reason) if result.status != "full" else tr(lang, "over your limit of feeds")
+        say(lang, result.reason)
+        if result.status != "full"
+        else tr(lang, "over your limit of feeds")
     )
     return f"  {url}: {user_text(reason, 100)}"
