@@ -124,3 +124,22 @@ async def test_a_language_the_bot_does_not_speak_gets_the_operators_default(
     async with start_bot(settings) as bot:
         assert (await alice.ask("/start")).plain_text == tr("es", texts.WELCOME)
         assert (await stored_chat(bot, alice.key)).language == "es"
+
+
+async def test_schedule_and_settings_in_russian_words(newsbot: NewsBot, tg: FakeTelegram) -> None:
+    olga = russian_speaker(tg)
+
+    answer = await olga.ask("/schedule пн-пт 07:30")
+    assert (
+        answer.plain_text == "🕗 Дайджесты в 07:30, дни: пн–пт, UTC. Следующий: ср 15 мая, 07:30."
+    )
+
+    await olga.ask("/subscribe sport")
+    settings = (await olga.ask("/mytopics")).plain_text
+    assert settings.splitlines() == [
+        "Темы: Sport",
+        "Расписание: 07:30, дни: пн–пт",
+        "Часовой пояс: UTC",
+        "Фильтры: нет",
+        "Следующий дайджест: ср 15 мая, 07:30",
+    ]
