@@ -13,7 +13,14 @@ from telegram.ext import ContextTypes
 
 from bot.chat import texts
 from bot.chat.access import admins_only
-from bot.chat.context import chat_language, current_chat, ensure_chat, reply, services_from
+from bot.chat.context import (
+    chat_language,
+    current_chat,
+    ensure_chat,
+    reply,
+    services_from,
+    user_language,
+)
 from bot.chat.keyboards import (
     CHECK_MARK,
     DONE,
@@ -55,11 +62,11 @@ def pressed_to_follow(query: CallbackQuery, topic_id: str, followed: tuple[str, 
 async def show_topics(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/topics: the keyboard, with the chat's topics checked (anyone may look)."""
     services = services_from(context)
-    lang = await chat_language(services, update)
+    chat = await current_chat(services, update)
+    lang = chat.language if chat is not None else user_language(services, update)
     if not services.settings.topics:
         await reply(update, context, tr(lang, texts.NO_TOPICS_CONFIGURED))
         return
-    chat = await current_chat(services, update)
     followed = chat.topics if chat is not None else ()
     keyboard = topics_keyboard(services.settings.topics, followed, lang)
     await reply(update, context, tr(lang, texts.CHOOSE_TOPICS), keyboard)
