@@ -7,6 +7,9 @@ speaks it (see :func:`bot.chat.context.user_language`).
 
 from __future__ import annotations
 
+from functools import cache
+
+from babel import Locale
 from telegram import Update
 from telegram.ext import ContextTypes
 
@@ -20,12 +23,21 @@ from bot.store.records import Chat
 
 
 def parse_language(text: str) -> str | None:
-    """The language code a /language argument names ("ru", "Español", "english"), or None."""
+    """The language code a /language argument names ("ru", "es-419", "Español", "russian",
+    "испанский": its code, or its name in any language the bot speaks), or None."""
     wanted = text.strip().casefold()
+    return language_names().get(wanted) or language_names().get(wanted.split("-")[0])
+
+
+@cache
+def language_names() -> dict[str, str]:
+    """Every way /language accepts to name a language, casefolded, to its code."""
+    names = {code: code for code in LANGUAGES}
     for code in LANGUAGES:
-        if wanted in (code, LANGUAGE_NAMES[code].casefold()) or wanted.startswith(code + "-"):
-            return code
-    return None
+        for shown_in in LANGUAGES:
+            name = Locale.parse(code).get_display_name(shown_in) or code
+            names[name.casefold()] = code
+    return names
 
 
 async def apply_language(services: Services, chat: Chat, lang: str) -> Chat:

@@ -143,3 +143,11 @@ async def test_schedule_and_settings_in_russian_words(newsbot: NewsBot, tg: Fake
         "Фильтры: нет",
         "Следующий дайджест: ср 15 мая, 07:30",
     ]
+
+
+async def test_language_by_its_name_in_any_language(newsbot: NewsBot, tg: FakeTelegram) -> None:
+    olga = russian_speaker(tg)
+
+    assert (await olga.ask("/language испанский")).plain_text.startswith("🌐 A partir de ahora")
+    assert (await olga.ask("/language English")).plain_text == "🌐 From now on I write in English."
+    assert (await stored_chat(newsbot, olga.key)).language == "en"
