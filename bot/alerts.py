@@ -42,6 +42,7 @@ class OperatorAlerts:
     def __init__(self, store: Store, settings: Settings, clock: Clock, notify: Notify) -> None:
         self._store = store
         self._failed_polls = settings.alert_failed_polls
+        self._lang = settings.default_language
         self._flood_wait = timedelta(minutes=settings.alert_flood_wait_minutes)
         self._clock = clock
         self._notify = notify
@@ -73,7 +74,9 @@ class OperatorAlerts:
             self._told_sources = now_told
         if new:
             log.warning("alert: %d source(s) failing", len(new))
-            text = operator_texts.sources_failing_alert(new, self._failed_polls, self._clock())
+            text = operator_texts.sources_failing_alert(
+                new, self._failed_polls, self._clock(), self._lang
+            )
             await self._notify(text)
         return [s.id for s in new]
 
@@ -90,7 +93,7 @@ class OperatorAlerts:
             return False
         await self._set_flood_told(True)
         log.warning("alert: flood wait until %s", until.isoformat())
-        await self._notify(operator_texts.flood_wait_alert(started, until, now))
+        await self._notify(operator_texts.flood_wait_alert(started, until, now, self._lang))
         return True
 
     async def _sources_told(self) -> set[int]:

@@ -244,6 +244,9 @@ class Settings(BaseSettings):
     poll_interval_seconds: int = Field(default=300, ge=10)
     timezone: str = "UTC"
     digest_times: list[str] = Field(default_factory=lambda: ["08:00"])
+    # The language of a new chat whose user's Telegram language is none the bot speaks
+    # ("en", "ru" or "es"); a chat changes its own with /language.
+    default_language: Literal["en", "ru", "es"] = "en"
     stories_per_topic: int = Field(default=5, ge=1, le=50)
     retention_days: int = Field(default=30, ge=1)
     # Intake caps: the newest items kept from one poll of a source, and the articles kept per

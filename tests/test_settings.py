@@ -92,6 +92,7 @@ def test_config_file_named_by_env(config_dir: Path, monkeypatch: pytest.MonkeyPa
         ('digest_times = ["8 o\'clock"]', "digest_times", "HH:MM"),
         ('digest_times = ["25:00"]', "digest_times", "HH:MM"),
         ('timezone = "Mars/Olympus"', "timezone", "unknown time zone"),
+        ('default_language = "de"', "default_language", "'ru'"),
         ('telegram_api_url = "ftp://x"', "telegram_api_url", "http"),
         ('database_url = "mysql://x"', "database_url", "sqlite"),
         ('[[sources]]\nname = "x"\nurl = "not a url"', "sources.0.url", "bad URL"),

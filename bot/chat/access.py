@@ -28,8 +28,9 @@ from telegram.ext import ContextTypes
 
 from bot.chat import texts
 from bot.chat.channel_texts import NOT_CHANNEL_ADMIN
-from bot.chat.context import chat_key_of, reply, services_from
+from bot.chat.context import chat_key_of, chat_language, reply, services_from
 from bot.chat.targets import managed_channel
+from bot.language import tr
 
 log = logging.getLogger(__name__)
 
@@ -144,9 +145,10 @@ async def is_admin(context: ContextTypes.DEFAULT_TYPE, chat_id: int, user_id: in
 async def refuse(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Tell a non-admin no: a toast under a button, else a reply."""
     chat = update.effective_chat
-    text = texts.ADMINS_ONLY
+    lang = await chat_language(services_from(context), update)
+    text = tr(lang, texts.ADMINS_ONLY)
     if chat is not None and chat.type == TgChat.PRIVATE:  # a channel it managed
-        text = NOT_CHANNEL_ADMIN
+        text = tr(lang, NOT_CHANNEL_ADMIN)
     query = update.callback_query
     if query is not None:
         await query.answer(html.unescape(text), show_alert=True)

@@ -23,8 +23,9 @@ from telegram.ext import ContextTypes
 
 from bot.chat import channel_texts as say
 from bot.chat.access import can_manage_channel
-from bot.chat.context import ensure_own_chat, reply, services_from
+from bot.chat.context import chat_language, ensure_own_chat, reply, services_from
 from bot.chat.targets import managed_channel
+from bot.language import DEFAULT_LANGUAGE, tr
 from bot.services import Services
 from bot.store.records import Chat, ChatKey
 
@@ -57,18 +58,20 @@ async def bot_membership_changed(update: Update, context: ContextTypes.DEFAULT_T
 async def list_channels(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/channels (private chats): the user's channels as buttons, and "this chat"."""
     chat, user = update.effective_chat, update.effective_user
-    if chat is None or user is None or chat.type != TgChat.PRIVATE:
-        await reply(update, context, say.PRIVATE_ONLY)
-        return
     services = services_from(context)
+    if chat is None or user is None or chat.type != TgChat.PRIVATE:
+        lang = await chat_language(services, update)
+        await reply(update, context, tr(lang, say.PRIVATE_ONLY))
+        return
     own = await ensure_own_chat(services, update)
     current = await managed_channel(services, own)
     channels = await services.store.chats.channels_added_by(user.id)
     if not channels:
-        await reply(update, context, say.NO_CHANNELS)
+        await reply(update, context, tr(own.language, say.NO_CHANNELS))
         return
-    text = say.channels_list([c.title for c in channels], current.title if current else None)
-    await reply(update, context, text, channels_keyboard(channels))
+    titles = [c.title for c in channels]
+    text = say.channels_list(titles, current.title if current else None, own.language)
+    await reply(update, context, text, channels_keyboard(channels, own.language))
 
 
 async def choose_channel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -83,10 +86,10 @@ async def choose_channel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     if target is None or not await can_manage_channel(context, target.telegram_id, user.id):
         await services.store.chats.update(own.id, target_chat_id=None)
         text = say.BACK_HERE if chosen == HERE else say.NOT_CHANNEL_ADMIN
-        await query.edit_message_text(text)
+        await query.edit_message_text(tr(own.language, text))
         return
     await services.store.chats.update(own.id, target_chat_id=target.id)
-    await query.edit_message_text(say.managing(target.title), parse_mode="HTML")
+    await query.edit_message_text(say.managing(target.title, own.language), parse_mode="HTML")
 
 
 async def _active_channel(services: Services, chosen: str) -> Chat | None:
@@ -97,11 +100,12 @@ async def _active_channel(services: Services, chosen: str) -> Chat | None:
     return found if found is not None and found.kind == "channel" and found.is_active else None
 
 
-def channels_keyboard(channels: list[Chat]) -> InlineKeyboardMarkup:
+def channels_keyboard(channels: list[Chat], lang: str = DEFAULT_LANGUAGE) -> InlineKeyboardMarkup:
     """One button per channel, then "this chat"."""
     rows = [
         [InlineKeyboardButton(say.channel_button(c.title), callback_data=f"{CHANNEL_PREFIX}{c.id}")]
         for c in channels
     ]
-    rows.append([InlineKeyboardButton(say.HERE_BUTTON, callback_data=f"{CHANNEL_PREFIX}{HERE}")])
+    here = InlineKeyboardButton(tr(lang, say.HERE_BUTTON), callback_data=f"{CHANNEL_PREFIX}{HERE}")
+    rows.append([here])
     return InlineKeyboardMarkup(rows)

@@ -22,6 +22,7 @@ from bot.chat.channel_texts import target_prefix
 from bot.chat.parsing import parse_command_args
 from bot.chat.targets import applies_to
 from bot.digest.slots import next_digest_at
+from bot.language import language_of
 from bot.services import SERVICES_KEY, Services
 from bot.store.records import Chat, ChatKey, ChatMode
 
@@ -97,10 +98,31 @@ async def ensure_own_chat(services: Services, update: Update) -> Chat:
         timezone=settings.timezone,
         digest_times=settings.digest_times,
         next_digest_at=next_slot("scheduled", settings.digest_times, settings.timezone, now),
+        language=user_language(services, update),
     )
     if chat.is_active:
         return chat
     return await reactivate(services, chat, unpause=False)
+
+
+def user_language(services: Services, update: Update) -> str:
+    """The language of the update's sender as the bot speaks it (their Telegram
+    ``language_code``), else the operator's ``default_language``."""
+    user = update.effective_user
+    code = user.language_code if user is not None else None
+    return language_of(code, services.settings.default_language)
+
+
+async def chat_language(services: Services, update: Update) -> str:
+    """The language to answer this update in: its chat's (the managed channel's for a
+    private chat managing one), else the sender's (nothing is created). A failing
+    database costs the chat's choice, never the reply."""
+    try:
+        chat = await current_chat(services, update)
+    except SQLAlchemyError as err:
+        log.warning("could not read the chat's language: %s", err)
+        chat = None
+    return chat.language if chat is not None else user_language(services, update)
 
 
 async def reactivate(services: Services, chat: Chat, *, unpause: bool) -> Chat:

@@ -39,6 +39,7 @@ from bot.errors import (
     ParseError,
     SourceError,
 )
+from bot.language import N_, Phrase
 from bot.settings import OwnFeedSettings, Settings
 from bot.sources.discovery import Discovered, NoFeedFound, discover_feed
 from bot.sources.fetch_guard import url_refusal
@@ -194,10 +195,11 @@ class FeedAdder:
         """Why the operator's host lists exclude the URL's host, or None."""
         host = _host(url)
         if any(_covers(entry, host) for entry in self._rules.blocked_hosts):
-            return f"feeds from {host} are not allowed on this bot"
+            return Phrase(N_("feeds from {host} are not allowed on this bot"), host=host)
         only = self._rules.only_hosts
         if only and not any(_covers(entry, host) for entry in only):
-            return f"this bot only adds feeds from {', '.join(only[:5])}"
+            hosts = ", ".join(only[:5])
+            return Phrase(N_("this bot only adds feeds from {hosts}"), hosts=hosts)
         return None
 
     def _topics_of(self, source: Source) -> tuple[str, ...]:
@@ -212,15 +214,15 @@ def read_url(text: str) -> tuple[str, str | None]:
     """
     raw = text.strip().strip("<>").strip()
     if not raw:
-        return raw, "there is no link"
+        return raw, N_("there is no link")
     if len(raw) > URL_MAX_CHARS:
-        return raw[:80], f"the link is longer than {URL_MAX_CHARS} characters"
+        return raw[:80], Phrase(N_("the link is longer than {n} characters"), n=URL_MAX_CHARS)
     if "://" not in raw and not raw.lower().startswith(("file:", "ftp:", "data:", "javascript:")):
         raw = f"https://{raw}"
     try:
         url = httpx.URL(raw)
     except httpx.InvalidURL:
-        return raw, "that is not a link I can read"
+        return raw, N_("that is not a link I can read")
     refusal = url_refusal(url)
     if refusal is not None:
         return raw, _USER_WORDS.get(refusal, refusal)
@@ -228,11 +230,11 @@ def read_url(text: str) -> tuple[str, str | None]:
 
 
 _USER_WORDS = {
-    "only http and https URLs are fetched": "only http:// and https:// links can be added",
+    "only http and https URLs are fetched": N_("only http:// and https:// links can be added"),
     "the URL carries a user name or password": (
-        "links with a user name or password are not accepted"
+        N_("links with a user name or password are not accepted")
     ),
-    "the URL has no host": "the link has no site name",
+    "the URL has no host": N_("the link has no site name"),
 }
 
 
@@ -241,20 +243,20 @@ def failure_reason(err: SourceError) -> str:
     if isinstance(err, FetchRefused):
         return _refusal_words(str(err))
     if isinstance(err, HTTPStatusError):
-        return f"the site answered with HTTP {err.status_code}"
+        return Phrase(N_("the site answered with HTTP {status}"), status=err.status_code)
     if isinstance(err, FetchTimeout):
-        return "the site did not answer in time"
+        return N_("the site did not answer in time")
     if isinstance(err, BodyTooLarge):
-        return "the page is too large"
+        return N_("the page is too large")
     if isinstance(err, FetchConnectionError):
-        return "I could not connect to the site"
+        return N_("I could not connect to the site")
     if isinstance(err, NoFeedFound):
-        return "I found no RSS, Atom or JSON feed on that page"
+        return N_("I found no RSS, Atom or JSON feed on that page")
     if isinstance(err, ParseError):
-        return "that is not an RSS, Atom or JSON feed"
+        return N_("that is not an RSS, Atom or JSON feed")
     if isinstance(err, FetchError) and "TooManyRedirects" in str(err):
-        return "it redirects too many times (at most 5)"
-    return "I could not read it"
+        return N_("it redirects too many times (at most 5)")
+    return N_("I could not read it")
 
 
 def _refusal_words(message: str) -> str:
@@ -263,8 +265,8 @@ def _refusal_words(message: str) -> str:
     why = message.rpartition("refused: ")[2].split("; ")[0]
     why = _USER_WORDS.get(why, why)
     if "redirect to " in message:
-        return f"it redirects to an address I may not fetch ({why})"
-    return f"that address is not on the public internet ({why})"
+        return Phrase(N_("it redirects to an address I may not fetch ({why})"), why=why)
+    return Phrase(N_("that address is not on the public internet ({why})"), why=why)
 
 
 def _failure_status(err: SourceError) -> AddStatus:

@@ -13,10 +13,12 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.chat import texts
 from bot.errors import ConfigError
+from bot.language import DEFAULT_LANGUAGE, LANGUAGE_NAMES, LANGUAGES, tr
 from bot.settings import TopicConfig
 
 CALLBACK_DATA_MAX_BYTES = 64
 TOPIC_PREFIX = "topic:"
+LANGUAGE_PREFIX = "lang:"
 DONE = "done"
 DONE_CALLBACK = TOPIC_PREFIX + DONE
 STOP_YES_CALLBACK = "stop:yes"
@@ -45,13 +47,14 @@ def topic_callback(topic_id: str) -> str:
 
 
 def topics_keyboard(
-    topics: Sequence[TopicConfig], subscribed: Collection[str]
+    topics: Sequence[TopicConfig], subscribed: Collection[str], lang: str = DEFAULT_LANGUAGE
 ) -> InlineKeyboardMarkup:
     """The catalogue, two buttons a row, followed topics marked ✅, then a Done row."""
     validate_topic_ids(topics)
     buttons = [_topic_button(topic, topic.id in subscribed) for topic in topics]
     rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
-    rows.append([InlineKeyboardButton(texts.DONE_BUTTON, callback_data=DONE_CALLBACK)])
+    done = InlineKeyboardButton(tr(lang, texts.DONE_BUTTON), callback_data=DONE_CALLBACK)
+    rows.append([done])
     return InlineKeyboardMarkup(rows)
 
 
@@ -63,16 +66,35 @@ def parse_topic_callback(data: str | None) -> str | None:
     return topic_id or None
 
 
-def stop_confirm_keyboard() -> InlineKeyboardMarkup:
+def stop_confirm_keyboard(lang: str = DEFAULT_LANGUAGE) -> InlineKeyboardMarkup:
     """Yes / Cancel buttons under the /stop question."""
     return InlineKeyboardMarkup(
         [
             [
-                InlineKeyboardButton(texts.STOP_BUTTON_YES, callback_data=STOP_YES_CALLBACK),
-                InlineKeyboardButton(texts.STOP_BUTTON_NO, callback_data=STOP_NO_CALLBACK),
+                InlineKeyboardButton(
+                    tr(lang, texts.STOP_BUTTON_YES), callback_data=STOP_YES_CALLBACK
+                ),
+                InlineKeyboardButton(
+                    tr(lang, texts.STOP_BUTTON_NO), callback_data=STOP_NO_CALLBACK
+                ),
             ]
         ]
     )
+
+
+def language_keyboard() -> InlineKeyboardMarkup:
+    """One button per language the bot speaks, each named in itself."""
+    buttons = [
+        InlineKeyboardButton(LANGUAGE_NAMES[code], callback_data=LANGUAGE_PREFIX + code)
+        for code in LANGUAGES
+    ]
+    return InlineKeyboardMarkup([buttons])
+
+
+def parse_language_callback(data: str | None) -> str | None:
+    """The language a /language button carries, None for other data."""
+    code = (data or "").removeprefix(LANGUAGE_PREFIX)
+    return code if data and data.startswith(LANGUAGE_PREFIX) and code in LANGUAGES else None
 
 
 def parse_stop_callback(data: str | None) -> bool | None:

@@ -8,6 +8,7 @@ up to ``MAX_FILTER_WORDS``.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import partial
 
 from telegram import Update
 from telegram.ext import ContextTypes
@@ -47,21 +48,22 @@ async def set_filter(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     chat = await ensure_chat(services, update)
     arg = command_text(update)
     if not arg:
-        current = texts.filters_text(chat.include_words, chat.exclude_words)
-        await reply(update, context, f"{current}\n{texts.filter_usage()}")
+        current = texts.filters_text(chat.include_words, chat.exclude_words, chat.language)
+        await reply(update, context, f"{current}\n{texts.filter_usage(chat.language)}")
         return
     try:
         chat = await apply_filter(services, chat, parse_filter(arg))
     except ChatInputError as err:
-        await reply(update, context, err.reply)
+        await reply(update, context, err.say(chat.language))
         return
-    await reply(update, context, texts.filters_text(chat.include_words, chat.exclude_words))
+    words = texts.filters_text(chat.include_words, chat.exclude_words, chat.language)
+    await reply(update, context, words)
 
 
 def _added(current: Sequence[str], words: Sequence[str]) -> tuple[str, ...]:
     merged = tuple(dict.fromkeys([*current, *words]))
     if len(merged) > MAX_FILTER_WORDS:
-        raise ChatInputError(texts.too_many_words(MAX_FILTER_WORDS))
+        raise ChatInputError(partial(texts.too_many_words, MAX_FILTER_WORDS))
     return merged
 
 

@@ -12,8 +12,16 @@ from telegram.ext import ContextTypes
 
 from bot.chat import texts
 from bot.chat.access import admins_only
-from bot.chat.context import current_chat, ensure_chat, reactivate, reply, services_from
+from bot.chat.context import (
+    chat_language,
+    current_chat,
+    ensure_chat,
+    reactivate,
+    reply,
+    services_from,
+)
 from bot.chat.keyboards import parse_stop_callback, stop_confirm_keyboard
+from bot.language import tr
 from bot.services import Services
 from bot.store.records import Chat
 
@@ -21,17 +29,17 @@ from bot.store.records import Chat
 async def pause_chat(services: Services, chat: Chat) -> str:
     """Pause digests; the reply to send."""
     if chat.is_paused:
-        return texts.ALREADY_PAUSED
+        return tr(chat.language, texts.ALREADY_PAUSED)
     await services.store.chats.update(chat.id, is_paused=True)
-    return texts.PAUSED
+    return tr(chat.language, texts.PAUSED)
 
 
 async def resume_chat(services: Services, chat: Chat) -> str:
     """Resume digests from the next slot after now; the reply to send."""
     if not chat.is_paused:
-        return texts.NOT_PAUSED
+        return tr(chat.language, texts.NOT_PAUSED)
     await reactivate(services, chat, unpause=True)
-    return texts.RESUMED
+    return tr(chat.language, texts.RESUMED)
 
 
 @admins_only
@@ -51,7 +59,8 @@ async def resume(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 @admins_only
 async def stop(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/stop: ask whether to delete everything about this chat."""
-    await reply(update, context, texts.STOP_CONFIRM, stop_confirm_keyboard())
+    lang = await chat_language(services_from(context), update)
+    await reply(update, context, tr(lang, texts.STOP_CONFIRM), stop_confirm_keyboard(lang))
 
 
 @admins_only
@@ -61,10 +70,12 @@ async def confirm_stop(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     assert query is not None, "registered as a CallbackQueryHandler"
     await query.answer()
     if not parse_stop_callback(query.data):
-        await query.edit_message_text(texts.STOP_CANCELLED)
+        lang = await chat_language(services_from(context), update)
+        await query.edit_message_text(tr(lang, texts.STOP_CANCELLED))
         return
     services = services_from(context)
     chat = await current_chat(services, update)
+    lang = chat.language if chat is not None else await chat_language(services, update)
     if chat is not None:
         await services.store.chats.delete(chat.id)
-    await query.edit_message_text(texts.STOPPED)
+    await query.edit_message_text(tr(lang, texts.STOPPED))

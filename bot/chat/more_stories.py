@@ -16,11 +16,12 @@ from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
 from bot.chat import texts
-from bot.chat.context import chat_key_of, current_chat, send_html, services_from
+from bot.chat.context import chat_key_of, chat_language, current_chat, send_html, services_from
 from bot.digest.expand import MoreRequest, parse_more_data, rest_of_section
 from bot.digest.planner import CANDIDATE_LIMIT
-from bot.digest.render import render_section
+from bot.digest.render import render_section, section_name
 from bot.digest.wording import more_title
+from bot.language import tr
 from bot.services import Services
 from bot.store.records import Chat
 
@@ -34,10 +35,10 @@ async def show_more(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     chat = await current_chat(services, update)
     key = chat_key_of(update)
     if request is None or chat is None or key is None:
-        await query.answer(texts.MORE_GONE)
+        await query.answer(tr(await chat_language(services, update), texts.MORE_GONE))
         return
     texts_to_send = await _rest(services, chat, request)
-    await query.answer(None if texts_to_send else texts.MORE_GONE)
+    await query.answer(None if texts_to_send else tr(chat.language, texts.MORE_GONE))
     for text in texts_to_send:
         await send_html(context.bot, key, text)
     await _drop_button(query)
@@ -59,8 +60,9 @@ async def _rest(services: Services, chat: Chat, request: MoreRequest) -> list[st
     )
     if section is None:
         return []
-    titled = replace(section, topic_name=more_title(section.topic_name))
-    parts = render_section(titled, chat.timezone, now=services.clock())
+    name = more_title(section_name(section, chat.language), chat.language)
+    titled = replace(section, topic_name=name)
+    parts = render_section(titled, chat.timezone, now=services.clock(), lang=chat.language)
     return [part.text for part in parts]
 
 

@@ -9,6 +9,7 @@ from bot.chat import texts
 from bot.chat.access import admins_only
 from bot.chat.context import (
     chat_key_of,
+    chat_language,
     command_text,
     current_chat,
     local_time,
@@ -18,6 +19,7 @@ from bot.chat.context import (
 )
 from bot.chat.parsing import ChatInputError
 from bot.digest.render import render_story_list
+from bot.language import in_language, tr
 from bot.services import Services
 from bot.store.records import Chat
 
@@ -31,11 +33,11 @@ _EDGE_PUNCTUATION = ".,;:!?\"'()[]"
 def search_words(text: str) -> tuple[str, ...]:
     """The words of a /search query, without repeats; ChatInputError when empty or too long."""
     if len(text) > MAX_SEARCH_CHARS:
-        raise ChatInputError(texts.TOO_LONG_INPUT)
+        raise ChatInputError(in_language(texts.TOO_LONG_INPUT))
     cleaned = (word.strip(_EDGE_PUNCTUATION) for word in text.split())
     words = tuple(dict.fromkeys(word for word in cleaned if word))
     if not words:
-        raise ChatInputError(texts.SEARCH_USAGE)
+        raise ChatInputError(in_language(texts.SEARCH_USAGE))
     return words[:MAX_SEARCH_WORDS]
 
 
@@ -46,7 +48,11 @@ async def deliver_now(services: Services, chat: Chat, request_key: str) -> str |
         return None
     tz = chat.timezone
     return texts.nothing_new(
-        local_time(chat.last_digest_at, tz), chat.mode, local_time(chat.next_digest_at, tz), tz
+        local_time(chat.last_digest_at, tz),
+        chat.mode,
+        local_time(chat.next_digest_at, tz),
+        tz,
+        chat.language,
     )
 
 
@@ -56,7 +62,8 @@ async def send_digest_now(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     services = services_from(context)
     chat = await current_chat(services, update)
     if chat is None or not chat.followed:  # topics or own feeds
-        await reply(update, context, texts.NO_TOPICS_YET)
+        lang = await chat_language(services, update)
+        await reply(update, context, tr(lang, texts.NO_TOPICS_YET))
         return
     # Keyed by the update: handled again after a crash, the same /digest is not queued twice.
     answer = await deliver_now(services, chat, f"u{update.update_id}")
@@ -68,18 +75,19 @@ async def search(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/search <words>: the most recent matching stories, in the digest's format."""
     services = services_from(context)
     query = command_text(update)
+    lang = await chat_language(services, update)
     try:
         words = search_words(query)
     except ChatInputError as err:
-        await reply(update, context, err.reply)
+        await reply(update, context, err.say(lang))
         return
     articles = await services.store.articles.search(words, limit=SEARCH_LIMIT)
     chat = await current_chat(services, update)
     tz = chat.timezone if chat is not None else services.settings.timezone
     heading = f"🔎 {' '.join(words)}"[:HEADING_MAX_CHARS]
-    parts = render_story_list(articles, tz, heading, now=services.clock())
+    parts = render_story_list(articles, tz, heading, now=services.clock(), lang=lang)
     if not parts:
-        await reply(update, context, texts.search_none(query))
+        await reply(update, context, texts.search_none(query, lang))
         return
     key = chat_key_of(update)
     assert key is not None

@@ -33,7 +33,8 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, Cont
 from telegram.ext import filters as ptb_filters
 
 from bot.chat import operator_texts, texts
-from bot.chat.context import command_text, reply, services_from
+from bot.chat.context import chat_language, command_text, reply, services_from
+from bot.language import DEFAULT_LANGUAGE, LANGUAGES, tr
 from bot.services import SERVICES_KEY, Services
 from bot.store.records import DigestRequest, Part
 from bot.store.state import SENDING_PAUSED_UNTIL, StateRepository
@@ -76,30 +77,39 @@ def add_operator_handlers(application: Application) -> None:
 async def publish_operator_commands(
     bot: ExtBot, admin_ids: Sequence[int], state: StateRepository | None = None
 ) -> None:
-    """Each operator's chat gets the usual menu plus the operator commands.
+    """Each operator's chat gets the usual menu plus the operator commands, in every
+    language the bot speaks (Telegram shows the one of the operator's app).
 
     An operator who never opened a chat with the bot gets "chat not found": logged,
     and the others still get theirs. Given ``state``, the operators of the last start
     are remembered (``OPERATOR_MENUS``), and one no longer in ``admin_ids`` loses the menu.
     """
-    commands = [BotCommand(n, d) for n, d in (*texts.COMMANDS, *operator_texts.OPERATOR_COMMANDS)]
     earlier = json.loads(await state.get(OPERATOR_MENUS) or "[]") if state else []
     for former in sorted(set(earlier) - set(admin_ids)):
-        await _set_menu(bot, former, None)
+        await _set_menu(bot, former, with_commands=False)
     for admin_id in admin_ids:
-        await _set_menu(bot, admin_id, commands)
+        await _set_menu(bot, admin_id, with_commands=True)
     if state is not None:
         await state.set(OPERATOR_MENUS, json.dumps(sorted(set(admin_ids))))
 
 
-async def _set_menu(bot: ExtBot, chat_id: int, commands: list[BotCommand] | None) -> None:
-    """Set (or with None, delete) one chat's own command menu; a failure is logged."""
+def operator_menu(lang: str) -> list[BotCommand]:
+    """The usual commands and the operator commands, described in ``lang``."""
+    operator = [(name, tr(lang, about)) for name, about in operator_texts.OPERATOR_COMMANDS]
+    return [BotCommand(name, about) for name, about in (*texts.command_menu(lang), *operator)]
+
+
+async def _set_menu(bot: ExtBot, chat_id: int, *, with_commands: bool) -> None:
+    """Set (or delete) one chat's own command menu in each language; a failure is logged
+    once (the others would fail alike)."""
     scope = BotCommandScopeChat(chat_id)
     try:
-        if commands is None:
-            await bot.delete_my_commands(scope=scope)
-        else:
-            await bot.set_my_commands(commands, scope=scope)
+        for lang in LANGUAGES:
+            code = None if lang == DEFAULT_LANGUAGE else lang
+            if with_commands:
+                await bot.set_my_commands(operator_menu(lang), scope=scope, language_code=code)
+            else:
+                await bot.delete_my_commands(scope=scope, language_code=code)
     except TelegramError as err:
         log.warning("operator %s: menu not changed (%s); /start the bot first", chat_id, err)
 
@@ -134,6 +144,7 @@ async def show_status(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
         await store.state.get_time(SENDING_PAUSED_UNTIL),
         max(polled, default=None),
         services.clock(),
+        await chat_language(services, update),
     )
     await reply(update, context, text)
 
@@ -142,24 +153,26 @@ async def show_sources(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     """/sources: each source's health, failing ones first, with the last error."""
     services = services_from(context)
     sources = await services.store.sources.all()
-    await reply(update, context, operator_texts.sources_health(sources, services.clock()))
+    lang = await chat_language(services, update)
+    await reply(update, context, operator_texts.sources_health(sources, services.clock(), lang))
 
 
 async def announce(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/announce <text>: a preview of the message and how many chats get it, with buttons."""
     services = services_from(context)
     raw = command_text(update).strip()
+    lang = await chat_language(services, update)
     if not raw:
-        await reply(update, context, operator_texts.ANNOUNCE_USAGE)
+        await reply(update, context, tr(lang, operator_texts.ANNOUNCE_USAGE))
         return
     body = operator_texts.announcement(raw)
     if len(body) > operator_texts.ANNOUNCE_MAX_CHARS:
-        await reply(update, context, operator_texts.announce_too_long(len(body)))
+        await reply(update, context, operator_texts.announce_too_long(len(body), lang))
         return
     token = _remember(context, body)
     chat_count = len(await services.store.chats.reachable_ids())
-    preview = operator_texts.announce_preview(body, chat_count)
-    await reply(update, context, preview, _announce_keyboard(token))
+    preview = operator_texts.announce_preview(body, chat_count, lang)
+    await reply(update, context, preview, _announce_keyboard(token, lang))
 
 
 async def confirm_announce(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -174,14 +187,15 @@ async def confirm_announce(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     await query.answer()
     action, _, token = (query.data or "").removeprefix(ANNOUNCE_PREFIX).partition(":")
     body = _pending(context).pop(token, None)
+    lang = await chat_language(services, update)
     if body is None:
-        await query.edit_message_text(operator_texts.ANNOUNCE_EXPIRED)
+        await query.edit_message_text(tr(lang, operator_texts.ANNOUNCE_EXPIRED))
         return
     if action != "send":
-        await query.edit_message_text(operator_texts.ANNOUNCE_CANCELLED)
+        await query.edit_message_text(tr(lang, operator_texts.ANNOUNCE_CANCELLED))
         return
     queued = await enqueue_announcement(services, token, body)
-    await query.edit_message_text(operator_texts.announce_queued(queued))
+    await query.edit_message_text(operator_texts.announce_queued(queued, lang))
 
 
 async def enqueue_announcement(services: Services, token: str, body: str) -> int:
@@ -208,12 +222,14 @@ def _announcement_for(chat_id: int, token: str, body: str) -> DigestRequest:
     )
 
 
-def _announce_keyboard(token: str) -> InlineKeyboardMarkup:
+def _announce_keyboard(token: str, lang: str) -> InlineKeyboardMarkup:
     send = InlineKeyboardButton(
-        operator_texts.ANNOUNCE_SEND_BUTTON, callback_data=f"{ANNOUNCE_PREFIX}send:{token}"
+        tr(lang, operator_texts.ANNOUNCE_SEND_BUTTON),
+        callback_data=f"{ANNOUNCE_PREFIX}send:{token}",
     )
     cancel = InlineKeyboardButton(
-        operator_texts.ANNOUNCE_CANCEL_BUTTON, callback_data=f"{ANNOUNCE_PREFIX}cancel:{token}"
+        tr(lang, operator_texts.ANNOUNCE_CANCEL_BUTTON),
+        callback_data=f"{ANNOUNCE_PREFIX}cancel:{token}",
     )
     return InlineKeyboardMarkup([[send, cancel]])
 

@@ -24,9 +24,17 @@ from telegram.ext import ContextTypes
 
 from bot.chat import own_feed_texts as say
 from bot.chat.access import admins_only
-from bot.chat.context import chat_key_of, current_chat, ensure_chat, reply, services_from
+from bot.chat.context import (
+    chat_key_of,
+    chat_language,
+    current_chat,
+    ensure_chat,
+    reply,
+    services_from,
+)
 from bot.chat.feed_adder import AddResult
 from bot.chat.own_feeds import adder_of, after_adding, may_add
+from bot.language import tr
 from bot.services import Services
 from bot.sources.opml import OpmlError, OpmlFeed, parse_opml, render_opml
 from bot.store.records import Chat
@@ -43,8 +51,9 @@ async def export_feeds(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     chat = await current_chat(services, update)
     key = chat_key_of(update)
     feeds = await services.store.chat_sources.feeds_of(chat.id) if chat else []
+    lang = await chat_language(services, update)
     if not feeds or key is None:
-        await reply(update, context, say.EXPORT_EMPTY)
+        await reply(update, context, tr(lang, say.EXPORT_EMPTY))
         return
     data = render_opml(
         "newsbot: My feeds",
@@ -54,7 +63,7 @@ async def export_feeds(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     await context.bot.send_document(
         key.telegram_id,
         InputFile(data, filename=EXPORT_FILE_NAME),
-        caption=say.EXPORT_CAPTION,
+        caption=tr(lang, say.EXPORT_CAPTION),
         message_thread_id=key.thread_id or None,
     )
 
@@ -64,23 +73,23 @@ async def import_feeds(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     """/import (caption of an OPML file, or a reply to one), or an .opml file sent privately."""
     services = services_from(context)
     document = uploaded_document(update.effective_message)
-    if document is None:
-        await reply(update, context, say.IMPORT_USAGE)
-        return
     chat = await ensure_chat(services, update)
+    if document is None:
+        await reply(update, context, tr(chat.language, say.IMPORT_USAGE))
+        return
     if not await may_add(update, context, chat):
         return
-    data = await _download(update, context, document)
+    data = await _download(update, context, document, chat.language)
     if data is None:
         return
     try:
         feeds = parse_opml(data)
     except OpmlError as err:
-        await reply(update, context, say.import_refused(str(err)))
+        await reply(update, context, say.import_refused(str(err), chat.language))
         return
     results = await import_into(services, chat, feeds)
     await after_adding(services, results)
-    await reply(update, context, say.import_report(results))
+    await reply(update, context, say.import_report(results, chat.language))
 
 
 def uploaded_document(message: Message | None) -> Document | None:
@@ -94,22 +103,22 @@ def uploaded_document(message: Message | None) -> Document | None:
 
 
 async def _download(
-    update: Update, context: ContextTypes.DEFAULT_TYPE, document: Document
+    update: Update, context: ContextTypes.DEFAULT_TYPE, document: Document, lang: str
 ) -> bytes | None:
     """The file's bytes, or None (after saying why) when it is too large or unreadable."""
     cap = adder_of(services_from(context)).rules.import_max_bytes
     if (document.file_size or 0) > cap:
-        await reply(update, context, say.import_too_large(cap))
+        await reply(update, context, say.import_too_large(cap, lang))
         return None
     try:
         file = await context.bot.get_file(document.file_id)
         data = bytes(await file.download_as_bytearray())
     except TelegramError as err:
         log.warning("could not download an uploaded file: %s", err)
-        await reply(update, context, say.import_refused("I could not download it"))
+        await reply(update, context, say.import_refused(say.DOWNLOAD_FAILED, lang))
         return None
     if len(data) > cap:  # the declared size is the sender's word
-        await reply(update, context, say.import_too_large(cap))
+        await reply(update, context, say.import_too_large(cap, lang))
         return None
     return data
 

@@ -15,8 +15,16 @@ from telegram.ext import ContextTypes
 
 from bot.chat import own_feed_texts as say
 from bot.chat.access import admins_only
-from bot.chat.context import command_text, current_chat, ensure_chat, reply, services_from
+from bot.chat.context import (
+    chat_language,
+    command_text,
+    current_chat,
+    ensure_chat,
+    reply,
+    services_from,
+)
 from bot.chat.feed_adder import AddResult, FeedAdder, read_url
+from bot.language import DEFAULT_LANGUAGE, tr
 from bot.services import Services
 from bot.store.chat_sources import OwnFeed, url_key
 from bot.store.records import Chat
@@ -35,11 +43,11 @@ async def may_add(update: Update, context: ContextTypes.DEFAULT_TYPE, chat: Chat
     """Whether the chat may make the bot fetch new feeds now; if not, say why."""
     adder = adder_of(services_from(context))
     if not adder.rules.enabled:
-        await reply(update, context, say.OWN_FEEDS_OFF)
+        await reply(update, context, tr(chat.language, say.OWN_FEEDS_OFF))
         return False
     wait = adder.rate_limit.wait_seconds(chat.id)
     if wait > 0:
-        await reply(update, context, say.rate_limited(wait))
+        await reply(update, context, say.rate_limited(wait, chat.language))
         return False
     return True
 
@@ -51,10 +59,10 @@ async def after_adding(services: Services, results: Sequence[AddResult]) -> None
         services.wake_sender()
 
 
-def describe(services: Services, result: AddResult) -> str:
+def describe(services: Services, result: AddResult, lang: str = DEFAULT_LANGUAGE) -> str:
     """The reply line for one added URL."""
     names = [t.name for t in services.settings.topics if t.id in result.topics]
-    return say.add_result(result, names, adder_of(services).rules.max_per_chat)
+    return say.add_result(result, names, adder_of(services).rules.max_per_chat, lang)
 
 
 @admins_only
@@ -62,15 +70,15 @@ async def add_feed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/add <feed or site URL>."""
     services = services_from(context)
     arg = command_text(update).strip()
-    if not arg:
-        await reply(update, context, say.ADD_USAGE)
-        return
     chat = await ensure_chat(services, update)
+    if not arg:
+        await reply(update, context, tr(chat.language, say.ADD_USAGE))
+        return
     if not await may_add(update, context, chat):
         return
     result = await adder_of(services).add(chat, arg.split()[0])
     await after_adding(services, [result])
-    await reply(update, context, describe(services, result))
+    await reply(update, context, describe(services, result, chat.language))
 
 
 async def list_feeds(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -78,7 +86,8 @@ async def list_feeds(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     services = services_from(context)
     chat = await current_chat(services, update)
     feeds = await services.store.chat_sources.feeds_of(chat.id) if chat else []
-    await reply(update, context, say.feeds_list(feeds), remove_keyboard(feeds))
+    lang = await chat_language(services, update)
+    await reply(update, context, say.feeds_list(feeds, lang), remove_keyboard(feeds))
 
 
 @admins_only
@@ -86,17 +95,18 @@ async def remove_feed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     """/remove <number from /feeds | URL>."""
     services = services_from(context)
     arg = command_text(update).strip()
+    lang = await chat_language(services, update)
     if not arg:
-        await reply(update, context, say.REMOVE_USAGE)
+        await reply(update, context, tr(lang, say.REMOVE_USAGE))
         return
     chat = await current_chat(services, update)
     feeds = await services.store.chat_sources.feeds_of(chat.id) if chat else []
     feed = pick_feed(feeds, arg)
     if chat is None or feed is None:
-        await reply(update, context, say.no_such_feed(arg))
+        await reply(update, context, say.no_such_feed(arg, lang))
         return
     await services.store.chat_sources.unfollow(chat.id, feed.source_id)
-    await reply(update, context, say.removed(feed.title))
+    await reply(update, context, say.removed(feed.title, lang))
 
 
 @admins_only
@@ -112,9 +122,10 @@ async def press_remove(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     if chat is not None and feed is not None:
         await services.store.chat_sources.unfollow(chat.id, feed.source_id)
         feeds = [f for f in feeds if f.source_id != feed.source_id]
-    await query.answer(say.removed_toast(feed.title) if feed else None)
+    lang = await chat_language(services, update)
+    await query.answer(say.removed_toast(feed.title, lang) if feed else None)
     await query.edit_message_text(
-        say.feeds_list(feeds), parse_mode="HTML", reply_markup=remove_keyboard(feeds)
+        say.feeds_list(feeds, lang), parse_mode="HTML", reply_markup=remove_keyboard(feeds)
     )
 
 

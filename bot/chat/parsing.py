@@ -10,12 +10,14 @@ from __future__ import annotations
 import difflib
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Literal
 
 from bot.chat import texts
 from bot.errors import NewsbotError
+from bot.language import DEFAULT_LANGUAGE, in_language
 from bot.settings import TopicConfig
 
 MAX_FILTER_WORDS = 20
@@ -27,11 +29,13 @@ FilterAction = Literal["include", "exclude", "clear"]
 
 
 class ChatInputError(NewsbotError):
-    """The user typed something we cannot use; ``reply`` is the friendly answer (HTML)."""
+    """The user typed something we cannot use; ``say(lang)`` is the friendly answer (HTML)
+    in the chat's language (``reply`` is the English one, for logs)."""
 
-    def __init__(self, reply: str) -> None:
-        self.reply = reply
-        super().__init__(reply)
+    def __init__(self, say: Callable[[str], str]) -> None:
+        self.say = say
+        self.reply = say(DEFAULT_LANGUAGE)
+        super().__init__(self.reply)
 
 
 # --- topics -----------------------------------------------------------------
@@ -273,26 +277,26 @@ def parse_filter(text: str) -> FilterChoice:
         return FilterChoice("include", parse_filter_words(rest))
     if action in {"exclude", "skip", "mute"}:
         return FilterChoice("exclude", parse_filter_words(rest))
-    raise ChatInputError(texts.filter_usage())
+    raise ChatInputError(texts.filter_usage)
 
 
 def parse_filter_words(text: str) -> tuple[str, ...]:
     """Words and "quoted phrases", lower-cased, without repeats, in typed order."""
     if len(text) > MAX_INPUT_CHARS:
-        raise ChatInputError(texts.TOO_LONG_INPUT)
+        raise ChatInputError(in_language(texts.TOO_LONG_INPUT))
     words: list[str] = []
     for match in _QUOTED_OR_WORD.finditer(text):
         word = " ".join((match[1] if match[1] is not None else match[2]).split())
         word = word.strip(_EDGE_PUNCTUATION).lower()
         if len(word) > MAX_FILTER_WORD_CHARS:
-            raise ChatInputError(texts.word_too_long(word, MAX_FILTER_WORD_CHARS))
+            raise ChatInputError(partial(texts.word_too_long, word, MAX_FILTER_WORD_CHARS))
         if word:
             words.append(word)
     unique = tuple(dict.fromkeys(words))
     if not unique:
-        raise ChatInputError(texts.filter_usage())
+        raise ChatInputError(texts.filter_usage)
     if len(unique) > MAX_FILTER_WORDS:
-        raise ChatInputError(texts.too_many_words(MAX_FILTER_WORDS))
+        raise ChatInputError(partial(texts.too_many_words, MAX_FILTER_WORDS))
     return unique
 
 

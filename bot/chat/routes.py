@@ -21,8 +21,9 @@ from bot.chat.channels import CHANNEL_PREFIX, bot_membership_changed, choose_cha
 from bot.chat.error_reply import report_error
 from bot.chat.group_upgrade import migrate_chat
 from bot.chat.help import point_to_help, show_help
-from bot.chat.keyboards import TOPIC_PREFIX
+from bot.chat.keyboards import LANGUAGE_PREFIX, TOPIC_PREFIX
 from bot.chat.keyword_filters import set_filter
+from bot.chat.language_choice import press_language, set_language
 from bot.chat.lifecycle import confirm_stop, pause, resume, stop
 from bot.chat.more_stories import show_more
 from bot.chat.news_now import search, send_digest_now
@@ -34,6 +35,7 @@ from bot.chat.start import start
 from bot.chat.subscriptions import my_topics, subscribe, unsubscribe
 from bot.chat.topics import show_topics, toggle_topic
 from bot.digest.expand import MORE_PREFIX
+from bot.language import DEFAULT_LANGUAGE, LANGUAGES
 from bot.store.state import StateRepository
 
 COMMAND_HANDLERS: dict[str, Handler] = {
@@ -47,6 +49,7 @@ COMMAND_HANDLERS: dict[str, Handler] = {
     "schedule": set_schedule,
     "quiet": set_quiet,
     "timezone": set_timezone,
+    "language": set_language,
     "filter": set_filter,
     "search": search,
     "pause": pause,
@@ -77,6 +80,7 @@ def register_handlers(application: Application) -> None:
         application.add_handler(CommandHandler(name, handler, filters=_NEW_MESSAGES))
     application.add_handler(CallbackQueryHandler(toggle_topic, pattern=f"^{TOPIC_PREFIX}"))
     application.add_handler(CallbackQueryHandler(confirm_stop, pattern="^stop:"))
+    application.add_handler(CallbackQueryHandler(press_language, pattern=f"^{LANGUAGE_PREFIX}"))
     application.add_handler(CallbackQueryHandler(show_more, pattern=f"^{MORE_PREFIX}"))
     application.add_handler(CallbackQueryHandler(press_remove, pattern=f"^{REMOVE_PREFIX}"))
     application.add_handler(MessageHandler(_OPML_UPLOADS & _NEW_MESSAGES, import_feeds))
@@ -96,7 +100,11 @@ def register_handlers(application: Application) -> None:
 async def set_bot_commands(
     bot: ExtBot, admin_ids: Sequence[int] = (), state: StateRepository | None = None
 ) -> None:
-    """Publish the command menu (setMyCommands) from :data:`texts.COMMANDS`; operators'
+    """Publish the command menu (setMyCommands) from :data:`texts.COMMANDS`: English for
+    everyone, and each other language for users whose Telegram speaks it; operators'
     chats get theirs with the operator commands added (see publish_operator_commands)."""
-    await bot.set_my_commands([BotCommand(name, about) for name, about in texts.COMMANDS])
+    for lang in LANGUAGES:
+        menu = [BotCommand(name, about) for name, about in texts.command_menu(lang)]
+        code = None if lang == DEFAULT_LANGUAGE else lang
+        await bot.set_my_commands(menu, language_code=code)
     await publish_operator_commands(bot, admin_ids, state)

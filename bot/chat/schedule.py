@@ -11,10 +11,19 @@ from telegram.ext import ContextTypes
 
 from bot.chat import texts
 from bot.chat.access import admins_only
-from bot.chat.context import command_text, ensure_chat, local_time, next_slot, reply, services_from
+from bot.chat.context import (
+    chat_language,
+    command_text,
+    ensure_chat,
+    local_time,
+    next_slot,
+    reply,
+    services_from,
+)
 from bot.chat.parsing import ChatInputError
 from bot.chat.schedule_parsing import ScheduleChoice, parse_quiet, parse_schedule
 from bot.chat.timezones import parse_timezone
+from bot.language import tr
 from bot.services import Services
 from bot.store.records import Chat
 
@@ -69,12 +78,12 @@ async def set_schedule(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     try:
         choice = parse_schedule(command_text(update).split())
     except ChatInputError as err:
-        await reply(update, context, err.reply)
+        await reply(update, context, err.say(await chat_language(services, update)))
         return
     chat = await apply_schedule(services, await ensure_chat(services, update), choice)
     next_local = local_time(chat.next_digest_at, chat.timezone)
     answer = texts.schedule_set(
-        chat.mode, chat.digest_times, chat.timezone, next_local, chat.digest_days
+        chat.mode, chat.digest_times, chat.timezone, next_local, chat.digest_days, chat.language
     )
     await reply(update, context, answer)
 
@@ -87,13 +96,14 @@ async def set_quiet(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     try:
         quiet = parse_quiet(arg)
     except ChatInputError as err:
-        await reply(update, context, err.reply)
+        await reply(update, context, err.say(await chat_language(services, update)))
         return
     chat = await apply_quiet(services, await ensure_chat(services, update), quiet)
     if chat.quiet_hours is None:
-        await reply(update, context, texts.QUIET_OFF)
+        await reply(update, context, tr(chat.language, texts.QUIET_OFF))
         return
-    await reply(update, context, texts.quiet_set(chat.quiet_hours, chat.mode, chat.timezone))
+    answer = texts.quiet_set(chat.quiet_hours, chat.mode, chat.timezone, chat.language)
+    await reply(update, context, answer)
 
 
 @admins_only
@@ -103,14 +113,14 @@ async def set_timezone(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     chat = await ensure_chat(services, update)
     arg = command_text(update)
     if not arg:
-        await reply(update, context, texts.timezone_usage(chat.timezone))
+        await reply(update, context, texts.timezone_usage(chat.timezone, chat.language))
         return
     try:
         tz = parse_timezone(arg)
     except ChatInputError as err:
-        await reply(update, context, err.reply)
+        await reply(update, context, err.say(chat.language))
         return
     chat = await apply_timezone(services, chat, tz)
     local_now = local_time(services.clock(), tz)
     assert local_now is not None
-    await reply(update, context, texts.timezone_set(tz, local_now))
+    await reply(update, context, texts.timezone_set(tz, local_now, chat.language))

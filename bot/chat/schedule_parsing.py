@@ -10,9 +10,13 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
+
+from babel.dates import get_day_names
 
 from bot.chat import texts
-from bot.chat.parsing import ChatInputError
+from bot.chat.parsing import ChatInputError, strip_accents
+from bot.language import LANGUAGES
 from bot.store.records import ChatMode
 
 MAX_DIGEST_TIMES = 12
@@ -32,7 +36,22 @@ _DAY_NAMES = (
     ("sat", "saturday", "sa"),
     ("sun", "sunday", "su"),
 )
-_DAY_NUMBERS = {name: number for number, names in enumerate(_DAY_NAMES) for name in names}
+
+
+def _named_days() -> dict[str, int]:
+    """Day names people type: the English ones above, and every language's short and long
+    names from Babel ("пн", "понедельник", "lun", "miércoles", "miercoles")."""
+    numbers = {name: number for number, names in enumerate(_DAY_NAMES) for name in names}
+    for lang in LANGUAGES:
+        for width in ("abbreviated", "wide"):
+            for number, name in get_day_names(width, locale=lang).items():
+                folded = name.casefold().rstrip(".")
+                numbers.setdefault(folded, number)
+                numbers.setdefault(strip_accents(folded), number)
+    return numbers
+
+
+_DAY_NUMBERS = _named_days()
 _DAY_GROUPS = {
     "weekdays": (0, 1, 2, 3, 4),
     "workdays": (0, 1, 2, 3, 4),
@@ -41,7 +60,7 @@ _DAY_GROUPS = {
     "daily": (),
     "everyday": (),
 }
-_DAY_RANGE = re.compile(r"^([a-z]+)[-–]([a-z]+)$")
+_DAY_RANGE = re.compile(r"^([^\W\d_]+)[-–]([^\W\d_]+)$")
 _QUIET_SPAN = re.compile(r"^\s*(\S+?)\s*(?:-|–|—|to|until|\s)\s*(\S+)\s*$")
 
 
@@ -65,13 +84,13 @@ def parse_schedule(args: Sequence[str]) -> ScheduleChoice:
     """
     tokens = _schedule_tokens(args)
     if not tokens:
-        raise ChatInputError(texts.schedule_usage())
+        raise ChatInputError(texts.schedule_usage)
     if len(tokens) == 1 and tokens[0] in _INSTANT_WORDS:
         return ScheduleChoice("instant")
     if len(tokens) == 1 and tokens[0] in _OFF_WORDS:
         return ScheduleChoice("off")
     if len(tokens) > _MAX_SCHEDULE_TOKENS:
-        raise ChatInputError(texts.too_many_times(MAX_DIGEST_TIMES))
+        raise ChatInputError(partial(texts.too_many_times, MAX_DIGEST_TIMES))
     days: set[int] = set()
     day_tokens = 0
     while day_tokens < len(tokens) and _is_day(tokens[day_tokens]):
@@ -79,7 +98,7 @@ def parse_schedule(args: Sequence[str]) -> ScheduleChoice:
         day_tokens += 1
     times = sorted({_parse_time(token) for token in tokens[day_tokens:]})
     if len(times) > MAX_DIGEST_TIMES:
-        raise ChatInputError(texts.too_many_times(MAX_DIGEST_TIMES))
+        raise ChatInputError(partial(texts.too_many_times, MAX_DIGEST_TIMES))
     every_day = not days or len(days) == 7 or _names_every_day(tokens[:day_tokens])
     return ScheduleChoice("scheduled", tuple(times), () if every_day else tuple(sorted(days)))
 
@@ -91,18 +110,18 @@ def parse_quiet(text: str) -> tuple[str, str] | None:
     """
     folded = text.casefold().strip()
     if not folded:
-        raise ChatInputError(texts.quiet_usage())
+        raise ChatInputError(texts.quiet_usage)
     if folded in _OFF_WORDS or folded in {"clear", "none"}:
         return None
     match = _QUIET_SPAN.match(folded)
     if match is None:
-        raise ChatInputError(texts.bad_quiet(text))
+        raise ChatInputError(partial(texts.bad_quiet, text))
     try:
         start, end = (_parse_time(_schedule_tokens([part])[0]) for part in match.groups())
     except (ChatInputError, IndexError) as err:
-        raise ChatInputError(texts.bad_quiet(text)) from err
+        raise ChatInputError(partial(texts.bad_quiet, text)) from err
     if start == end:
-        raise ChatInputError(texts.bad_quiet(text))
+        raise ChatInputError(partial(texts.bad_quiet, text))
     return start, end
 
 
@@ -153,10 +172,10 @@ def _parse_time(token: str) -> str:
     elif match:
         hour, minute, suffix = int(match[1]), int(match[2] or 0), match[3]
     else:
-        raise ChatInputError(texts.bad_time(token))
+        raise ChatInputError(partial(texts.bad_time, token))
     hour = _to_24_hour(hour, suffix, token)
     if not (0 <= hour <= 23 and 0 <= minute <= 59):
-        raise ChatInputError(texts.bad_time(token))
+        raise ChatInputError(partial(texts.bad_time, token))
     return f"{hour:02d}:{minute:02d}"
 
 
@@ -164,5 +183,5 @@ def _to_24_hour(hour: int, suffix: str | None, token: str) -> int:
     if suffix is None:
         return hour
     if not 1 <= hour <= 12:
-        raise ChatInputError(texts.bad_time(token))
+        raise ChatInputError(partial(texts.bad_time, token))
     return hour % 12 + (12 if suffix == "pm" else 0)

@@ -21,25 +21,26 @@ from bot.chat.subscriptions import (
     unknown_lines,
     welcome,
 )
+from bot.language import tr
 from bot.services import Services
 from bot.store.records import Chat
 
 
 async def greeting_for(services: Services, chat: Chat, payload: str) -> Followed:
     """The /start text; a deep-link ``payload`` naming topics subscribes to them."""
+    lang = chat.language
     if not payload:
-        return Followed(texts.WELCOME)
+        return Followed(tr(lang, texts.WELCOME))
     settings = services.settings
     match = match_topics(payload, settings.topics)
-    lines = unknown_lines(settings, match.unknown)
+    lines = unknown_lines(settings, match.unknown, lang)
     new: tuple[str, ...] = ()
     if match.found:
         new = await follow_quietly(services, chat, [t.id for t in match.found])
-        lines.insert(
-            0, texts.deep_link_subscribed(topic_names(settings, [t.id for t in match.found]))
-        )
+        names = topic_names(settings, [t.id for t in match.found])
+        lines.insert(0, texts.deep_link_subscribed(names, lang))
     else:
-        lines.insert(0, texts.WELCOME)
+        lines.insert(0, tr(lang, texts.WELCOME))
     return Followed("\n\n".join(lines), new)
 
 
@@ -52,11 +53,12 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         chat = await reactivate(services, chat, unpause=True)
     greeting = await greeting_for(services, chat, command_text(update))
     if not services.settings.topics:
-        await reply(update, context, f"{greeting.text}\n\n{texts.NO_TOPICS_CONFIGURED}")
+        no_topics = tr(chat.language, texts.NO_TOPICS_CONFIGURED)
+        await reply(update, context, f"{greeting.text}\n\n{no_topics}")
         return
     fresh = await services.store.chats.get_by_id(chat.id)
     followed = fresh.topics if fresh is not None else ()
-    keyboard = topics_keyboard(services.settings.topics, followed)
+    keyboard = topics_keyboard(services.settings.topics, followed, chat.language)
     await reply(update, context, greeting.text, keyboard)
     if greeting.new:  # the welcome digest after the answer that announces it
         await welcome(services, chat.id, greeting.new)

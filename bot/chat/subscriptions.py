@@ -16,6 +16,7 @@ from telegram.ext import ContextTypes
 from bot.chat import texts
 from bot.chat.access import admins_only
 from bot.chat.context import (
+    chat_language,
     command_text,
     current_chat,
     ensure_chat,
@@ -25,6 +26,7 @@ from bot.chat.context import (
 )
 from bot.chat.keyboards import topics_keyboard
 from bot.chat.parsing import TopicMatch, match_topic, match_topics, suggest_topics, wants_all
+from bot.language import tr
 from bot.services import Services
 from bot.settings import Settings
 from bot.store.records import Chat
@@ -83,12 +85,12 @@ async def welcome(services: Services, chat_id: int, topic_ids: Sequence[str]) ->
         services.wake_sender()
 
 
-def unknown_lines(settings: Settings, unknown: Sequence[str]) -> list[str]:
+def unknown_lines(settings: Settings, unknown: Sequence[str], lang: str) -> list[str]:
     """ "No topic 'x'. Did you mean ...?" for the first few unknown parts."""
     lines = []
     for part in unknown[:MAX_UNKNOWN_SHOWN]:
         guesses = [t.name for t in suggest_topics(part, settings.topics)]
-        lines.append(texts.unknown_topic(part, guesses))
+        lines.append(texts.unknown_topic(part, guesses, lang))
     return lines
 
 
@@ -97,17 +99,17 @@ async def subscribe_text(services: Services, chat: Chat, arg: str) -> Followed:
     settings = services.settings
     if wants_all(arg) and match_topic(arg, settings.topics) is None:
         new = await follow_quietly(services, chat, [topic.id for topic in settings.topics])
-        return Followed(texts.subscribed_all(len(settings.topics)), new)
+        return Followed(texts.subscribed_all(len(settings.topics), chat.language), new)
     match = match_topics(arg, settings.topics)
-    lines = unknown_lines(settings, match.unknown)
+    lines = unknown_lines(settings, match.unknown, chat.language)
     wanted = [t.id for t in match.found]
     new = await follow_quietly(services, chat, wanted) if wanted else ()
     old = [t for t in wanted if t not in new]
     if new:
-        lines.append(texts.subscribed(topic_names(settings, new)))
+        lines.append(texts.subscribed(topic_names(settings, new), chat.language))
     if old:
-        lines.append(texts.already_subscribed(topic_names(settings, old)))
-    return Followed("\n".join(lines) or texts.unknown_topic(arg), new)
+        lines.append(texts.already_subscribed(topic_names(settings, old), chat.language))
+    return Followed("\n".join(lines) or texts.unknown_topic(arg, lang=chat.language), new)
 
 
 async def unsubscribe_text(services: Services, chat: Chat, arg: str) -> str:
@@ -115,18 +117,18 @@ async def unsubscribe_text(services: Services, chat: Chat, arg: str) -> str:
     chats = services.store.chats
     if wants_all(arg):
         await chats.remove_topics(chat.id, None)
-        return texts.UNSUBSCRIBED_ALL
+        return tr(chat.language, texts.UNSUBSCRIBED_ALL)
     settings = services.settings
     match: TopicMatch = match_topics(arg, settings.topics)
-    lines = unknown_lines(settings, match.unknown)
+    lines = unknown_lines(settings, match.unknown, chat.language)
     wanted = [t.id for t in match.found]
     gone = await chats.remove_topics(chat.id, wanted) if wanted else ()
     kept = [t for t in wanted if t not in gone]
     if gone:
-        lines.append(texts.unsubscribed(topic_names(settings, gone)))
+        lines.append(texts.unsubscribed(topic_names(settings, gone), chat.language))
     if kept:
-        lines.append(texts.not_subscribed(topic_names(settings, kept)))
-    return "\n".join(lines) or texts.unknown_topic(arg)
+        lines.append(texts.not_subscribed(topic_names(settings, kept), chat.language))
+    return "\n".join(lines) or texts.unknown_topic(arg, lang=chat.language)
 
 
 def describe_chat(settings: Settings, chat: Chat) -> str:
@@ -142,10 +144,11 @@ def describe_chat(settings: Settings, chat: Chat) -> str:
         is_paused=chat.is_paused,
         days=chat.digest_days,
         quiet=chat.quiet_hours,
+        lang=chat.language,
     )
     if not chat.own_feeds:
         return summary
-    return f"{summary}\n<b>My feeds:</b> {len(chat.own_feeds)} (/feeds lists them)"
+    return f"{summary}\n{texts.own_feeds_count(len(chat.own_feeds), chat.language)}"
 
 
 @admins_only
@@ -153,13 +156,14 @@ async def subscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/subscribe <topic>[, <topic>...]; without a topic, the keyboard."""
     services = services_from(context)
     if not services.settings.topics:
-        await reply(update, context, texts.NO_TOPICS_CONFIGURED)
+        lang = await chat_language(services, update)
+        await reply(update, context, tr(lang, texts.NO_TOPICS_CONFIGURED))
         return
     chat = await ensure_chat(services, update)
     arg = command_text(update)
     if not arg:
-        keyboard = topics_keyboard(services.settings.topics, chat.topics)
-        await reply(update, context, texts.CHOOSE_TOPICS, keyboard)
+        keyboard = topics_keyboard(services.settings.topics, chat.topics, chat.language)
+        await reply(update, context, tr(chat.language, texts.CHOOSE_TOPICS), keyboard)
         return
     followed = await subscribe_text(services, chat, arg)
     await reply(update, context, followed.text)
@@ -172,12 +176,13 @@ async def unsubscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     """/unsubscribe <topic>[, ...] | all."""
     services = services_from(context)
     arg = command_text(update)
+    lang = await chat_language(services, update)
     if not arg:
-        await reply(update, context, texts.UNSUBSCRIBE_USAGE)
+        await reply(update, context, tr(lang, texts.UNSUBSCRIBE_USAGE))
         return
     chat = await current_chat(services, update)
     if chat is None or not chat.topics:
-        await reply(update, context, texts.NO_TOPICS_YET)
+        await reply(update, context, tr(lang, texts.NO_TOPICS_YET))
         return
     await reply(update, context, await unsubscribe_text(services, chat, arg))
 
@@ -187,6 +192,7 @@ async def my_topics(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     services = services_from(context)
     chat = await current_chat(services, update)
     if chat is None:
-        await reply(update, context, texts.NO_TOPICS_YET)
+        lang = await chat_language(services, update)
+        await reply(update, context, tr(lang, texts.NO_TOPICS_YET))
         return
     await reply(update, context, describe_chat(services.settings, chat))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from functools import cache
+from functools import cache, partial
 from zoneinfo import available_timezones
 
 from bot.chat import texts
@@ -112,11 +112,11 @@ def parse_timezone(text: str) -> str:
     """
     raw = " ".join(text.split())
     if not raw or len(raw) > _MAX_TZ_CHARS:
-        raise ChatInputError(texts.bad_timezone(raw[:_MAX_TZ_CHARS], None))
+        raise ChatInputError(partial(texts.bad_timezone, raw[:_MAX_TZ_CHARS], None))
     key = raw.casefold().replace("\u2212", "-")
     zone = _zone_from_utc_words(key) or _zone_from_offset(key, raw) or _zone_from_name(key)
     if zone is None:
-        raise ChatInputError(texts.bad_timezone(raw, _closest_place(key)))
+        raise ChatInputError(partial(texts.bad_timezone, raw, _closest_place(key)))
     return zone
 
 
@@ -137,7 +137,7 @@ def _zone_from_offset(key: str, raw: str) -> str | None:
         return f"Etc/GMT{'-' if sign > 0 else '+'}{hours}"
     zone = _PARTIAL_HOUR_ZONES.get((sign * hours, minutes))
     if zone is None:
-        raise ChatInputError(texts.bad_offset(raw))
+        raise ChatInputError(partial(texts.bad_offset, raw))
     return zone
 
 

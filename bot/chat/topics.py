@@ -13,7 +13,14 @@ from telegram.ext import ContextTypes
 
 from bot.chat import texts
 from bot.chat.access import admins_only
-from bot.chat.context import current_chat, ensure_chat, reply, services_from
+from bot.chat.context import (
+    chat_language,
+    current_chat,
+    ensure_chat,
+    reply,
+    services_from,
+    user_language,
+)
 from bot.chat.keyboards import (
     CHECK_MARK,
     DONE,
@@ -22,6 +29,7 @@ from bot.chat.keyboards import (
     topics_keyboard,
 )
 from bot.chat.subscriptions import follow
+from bot.language import tr
 from bot.services import Services
 from bot.store.records import Chat
 
@@ -54,13 +62,14 @@ def pressed_to_follow(query: CallbackQuery, topic_id: str, followed: tuple[str, 
 async def show_topics(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/topics: the keyboard, with the chat's topics checked (anyone may look)."""
     services = services_from(context)
-    if not services.settings.topics:
-        await reply(update, context, texts.NO_TOPICS_CONFIGURED)
-        return
     chat = await current_chat(services, update)
+    lang = chat.language if chat is not None else user_language(services, update)
+    if not services.settings.topics:
+        await reply(update, context, tr(lang, texts.NO_TOPICS_CONFIGURED))
+        return
     followed = chat.topics if chat is not None else ()
-    keyboard = topics_keyboard(services.settings.topics, followed)
-    await reply(update, context, texts.CHOOSE_TOPICS, keyboard)
+    keyboard = topics_keyboard(services.settings.topics, followed, lang)
+    await reply(update, context, tr(lang, texts.CHOOSE_TOPICS), keyboard)
 
 
 @admins_only
@@ -71,7 +80,8 @@ async def toggle_topic(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     topic_id = parse_topic_callback(query.data)
     if topic_id == DONE:
         await query.answer()
-        await query.edit_message_text(texts.TOPICS_DONE)
+        lang = await chat_language(services_from(context), update)
+        await query.edit_message_text(tr(lang, texts.TOPICS_DONE))
         return
     services = services_from(context)
     topic = services.settings.topic(topic_id or "")
@@ -82,7 +92,7 @@ async def toggle_topic(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         return
     to_follow = pressed_to_follow(query, topic.id, chat.topics)
     is_followed = await toggle(services, chat, topic.id, to_follow=to_follow)
-    await query.answer(texts.topic_toggled_toast(topic.name, is_followed))
+    await query.answer(texts.topic_toggled_toast(topic.name, is_followed, chat.language))
     await redraw(query, services, chat.id)
 
 
@@ -90,7 +100,8 @@ async def redraw(query: CallbackQuery, services: Services, chat_id: int) -> None
     """Redraw the keyboard under the pressed message from the stored subscriptions."""
     chat = await services.store.chats.get_by_id(chat_id)
     followed = chat.topics if chat is not None else ()
-    keyboard = topics_keyboard(services.settings.topics, followed)
+    lang = chat.language if chat is not None else services.settings.default_language
+    keyboard = topics_keyboard(services.settings.topics, followed, lang)
     try:
         await query.edit_message_reply_markup(keyboard)
     except BadRequest as err:

@@ -2,7 +2,7 @@
 
 Serves the capacity budget's planning line: 100,000 due chats planned in
 < 30 s and < 300 MB on SQLite (``bench/fanout.py``). Chats with the same topics,
-filters, cursor, time zone and slot get the same digest, and so do their
+filters, cursor, time zone, language and slot get the same digest, and so do their
 schedules: choosing and rendering each distinct digest once, not once per chat,
 is what keeps a fan-out within it (without it the benchmark takes several times
 as long).
@@ -44,6 +44,9 @@ class DigestKey:
     cursor: int
     since: datetime
     timezone: str
+    # The words and dates of a digest are in the chat's language: chats of different
+    # languages never share a text.
+    language: str
     at: datetime | None
     title: str | None
     # The newest article of the batch's candidates: a batch planned after a poll

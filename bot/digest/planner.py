@@ -56,6 +56,7 @@ from bot.digest.slots import (
     quiet_hours_end,
     slot_key,
 )
+from bot.language import tr
 from bot.settings import Settings
 from bot.store import Store
 from bot.store.records import Article, Chat, DigestRequest, Part
@@ -199,7 +200,12 @@ class DigestPlanner:
         pool = await self._candidates([chat], now)
         articles = fetched_since(pool, self._since(chat, now))
         rendered = self._render(
-            chat, articles, chat.cursor_article_id, at=now, title=wording.DIGEST_TITLE, now=now
+            chat,
+            articles,
+            chat.cursor_article_id,
+            at=now,
+            title=tr(chat.language, wording.DIGEST_TITLE),
+            now=now,
         )
         request = DigestRequest(
             chat_id=chat.id,
@@ -254,9 +260,11 @@ class DigestPlanner:
             articles,
             cursor,
             at=None,
-            title=wording.welcome_title(names),
+            title=wording.welcome_title(names, chat.language),
             now=now,
-            footer=wording.welcome_footer(self._next_digest_words(chat, now), chat.mode),
+            footer=wording.welcome_footer(
+                self._next_digest_words(chat, now), chat.mode, chat.language
+            ),
         )
         request = DigestRequest(
             chat_id=chat.id,
@@ -286,7 +294,7 @@ class DigestPlanner:
             at = chat.next_digest_at or next_digest_at(
                 chat.digest_times, chat.timezone, now, chat.digest_days
             )
-            return wording.next_digest_time(at, chat.timezone)
+            return wording.next_digest_time(at, chat.timezone, chat.language)
         except (ValueError, KeyError):
             return None
 
@@ -315,7 +323,8 @@ class DigestPlanner:
         following: datetime,
         now: datetime,
     ) -> DigestRequest:
-        rendered = self._cached_render(chat, pool, now, at=deliver_at, title=wording.DIGEST_TITLE)
+        title = tr(chat.language, wording.DIGEST_TITLE)
+        rendered = self._cached_render(chat, pool, now, at=deliver_at, title=title)
         return DigestRequest(
             chat_id=chat.id,
             kind="scheduled",
@@ -343,7 +352,8 @@ class DigestPlanner:
     def _instant_request(
         self, chat: Chat, pool: Sequence[Article], slot: str, now: datetime
     ) -> DigestRequest | None:
-        rendered = self._cached_render(chat, pool, now, at=None, title=wording.INSTANT_TITLE)
+        title = tr(chat.language, wording.INSTANT_TITLE)
+        rendered = self._cached_render(chat, pool, now, at=None, title=title)
         if not rendered.parts and rendered.max_article_id <= chat.cursor_article_id:
             return None  # nothing to send and nothing to move
         return DigestRequest(
@@ -400,6 +410,7 @@ class DigestPlanner:
             cursor=chat.cursor_article_id,
             since=since,
             timezone=chat.timezone,
+            language=chat.language,
             at=at,
             title=title,
             newest=max((a.id for a in pool), default=0),
@@ -451,6 +462,7 @@ class DigestPlanner:
             now=now,
             footer=footer,
             more_data=_more_data(plan, cursor, self._since(chat, now)),
+            lang=chat.language,
         )
         return Rendered(
             parts=tuple(_part(p) for p in parts),

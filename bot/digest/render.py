@@ -33,6 +33,8 @@ from zoneinfo import ZoneInfo
 
 from bot.digest import wording
 from bot.digest.content import DigestPlan, RenderedPart, Section, Story, Updates
+from bot.digest.select import MY_FEEDS
+from bot.language import DEFAULT_LANGUAGE, tr
 from bot.store.records import Article
 
 MESSAGE_LIMIT = 4096
@@ -65,6 +67,7 @@ def render_digest(
     now: datetime | None = None,
     footer: str | None = None,
     more_data: MoreData | None = None,
+    lang: str = DEFAULT_LANGUAGE,
 ) -> list[RenderedPart]:
     """Render a plan as one or more messages; an empty plan gives no message.
 
@@ -74,12 +77,14 @@ def render_digest(
     relative to ``now`` (default ``at``; neither gives "15 Nov, 19:16").
     ``footer`` is an italic last line. ``more_data`` gives a cut section's button
     data. With ``link_preview="top"`` only the first message shows a link preview.
+    Every word and date is in language ``lang`` (``title`` and ``footer`` come translated).
     """
     if plan.is_empty:
         return []
     zone = ZoneInfo(tz)
     reference = now or at
-    packer = _Packer(zone, _header(title, at, tz, reference), reference, more_data)
+    header = _header(title, at, tz, reference, lang)
+    packer = _Packer(zone, header, reference, more_data, lang)
     for section in plan.sections:
         packer.add_section(section)
     if plan.updates is not None:
@@ -96,6 +101,7 @@ def render_story_list(
     *,
     link_preview: LinkPreview = "off",
     now: datetime | None = None,
+    lang: str = DEFAULT_LANGUAGE,
 ) -> list[RenderedPart]:
     """Render articles in the given order under one heading (/search).
 
@@ -105,7 +111,8 @@ def render_story_list(
     if not articles:
         return []
     stories = tuple(Story(article) for article in articles)
-    return render_section(Section("", heading, stories), tz, now=now, link_preview=link_preview)
+    section = Section("", heading, stories)
+    return render_section(section, tz, now=now, link_preview=link_preview, lang=lang)
 
 
 def render_section(
@@ -114,13 +121,14 @@ def render_section(
     *,
     now: datetime | None = None,
     link_preview: LinkPreview = "off",
+    lang: str = DEFAULT_LANGUAGE,
 ) -> list[RenderedPart]:
     """One section on its own (a "+K more" expansion, /search results): its heading
     names the zone when ``now`` is given; no stories give no message."""
     if not section.stories:
         return []
     zone = ZoneInfo(tz)
-    packer = _Packer(zone, header=None, now=now)
+    packer = _Packer(zone, header=None, now=now, lang=lang)
     name = section.topic_name
     if now is not None:
         name = f"{name} · {wording.zone_label(tz, now)}"
@@ -142,56 +150,63 @@ def safe_url(url: str) -> str | None:
     return candidate
 
 
-def story_html(story: Story, zone: ZoneInfo, now: datetime | None = None) -> str:
+def story_html(
+    story: Story, zone: ZoneInfo, now: datetime | None = None, lang: str = DEFAULT_LANGUAGE
+) -> str:
     """One story: bold headline, summary, the outlet as the link with the local time,
     other outlets."""
     article = story.article
     lines = [f"<b>{escape(article.headline.strip())}</b>"] if article.headline.strip() else []
     if article.summary.strip():
         lines.append(escape(article.summary.strip()))
-    when = wording.item_time(article.published_at, zone, now)
-    lines.append(f"{_source_link(article)} · {when}")
+    when = wording.item_time(article.published_at, zone, now, lang)
+    lines.append(f"{_source_link(article, lang)} · {when}")
     if story.also:
-        lines.append(f"<i>{escape(wording.also_covered_by(story.also))}</i>")
+        lines.append(f"<i>{escape(wording.also_covered_by(story.also, lang))}</i>")
     return "\n".join(lines)
 
 
-def update_html(article: Article, zone: ZoneInfo, now: datetime | None = None) -> str:
+def update_html(
+    article: Article, zone: ZoneInfo, now: datetime | None = None, lang: str = DEFAULT_LANGUAGE
+) -> str:
     """One update line: headline, source link, local time."""
     headline = escape(article.headline.strip())
-    when = wording.item_time(article.published_at, zone, now)
-    return (
-        f"{headline} · {_source_link(article)} · {when}"
-        if headline
-        else f"{_source_link(article)} · {when}"
-    )
+    when = wording.item_time(article.published_at, zone, now, lang)
+    link = _source_link(article, lang)
+    return f"{headline} · {link} · {when}" if headline else f"{link} · {when}"
 
 
-def _source_link(article: Article) -> str:
-    name = escape(article.source_name.strip() or wording.SOURCE_FALLBACK)
+def _source_link(article: Article, lang: str) -> str:
+    name = escape(article.source_name.strip() or tr(lang, wording.SOURCE_FALLBACK))
     url = safe_url(article.url)
     return f'<a href="{escape(url, quote=True)}">{name}</a>' if url else name
 
 
 def _header(
-    title: str | None, at: datetime | None, tz: str, reference: datetime | None
+    title: str | None, at: datetime | None, tz: str, reference: datetime | None, lang: str
 ) -> str | None:
     """The bold title, the digest's local time and, when item times are relative
     (so read in the chat's zone), the zone, named once."""
     if title is None:
         return None
     zone = ZoneInfo(tz)
-    when = "" if at is None else f" · {wording.header_time(at, zone)}"
+    when = "" if at is None else f" · {wording.header_time(at, zone, lang)}"
     named = "" if reference is None else f" · {escape(wording.zone_label(tz, reference))}"
     return f"<b>{escape(title)}</b>{when}{named}"
+
+
+def section_name(section: Section, lang: str) -> str:
+    """A section's heading: the topic's configured name, or "My feeds" in ``lang``."""
+    return tr(lang, section.topic_name) if section.topic_id == MY_FEEDS else section.topic_name
 
 
 def _heading(name: str) -> str:
     return f"<b><u>{escape(name)}</u></b>"
 
 
-def _more_line(section: Section) -> str:
-    return f"<i>{escape(wording.more_in_topic(section.more_count, section.topic_name))}</i>"
+def _more_line(section: Section, lang: str) -> str:
+    more = wording.more_in_topic(section.more_count, section_name(section, lang), lang)
+    return f"<i>{escape(more)}</i>"
 
 
 def _parts(
@@ -216,8 +231,10 @@ class _Packer:
         header: str | None,
         now: datetime | None = None,
         more_data: MoreData | None = None,
+        lang: str = DEFAULT_LANGUAGE,
     ) -> None:
         self.zone = zone
+        self.lang = lang
         self.now = now
         self.more_data = more_data
         # Message index -> its "+K more" buttons as (label, callback data).
@@ -229,29 +246,31 @@ class _Packer:
 
     def add_section(self, section: Section) -> None:
         self.continued = None
-        lead = [_heading(section.topic_name)]
+        name = section_name(section, self.lang)
+        lead = [_heading(name)]
         for story in section.stories:
             self._put(lead, partial(self._story, story))
             lead = []
-            self.continued = _heading(wording.continued(section.topic_name))
+            self.continued = _heading(wording.continued(name, self.lang))
         if not section.more_count:
             return
         data = self.more_data(section) if self.more_data is not None else None
         if data is None:
-            self._put(lead, lambda _budget: _more_line(section))
+            self._put(lead, lambda _budget: _more_line(section, self.lang))
             return
-        label = wording.more_in_topic(section.more_count, section.topic_name)
+        label = wording.more_in_topic(section.more_count, name, self.lang)
         self.buttons.setdefault(len(self.done), []).append((label, data))
 
     def add_updates(self, updates: Updates) -> None:
         self.continued = None
-        lead = [_heading(wording.UPDATES_HEADING)]
+        heading = tr(self.lang, wording.UPDATES_HEADING)
+        lead = [_heading(heading)]
         for article in updates.articles:
             self._put(lead, partial(self._update, article))
             lead = []
-            self.continued = _heading(wording.continued(wording.UPDATES_HEADING))
+            self.continued = _heading(wording.continued(heading, self.lang))
         if updates.more_count:
-            more = escape(wording.more_updates(updates.more_count))
+            more = escape(wording.more_updates(updates.more_count, self.lang))
             self._put(lead, lambda _budget: f"<i>{more}</i>")
 
     def add_line(self, html: str) -> None:
@@ -291,29 +310,32 @@ class _Packer:
         return MESSAGE_LIMIT - used - (utf16_len(_SEPARATOR) if self.current else 0)
 
     def _story(self, story: Story, budget: int | None) -> str:
-        html = story_html(story, self.zone, self.now)
+        html = story_html(story, self.zone, self.now, self.lang)
         if budget is None or utf16_len(html) <= budget:
             return html
-        return _shorten_story(story, self.zone, budget, self.now)
+        return _shorten_story(story, self.zone, budget, self.now, self.lang)
 
     def _update(self, article: Article, budget: int | None) -> str:
-        html = update_html(article, self.zone, self.now)
+        html = update_html(article, self.zone, self.now, self.lang)
         if budget is None or utf16_len(html) <= budget:
             return html
-        return _shorten_story(Story(replace(article, summary="")), self.zone, budget, self.now)
+        short = Story(replace(article, summary=""))
+        return _shorten_story(short, self.zone, budget, self.now, self.lang)
 
 
-def _shorten_story(story: Story, zone: ZoneInfo, budget: int, now: datetime | None) -> str:
+def _shorten_story(
+    story: Story, zone: ZoneInfo, budget: int, now: datetime | None, lang: str
+) -> str:
     """Shorten a story's texts until its HTML fits ``budget`` UTF-16 units."""
 
     def fits(candidate: Story) -> bool:
-        return utf16_len(story_html(candidate, zone, now)) <= budget
+        return utf16_len(story_html(candidate, zone, now, lang)) <= budget
 
     shortened = _shorten_field(story, story.article.summary, _with_summary, fits)
     if not fits(shortened):
         shortened = replace(shortened, also=())
         shortened = _shorten_field(shortened, story.article.headline, _with_headline, fits)
-    html = story_html(shortened, zone, now)
+    html = story_html(shortened, zone, now, lang)
     if utf16_len(html) > budget:
         raise ValueError(f"story {story.article.id} cannot fit in {budget} UTF-16 units")
     return html

@@ -37,6 +37,7 @@ from functools import cache
 from typing import Protocol
 
 from bot.digest.content import DigestPlan, Section, Story, Updates
+from bot.language import N_
 from bot.store.records import OWN_FEED_PREFIX, Article, is_own_feed_topic
 
 log = logging.getLogger(__name__)
@@ -49,7 +50,7 @@ MAX_UPDATES = 10
 
 # The section of a chat's own feeds (no catalogue id has a colon), after every topic.
 MY_FEEDS = OWN_FEED_PREFIX
-MY_FEEDS_NAME = "My feeds"
+MY_FEEDS_NAME = N_("My feeds")  # translated when rendered (render.section_name)
 
 Tokens = tuple[str, ...]
 

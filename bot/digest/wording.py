@@ -1,8 +1,10 @@
 """What digests say in words: titles, headings, labels, and times in a chat's zone.
 
-Every piece of digest text a reader sees is here, as a constant or a small
-function, so it can move into a translation catalogue in one place. Times are
-24-hour and independent of the process locale. All functions are pure.
+Every piece of digest text a reader sees is here, as a constant (a msgid marked
+with ``N_``, translated with :func:`bot.language.tr`) or a small function of the
+chat's language ``lang``. Dates and times are formatted by Babel in that
+language (24-hour, independent of the process locale). All functions are pure:
+the language is passed in, never read from anywhere.
 """
 
 from __future__ import annotations
@@ -11,110 +13,127 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-DIGEST_TITLE = "Your news digest"
-INSTANT_TITLE = "⚡ Just in"
-UPDATES_HEADING = "Updates"
-SOURCE_FALLBACK = "source"
-MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-YESTERDAY = "yesterday"
+from babel.dates import format_date, format_datetime, get_day_names
+
+from bot.language import DEFAULT_LANGUAGE, N_, ntr, tr
+
+DIGEST_TITLE = N_("Your news digest")
+INSTANT_TITLE = N_("⚡ Just in")
+UPDATES_HEADING = N_("Updates")
+SOURCE_FALLBACK = N_("source")
 # Within this many days before today an item's time shows with its weekday ("Mon 18:05").
 WEEKDAY_RANGE_DAYS = 6
+# Babel date patterns (CLDR): the same layout in every language, the words in the chat's.
+HEADER_PATTERN = "EEE d MMM HH:mm"
+WEEKDAY_PATTERN = "EEE HH:mm"
+DAY_MONTH_PATTERN = "d MMM"
+THIS_YEAR_PATTERN = "d MMM, HH:mm"
+OTHER_YEAR_PATTERN = "d MMM y, HH:mm"
 
 
-def welcome_title(topic_names: Sequence[str]) -> str:
+def welcome_title(topic_names: Sequence[str], lang: str = DEFAULT_LANGUAGE) -> str:
     """The title of the digest sent right after subscribing."""
-    return f"👋 Welcome digest: the last 24 hours of {and_list(topic_names)}"
+    names = and_list(topic_names, lang)
+    return tr(lang, "👋 Welcome digest: the last 24 hours of {names}").format(names=names)
 
 
-def welcome_footer(next_digest: str | None, mode: str) -> str:
+def welcome_footer(next_digest: str | None, mode: str, lang: str = DEFAULT_LANGUAGE) -> str:
     """The welcome digest's last line: what comes next and when (``next_digest`` is
     already a local time, or None when no digest is scheduled)."""
     if mode == "instant":
-        return "New stories come as soon as they arrive."
+        return tr(lang, "New stories come as soon as they arrive.")
     if next_digest is None:
-        return "Scheduled digests are off: /digest shows what is new any time."
-    return f"Your next digest: {next_digest}. /digest shows what is new before then."
+        return tr(lang, "Scheduled digests are off: /digest shows what is new any time.")
+    text = tr(lang, "Your next digest: {when}. /digest shows what is new before then.")
+    return text.format(when=next_digest)
 
 
-def next_digest_time(moment: datetime, tz: str) -> str:
+def next_digest_time(moment: datetime, tz: str, lang: str = DEFAULT_LANGUAGE) -> str:
     """A coming digest's time in its zone: "Thu 16 May 08:00" (a digest's header names
     the zone once, so its lines do not)."""
-    return header_time(moment, ZoneInfo(tz))
+    return header_time(moment, ZoneInfo(tz), lang)
 
 
-def continued(heading: str) -> str:
+def continued(heading: str, lang: str = DEFAULT_LANGUAGE) -> str:
     """The heading of a section that spills into the next message."""
-    return f"{heading} (cont.)"
+    return tr(lang, "{heading} (cont.)").format(heading=heading)
 
 
-def more_in_topic(count: int, topic_name: str) -> str:
+def more_in_topic(count: int, topic_name: str, lang: str = DEFAULT_LANGUAGE) -> str:
     """The "+K more" line or button of a section cut at its limit."""
-    return f"+{count} more in {topic_name}"
+    text = ntr(lang, "+{n} more in {topic}", "+{n} more in {topic}", count)
+    return text.format(n=count, topic=topic_name)
 
 
-def more_updates(count: int) -> str:
+def more_updates(count: int, lang: str = DEFAULT_LANGUAGE) -> str:
     """The line counting update lines left out."""
-    return f"+{count_of(count, 'more update')}"
+    return ntr(lang, "+{n} more update", "+{n} more updates", count).format(n=count)
 
 
-def count_of(count: int, noun: str, plural: str | None = None) -> str:
-    """ "1 topic", "2 topics", "0 stories" (``plural`` when adding "s" is wrong)."""
-    word = noun if count == 1 else (plural or f"{noun}s")
-    return f"{count} {word}"
-
-
-def also_covered_by(names: Sequence[str]) -> str:
+def also_covered_by(names: Sequence[str], lang: str = DEFAULT_LANGUAGE) -> str:
     """Other outlets that reported the same story."""
-    return f"also covered by {', '.join(names)}"
+    return tr(lang, "also covered by {names}").format(names=", ".join(names))
 
 
-def more_title(topic_name: str) -> str:
+def more_title(topic_name: str, lang: str = DEFAULT_LANGUAGE) -> str:
     """The heading of the message a "+K more" button sends."""
-    return f"More in {topic_name}"
+    return tr(lang, "More in {topic}").format(topic=topic_name)
 
 
-def and_list(items: Sequence[str]) -> str:
+def and_list(items: Sequence[str], lang: str = DEFAULT_LANGUAGE) -> str:
     """ "a", "a and b", "a, b and c"."""
     if len(items) <= 1:
         return "".join(items)
-    return f"{', '.join(items[:-1])} and {items[-1]}"
+    return tr(lang, "{items} and {last}").format(items=", ".join(items[:-1]), last=items[-1])
+
+
+def or_list(items: Sequence[str], lang: str = DEFAULT_LANGUAGE) -> str:
+    """ "a", "a or b", "a, b or c"."""
+    if len(items) <= 1:
+        return "".join(items)
+    return tr(lang, "{items} or {last}").format(items=", ".join(items[:-1]), last=items[-1])
 
 
 # ---- times ------------------------------------------------------------------------------
 
 
-def item_time(moment: datetime, zone: ZoneInfo, now: datetime | None = None) -> str:
+def item_time(
+    moment: datetime, zone: ZoneInfo, now: datetime | None = None, lang: str = DEFAULT_LANGUAGE
+) -> str:
     """When an item was published, in ``zone``, relative to ``now`` when given:
     "18:05" today, "yesterday 18:05", "Mon 18:05" within the week, "15 Nov, 18:05"
     this year, "15 Nov 2018, 18:05" before. Without ``now``, always "15 Nov, 18:05".
     """
     local = moment.astimezone(zone)
-    clock = f"{local:%H:%M}"
     if now is None:
-        return f"{day_month(local)}, {clock}"
+        return format_datetime(local, THIS_YEAR_PATTERN, locale=lang)
+    clock = f"{local:%H:%M}"
     today = now.astimezone(zone).date()
     days = (today - local.date()).days
     if days == 0:
         return clock
     if days == 1:
-        return f"{YESTERDAY} {clock}"
+        return tr(lang, "yesterday {time}").format(time=clock)
     if 1 < days <= WEEKDAY_RANGE_DAYS:
-        return f"{WEEKDAYS[local.weekday()]} {clock}"
+        return format_datetime(local, WEEKDAY_PATTERN, locale=lang)
     if local.year == today.year and days > 0:
-        return f"{day_month(local)}, {clock}"
-    return f"{day_month(local)} {local.year}, {clock}"
+        return format_datetime(local, THIS_YEAR_PATTERN, locale=lang)
+    return format_datetime(local, OTHER_YEAR_PATTERN, locale=lang)
 
 
-def day_month(day: date) -> str:
+def day_month(day: date, lang: str = DEFAULT_LANGUAGE) -> str:
     """ "15 Nov"."""
-    return f"{day.day} {MONTHS[day.month - 1]}"
+    return format_date(day, DAY_MONTH_PATTERN, locale=lang)
 
 
-def header_time(moment: datetime, zone: ZoneInfo) -> str:
+def header_time(moment: datetime, zone: ZoneInfo, lang: str = DEFAULT_LANGUAGE) -> str:
     """A digest's own time in its header: "Wed 15 May 08:00"."""
-    local = moment.astimezone(zone)
-    return f"{WEEKDAYS[local.weekday()]} {day_month(local)} {local:%H:%M}"
+    return format_datetime(moment.astimezone(zone), HEADER_PATTERN, locale=lang)
+
+
+def weekday_name(day: int, lang: str = DEFAULT_LANGUAGE) -> str:
+    """The short name of weekday ``day`` (0 = Monday): "Mon", "пн", "lun"."""
+    return get_day_names("abbreviated", locale=lang)[day]
 
 
 def offset_label(tz: str, at: datetime | None = None) -> str:

@@ -36,13 +36,13 @@ from telegram.ext import Application
 
 from bot.chat.routes import set_bot_commands
 from bot.clock import Clock, utcnow
-from bot.digest.wording import count_of
 from bot.settings import Settings
 from bot.shell.real_data import copy_recent_articles
 from bot.shell.samples import load_sample_articles, seed_sample_articles
 from bot.shell.stand_in import BotCall, ShellMessage, ShellRequest, private_chat
 from bot.shell.terminal import Terminal, keyboard_buttons
 from bot.store import Store
+from bot.wording import counted
 
 SHELL_TOKEN = "1000000:newsbot-shell"
 SHELL_USER_ID = 1001
@@ -153,14 +153,14 @@ class ShellSession:
                 self._target.database_url, self._target.store, topic_ids, now
             )
             if copy.copied:
-                stories = count_of(copy.copied, "recent story", "recent stories")
+                stories = counted(copy.copied, "recent story", "recent stories")
                 return [INTRO_REAL.format(stories=stories)]
             why_samples.append(
                 UNREADABLE_DATABASE.format(problem=copy.problem) if copy.problem else EMPTY_DATABASE
             )
         samples = load_sample_articles()
         count = await seed_sample_articles(self._target.store, samples, topic_ids, now)
-        stories = count_of(count, "sample story", "sample stories")
+        stories = counted(count, "sample story", "sample stories")
         lines = [INTRO_SAMPLES.format(stories=stories), *why_samples]
         if topic_ids and not count:
             sample_topics = ", ".join(sorted({t for s in samples for t in s.topics}))

@@ -39,6 +39,7 @@ UPDATABLE = frozenset(
         "quiet_end",
         "added_by",
         "target_chat_id",
+        "language",
     }
 )
 
@@ -72,6 +73,7 @@ class ChatRepository:
         timezone: str,
         digest_times: Sequence[str],
         next_digest_at: datetime | None,
+        language: str = "en",
     ) -> Chat:
         """Return the chat, creating it with these defaults when it is new."""
         now = self._clock()
@@ -89,6 +91,7 @@ class ChatRepository:
             "exclude_words": [],
             "next_digest_at": next_digest_at,
             "cursor_article_id": 0,
+            "language": language,
             "created_at": now,
             "updated_at": now,
         }
@@ -341,4 +344,5 @@ def _chat(row: Row[Any], topics: tuple[str, ...], own_feeds: tuple[int, ...] = (
         own_feeds=own_feeds,
         added_by=row.added_by,
         target_chat_id=row.target_chat_id,
+        language=row.language,
     )

@@ -67,6 +67,7 @@ class Chat:
     own_feeds: tuple[int, ...] = ()  # ids of the chat-added sources it follows, oldest first
     added_by: int | None = None  # a channel: the user who made the bot its admin
     target_chat_id: int | None = None  # a private chat managing a channel: its id
+    language: str = "en"  # the language the bot speaks to the chat (bot.language.LANGUAGES)
 
     @property
     def key(self) -> ChatKey:

@@ -64,6 +64,8 @@ chats = Table(
     Column("added_by", BigInteger, nullable=True),
     # A private chat managing a channel: that channel's chats.id (0006; gone = none).
     Column("target_chat_id", BigInteger, nullable=True),
+    # The language the bot speaks to the chat: "en", "ru" or "es" (0008).
+    Column("language", String(8), nullable=False, server_default="en"),
     UniqueConstraint("telegram_id", "thread_id", name="uq_chats_telegram_thread"),
     Index("ix_chats_due", "mode", "next_digest_at"),
 )

@@ -31,8 +31,9 @@ from telegram.ext import Application
 
 from bot.chat import texts
 from bot.clock import wait_any
+from bot.language import tr
 from bot.store.inbox import InboxRepository, WaitingUpdate
-from bot.updates.intake import lane_of
+from bot.updates.intake import lane_of, sender_language
 
 log = logging.getLogger(__name__)
 
@@ -141,11 +142,13 @@ class UpdateDispatcher:
 
     async def _give_up(self, waiting: WaitingUpdate) -> None:
         await self._inbox.finish(waiting.update_id, status="failed")
-        chat_id = lane_of(json.loads(waiting.payload))
+        raw = json.loads(waiting.payload)
+        chat_id = lane_of(raw)
         if not chat_id:
             return
+        sorry = tr(sender_language(raw), texts.SOMETHING_WENT_WRONG)
         try:
-            await self._application.bot.send_message(chat_id, texts.SOMETHING_WENT_WRONG)
+            await self._application.bot.send_message(chat_id, sorry)
         except Exception as err:  # the chat may be gone; the failure is logged above
             log.info("could not tell chat %s its update was given up: %s", chat_id, err)
 

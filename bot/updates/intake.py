@@ -27,6 +27,7 @@ from typing import Any
 from telegram import Bot
 
 from bot.chat import texts
+from bot.language import DEFAULT_LANGUAGE, language_of, tr
 from bot.store.inbox import AddResult, InboxRepository, IncomingUpdate
 
 log = logging.getLogger(__name__)
@@ -58,6 +59,17 @@ def lane_of(raw: RawUpdate) -> int:
             if isinstance(user, Mapping) and isinstance(user.get("id"), int):
                 return int(user["id"])
     return 0
+
+
+def sender_language(raw: RawUpdate) -> str:
+    """The language the bot speaks to an update's sender (their Telegram
+    ``language_code``; English when there is none it speaks). The chat's own choice
+    is in the store, which the replies here (sent before any handler) do not read."""
+    for kind, body in raw.items():
+        user = body.get("from") if kind != "update_id" and isinstance(body, Mapping) else None
+        if isinstance(user, Mapping) and isinstance(user.get("language_code"), str):
+            return language_of(user["language_code"])
+    return DEFAULT_LANGUAGE
 
 
 def has_update_id(item: object) -> bool:
@@ -100,13 +112,13 @@ class UpdateIntake:
         for task in list(self._notices):
             task.cancel()
 
-    def _handle_drops(self, dropped_by_chat: dict[int, int], private: set[int]) -> None:
+    def _handle_drops(self, dropped_by_chat: dict[int, int], private: dict[int, str]) -> None:
         for chat_id, count in dropped_by_chat.items():
             self.dropped += count
             log.warning("chat %s sends too fast: %d updates dropped", chat_id, count)
             if chat_id in private and self._may_tell(chat_id):
                 # Not awaited: the caller confirms the updates now, whatever the notice does.
-                task = asyncio.create_task(self._tell_to_slow_down(chat_id))
+                task = asyncio.create_task(self._tell_to_slow_down(chat_id, private[chat_id]))
                 self._notices.add(task)
                 task.add_done_callback(self._notices.discard)
 
@@ -119,9 +131,9 @@ class UpdateIntake:
         self._told_to_slow_down[chat_id] = now
         return True
 
-    async def _tell_to_slow_down(self, chat_id: int) -> None:
+    async def _tell_to_slow_down(self, chat_id: int, lang: str) -> None:
         try:
-            await self._bot.send_message(chat_id, texts.SLOW_DOWN)
+            await self._bot.send_message(chat_id, tr(lang, texts.SLOW_DOWN))
         except Exception as err:  # the chat may be gone; the drop is logged either way
             log.info("could not ask chat %s to slow down: %s", chat_id, err)
 
@@ -135,11 +147,12 @@ def _chat_of(body: Mapping[str, Any]) -> Mapping[str, Any] | None:
     return None
 
 
-def _private_lanes(updates: Sequence[RawUpdate]) -> set[int]:
-    private = set()
+def _private_lanes(updates: Sequence[RawUpdate]) -> dict[int, str]:
+    """The private chats among ``updates``, each with its sender's language."""
+    private = {}
     for raw in updates:
         for body in raw.values():
             chat = _chat_of(body) if isinstance(body, Mapping) else None
             if chat is not None and chat.get("type") == "private":
-                private.add(int(chat["id"]))
+                private[int(chat["id"])] = sender_language(raw)
     return private

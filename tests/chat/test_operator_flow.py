@@ -31,6 +31,7 @@ from tests.chat.conftest import (
 )
 from tests.fakes.news_site import FakeNewsSite
 from tests.fakes.telegram import FakeTelegram, SentMessage
+from tests.fakes.telegram_params import scope_key
 
 OPERATOR = 3001
 BOB = 1002
@@ -78,6 +79,12 @@ async def test_operators_menu_has_the_operator_commands_nobody_elses_does(
     assert operators == [*everyone, "admin", "sources", "announce"]
     assert not {"admin", "sources", "announce"} & set(everyone)
     assert tg.commands_for_chat(ALICE) is None
+    in_russian = {"scope": {"type": "chat", "chat_id": OPERATOR}, "language_code": "ru"}
+    russian = tg.commands_by_scope[scope_key(in_russian)]
+    assert [c["command"] for c in russian] == operators
+    assert (
+        russian[-1]["description"] == "Оператор: сообщение всем активным чатам, после предпросмотра"
+    )
 
 
 async def test_a_former_operator_loses_the_menu_on_the_next_start(

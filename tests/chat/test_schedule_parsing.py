@@ -139,3 +139,17 @@ def test_quiet_hours(typed: str, expected: tuple[str, str] | None) -> None:
 def test_bad_quiet_hours_get_an_example(typed: str) -> None:
     with pytest.raises(ChatInputError, match="/quiet 23:00-07:00"):
         parse_quiet(typed)
+
+
+@pytest.mark.parametrize(
+    ("args", "days"),
+    [
+        (["пн-пт", "07:30"], (0, 1, 2, 3, 4)),
+        (["Сб", "10:00"], (5,)),
+        (["lun-vie", "07:30"], (0, 1, 2, 3, 4)),
+        (["sáb,", "domingo", "9"], (5, 6)),
+        (["mie", "08:00"], (2,)),
+    ],
+)
+def test_days_in_every_language_the_bot_speaks(args: list[str], days: tuple[int, ...]) -> None:
+    assert parse_schedule(args).days == days

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.chat import texts
+from bot.language import LANGUAGES
 from bot.store.records import ChatMode
 
 EVIL = "<b>bold</b> & <a href='x'>"
@@ -106,13 +107,14 @@ def test_commands_fit_set_my_commands() -> None:
     names = [name for name, _ in texts.COMMANDS]
     assert names == [
         "start", "help", "topics", "subscribe", "unsubscribe", "mytopics", "digest",
-        "schedule", "quiet", "timezone", "filter", "search", "pause", "resume", "stop",
+        "schedule", "quiet", "timezone", "language", "filter", "search", "pause", "resume", "stop",
         "add", "feeds", "remove", "import", "export", "channels",
     ]  # fmt: skip
-    for name, description in texts.COMMANDS:
-        assert re.fullmatch(r"[a-z0-9_]{1,32}", name)
-        assert 3 <= len(description) <= 256
-        assert "\n" not in description
+    for lang in LANGUAGES:
+        for name, description in texts.command_menu(lang):
+            assert re.fullmatch(r"[a-z0-9_]{1,32}", name)
+            assert 3 <= len(description) <= 256
+            assert "\n" not in description
 
 
 def test_help_lists_every_command_once() -> None:
@@ -181,10 +183,17 @@ def test_timezone_set_shows_local_time() -> None:
 
 
 def test_plurals() -> None:
-    assert texts.count_of(1, "topic") == "1 topic"
-    assert texts.count_of(2, "topic") == "2 topics"
-    assert texts.count_of(0, "story", "stories") == "0 stories"
     assert texts.subscribed_all(1) == "✅ You now follow all 1 topic."
+    assert texts.subscribed_all(2) == "✅ You now follow all 2 topics."
+    assert texts.too_many_words(0) == "At most 0 filter words, please."
+
+
+def test_russian_plurals_have_three_forms() -> None:
+    assert texts.subscribed_all(1, "ru").endswith(" 1 тема.")
+    assert texts.subscribed_all(3, "ru").endswith(" 3 темы.")
+    assert texts.subscribed_all(5, "ru").endswith(" 5 тем.")
+    assert texts.subscribed_all(11, "ru").endswith(" 11 тем.")
+    assert texts.subscribed_all(21, "ru").endswith(" 21 тема.")
 
 
 def test_weekdays_and_quiet_hours_read_naturally() -> None:

@@ -30,8 +30,10 @@ def fetched(id: int, hours_ago: float) -> Article:
     )
 
 
-def key(cursor: int = 0, timezone: str = "UTC") -> DigestKey:
-    return DigestKey(frozenset({"world"}), (), (), cursor, NOW, timezone, NOW, "Digest", 9)
+def key(cursor: int = 0, timezone: str = "UTC", language: str = "en") -> DigestKey:
+    return DigestKey(
+        frozenset({"world"}), (), (), cursor, NOW, timezone, language, NOW, "Digest", 9
+    )
 
 
 def rendered(max_article_id: int) -> Rendered:
@@ -43,8 +45,10 @@ def test_memo_makes_each_digest_once_per_key() -> None:
     first = memo.digest(key(), lambda: rendered(1))
     again = memo.digest(key(), lambda: rendered(2))
     other = memo.digest(key(timezone="Asia/Tokyo"), lambda: rendered(3))
+    russian = memo.digest(key(language="ru"), lambda: rendered(4))
     assert first is again and other.max_article_id == 3
-    assert (memo.lookups, memo.renders) == (3, 2)
+    assert russian.max_article_id == 4  # chats of another language never share a text
+    assert (memo.lookups, memo.renders) == (4, 3)
 
 
 def test_memo_stays_bounded_when_no_two_chats_are_alike(monkeypatch: pytest.MonkeyPatch) -> None:

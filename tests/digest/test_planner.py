@@ -69,6 +69,7 @@ class World:
         times: Sequence[str] = ("08:00",),
         topics: Sequence[str] = ("world",),
         mode: ChatMode = "scheduled",
+        language: str = "en",
     ) -> Chat:
         self.tg.private_chat(telegram_id)
         chat = await self.store.chats.ensure(
@@ -78,6 +79,7 @@ class World:
             timezone=tz,
             digest_times=list(times),
             next_digest_at=next_digest_at(times, tz, self.clock()),
+            language=language,
         )
         await self.store.chats.add_topics(chat.id, topics)
         await self.store.chats.update(chat.id, mode=mode)
@@ -387,6 +389,23 @@ async def test_fan_out_shares_rendering_between_alike_chats(world: World) -> Non
     assert "Shared sport story" in world.texts(601)[0]
     assert "Shared sport story" not in world.texts(600)[0]
     assert world.tg.rejected_429 == 0
+
+
+async def test_alike_chats_of_other_languages_get_their_own_digest(world: World) -> None:
+    chats = [await world.chat(700 + n, language=lang) for n, lang in enumerate(("en", "ru", "es"))]
+    await world.publish("Shared world story")
+    world.clock.set(KOLKATA_8AM)
+
+    await world.planner.plan_due()
+    await world.deliver()
+
+    assert world.planner.memo_stats() == (3, 3)  # one text per language, never shared
+    headers = [world.texts(chat.telegram_id)[0].split(" · Asia")[0] for chat in chats]
+    assert headers == [
+        "Your news digest · Mon 4 Mar 08:00",
+        "Ваш дайджест новостей · пн 4 мар. 08:00",
+        "Tu resumen de noticias · lun 4 mar 08:00",
+    ]
 
 
 async def test_plan_due_counts_the_digests_it_wrote(world: World) -> None:

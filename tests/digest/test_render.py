@@ -21,6 +21,7 @@ from bot.digest.render import (
     safe_url,
     utf16_len,
 )
+from bot.digest.select import MY_FEEDS, MY_FEEDS_NAME
 from bot.store.records import Article
 from tests.conftest import DATA_DIR
 from tests.fakes.telegram_html import EntityParseError, parse_html
@@ -556,3 +557,21 @@ def test_footer_is_the_last_line() -> None:
     plan = one_section(Story(seed_article()))
     parts = render_digest(plan, tz=KOLKATA, title="Welcome", footer="Your next digest: <soon>")
     assert parts[-1].text.endswith("\n\n<i>Your next digest: &lt;soon&gt;</i>")
+
+
+def test_a_digest_in_russian_has_russian_words_and_dates() -> None:
+    now = datetime(2018, 11, 16, 9, 0, tzinfo=UTC)
+    own = Section(MY_FEEDS, MY_FEEDS_NAME, (Story(article(2, "Blog post", source="")),), 3)
+    plan = DigestPlan((own,), 2, Updates((article(3, "Later news"),), more_count=2))
+
+    parts = render_digest(
+        plan, tz="Europe/Moscow", title="Ваш дайджест", at=now, now=now, lang="ru"
+    )
+
+    text = parts[0].text
+    assert text.startswith("<b>Ваш дайджест</b> · пт 16 нояб. 12:00 · Europe/Moscow (UTC+03:00)")
+    assert "<b><u>Мои ленты</u></b>" in text and "<b><u>Обновления</u></b>" in text
+    assert "источник</a> · вчера 16:46" in text  # no outlet name: "source", in Russian
+    assert "<i>+3 материала в теме Мои ленты</i>" in text
+    assert "<i>+2 обновления</i>" in text
+    assert_valid_part(parts[0])

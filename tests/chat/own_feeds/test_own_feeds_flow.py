@@ -204,7 +204,7 @@ async def test_usage_limits_and_the_operator_switch(
         assert (await alice.ask("/add")).plain_text == own_feed_texts.ADD_USAGE
         await alice.ask(f"/add {site.url('/blog.xml')}")
         full = await alice.ask(f"/add {site.url('/other.xml')}")
-        assert full.plain_text.startswith("You have reached the limit of 1 feeds")
+        assert full.plain_text.startswith("You have reached the limit of 1 feed.")
         assert site.hits("/other.xml") == 0
         limited = await alice.ask(f"/add {site.url('/other.xml')}")
         assert limited.plain_text.startswith("That is a lot of new feeds at once")
