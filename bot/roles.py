@@ -28,8 +28,6 @@ import time
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
-from sqlalchemy.exc import SQLAlchemyError
-
 from bot.clock import utcnow, wait_any
 from bot.errors import ConfigError
 from bot.store.leases import LeaseRepository
@@ -85,28 +83,32 @@ class RoleLease:
 
     async def try_once(self) -> bool:
         """One attempt to take or renew the lease now; returns whether it is held."""
-        self._update(await self._try_acquire())
+        await self._renew_once()
         return self.is_held
 
     async def keep(self, stop: asyncio.Event) -> None:
         """Take the lease when free, renew it while held, give it up at ``stop``.
 
-        At ``stop`` the work under the lease is told to end and the lease is
-        released only once it has (bounded by the lease itself), so a standby
+        At ``stop`` the work under the lease is told to end; the lease is still
+        renewed until that work has ended, and only then released, so a standby
         never runs the same work beside it.
         """
         try:
             while not stop.is_set():
-                self._update(await self._try_acquire())
+                await self._renew_once()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), self._renew_every)
+            self._end_tenure()
+            while not self._idle.is_set():
+                await self._renew_once(keep_tenure_over=True)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._idle.wait(), self._renew_every)
         finally:
-            self._update(False)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._idle.wait(), self._duration.total_seconds())
+            self._end_tenure()
             if self._leases is not None:
-                with contextlib.suppress(SQLAlchemyError, OSError):
-                    await self._leases.release(self.name, self._owner)
+                # Shielded: a stop that cancels this task must not leave the lease to expire.
+                with contextlib.suppress(Exception):
+                    await asyncio.shield(self._leases.release(self.name, self._owner))
 
     async def run_while_held(
         self, stop: asyncio.Event, work: Callable[[asyncio.Event], Awaitable[None]]
@@ -120,26 +122,46 @@ class RoleLease:
             self._idle.clear()
             try:
                 await work(self._tenure_over)
+            except Exception:  # the role's loop died: log it, and let a standby take over
+                log.exception("the %s role failed; giving its lease up", self.name)
+                await self._give_up()
             finally:
                 self._idle.set()
 
-    async def _try_acquire(self) -> bool:
+    async def _renew_once(self, *, keep_tenure_over: bool = False) -> None:
+        """One acquire or renewal; the lease counts as held only while it surely lasts."""
         if self._leases is None:
-            return True
+            self._update(True)
+            return
+        asked_at = time.monotonic()  # the lease lasts from before the request, not after
         try:
-            return await self._leases.acquire(self.name, self._owner, utcnow(), self._duration)
-        except (SQLAlchemyError, OSError) as err:
-            # Unknown whether it was renewed: keep it only as long as it surely lasts.
+            ok = await self._leases.acquire(self.name, self._owner, utcnow(), self._duration)
+        except Exception as err:  # unknown whether it was renewed: it lasts as before
             log.warning("renewing the %s lease failed: %s", self.name, err)
-            return self.is_held and time.monotonic() < self._held_until
+            if self.is_held and time.monotonic() >= self._held_until:
+                self._end_tenure()
+            return
+        if ok:
+            self._held_until = asked_at + self._duration.total_seconds() - self._renew_every
+            if not keep_tenure_over:
+                self._update(True)
+        else:
+            self._end_tenure()
+
+    async def _give_up(self) -> None:
+        self._end_tenure()
+        if self._leases is not None:
+            with contextlib.suppress(Exception):
+                await self._leases.release(self.name, self._owner)
 
     def _update(self, held: bool) -> None:
-        if held:
-            if not self.is_held:
-                self._tenure_over = asyncio.Event()
-                self._held.set()
-            self._held_until = time.monotonic() + self._duration.total_seconds() - self._renew_every
-            return
+        if held and not self.is_held:
+            self._tenure_over = asyncio.Event()
+            self._held.set()
+        elif not held:
+            self._end_tenure()
+
+    def _end_tenure(self) -> None:
         if self.is_held:
             log.info("this process no longer holds the %s lease", self.name)
             self._held.clear()

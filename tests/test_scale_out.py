@@ -275,3 +275,28 @@ def _tails(logs: Path) -> str:
     return "\n".join(
         f"--- {name}\n" + (logs / name).read_text(errors="replace")[-1500:] for name in "ABCD"
     )
+
+
+async def test_role_processes_starting_together_migrate_a_new_database_once(
+    pg_url: str, tmp_path: Path
+) -> None:
+    """Every process migrates on start; on an empty database they take turns."""
+    (tmp_path / "newsbot.toml").write_text('[[topics]]\nid = "world"\nname = "World news"\n')
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSBOT_")} | {
+        "NEWSBOT_DATABASE_URL": pg_url,
+        "NEWSBOT_CONFIG": str(tmp_path / "newsbot.toml"),
+        "PYTHONPATH": str(REPO_ROOT),
+    }
+    migrations = [
+        subprocess.Popen(
+            [sys.executable, "-m", "bot", "migrate"],
+            env=env,
+            cwd=tmp_path,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        for _ in range(4)
+    ]
+    outcomes = [(m.wait(timeout=60), m.stderr.read() if m.stderr else b"") for m in migrations]
+
+    assert [code for code, _ in outcomes] == [0, 0, 0, 0], outcomes

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -20,9 +21,20 @@ def alembic_config(connection: Connection | None = None) -> Config:
     return config
 
 
+# Any fixed 64-bit number: it names the lock that makes processes migrate one at a time.
+MIGRATE_LOCK = 0x6E657773_6D69_67
+
+
 async def upgrade_to_head(engine: AsyncEngine) -> None:
-    """Bring the schema up to the newest migration; a no-op when it is current."""
+    """Bring the schema up to the newest migration; a no-op when it is current.
+
+    Role processes started together all migrate on start: on PostgreSQL they take
+    turns on a transaction lock, so the first migrates and the others find the
+    schema current (without it, concurrent CREATEs fail). SQLite admits one writer.
+    """
     async with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            await conn.execute(select(func.pg_advisory_xact_lock(MIGRATE_LOCK)))
         await conn.run_sync(lambda sync_conn: command.upgrade(alembic_config(sync_conn), "head"))
 
 
