@@ -17,6 +17,7 @@ import contextlib
 import logging
 import os
 import random
+import secrets
 import signal
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -298,7 +299,9 @@ async def build_bot(
     fetcher = Fetcher.create(limits, resolve)
     poller = Poller(store, fetcher, settings, clock, random.Random())
     planner = DigestPlanner(store, settings, clock)
-    owner = f"{socket.gethostname()}:{os.getpid()}"
+    # host:pid:random: a container restarted keeps its host name and pid 1, and must not
+    # pass for the process that held a lease or claimed messages before it.
+    owner = f"{socket.gethostname()[:40]}:{os.getpid()}:{secrets.token_hex(3)}"  # <= 64
     # The offline shell answers in-process: there the outbox goes through the application's bot.
     worker_bot = (
         None if request else sender_bots(settings.require_token(), settings.telegram_api_url)

@@ -123,11 +123,11 @@ async def until(condition: Callable[[], bool], seconds: float, what: str) -> Non
 
 
 async def holder(store: Store, lease: str) -> int | None:
-    """The pid of the process holding ``lease`` now (owners are host:pid)."""
+    """The pid of the process holding ``lease`` now (owners are host:pid:random)."""
     now = datetime.now(UTC)
     for held in await store.leases.holders():
         if held.name == lease and held.expires_at > now:
-            return int(held.owner.rsplit(":", 1)[1])
+            return int(held.owner.split(":")[1])
     return None
 
 

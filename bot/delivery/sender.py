@@ -139,6 +139,7 @@ class Sender:
         self._wake = asyncio.Event()
         self._pause_until: datetime | None = None
         self._pause_loaded = False
+        self._until: asyncio.Event | None = None  # run()'s stop: no new claims once set
         self._fatal: Outcome | None = None
         # A claimed digest must go well within its lease; a part that would wait
         # longer for a slot (a flood pause can last hours) is given back instead.
@@ -165,7 +166,7 @@ class Sender:
         tally = _Tally()
         # Rounds until one claims nothing: parts that became ready during a round
         # (a migrated chat's part, a short pause that ended) go in the next one.
-        while self._fatal is None and not self.is_paused():
+        while self._fatal is None and not self.is_paused() and not self._stopping():
             if not await self._run_workers(tally):
                 break
         return tally.freeze(paused=self.is_paused(), fatal=self._fatal is not None)
@@ -175,6 +176,7 @@ class Sender:
 
         Expired leases (of a crashed process) are reaped at start and every half lease.
         """
+        self._until = stop
         loop = asyncio.get_running_loop()
         next_reap = loop.time()
         try:
@@ -221,6 +223,9 @@ class Sender:
         if back or lost:
             log.warning("reaped expired leases: %d back to pending, %d in flight", back, lost)
 
+    def _stopping(self) -> bool:
+        return self._until is not None and self._until.is_set()
+
     def is_paused(self) -> bool:
         """True while a flood wait holds sending back."""
         if self._limiter.paused_until() is not None:
@@ -252,7 +257,9 @@ class Sender:
     async def _feed(self, queue: asyncio.Queue[list[Digest] | None]) -> int:
         """Claim batches while there is work and no pause; one queue item per chat."""
         claimed_count = 0
-        while self._fatal is None and not self.is_paused():
+        # Stopping (or the sender lease lost): what is claimed is sent, nothing more is
+        # claimed, so a standby taking over never sends beside this one for long.
+        while self._fatal is None and not self.is_paused() and not self._stopping():
             async with self._write_turn:
                 claimed = await self._store.outbox.claim(
                     self._owner,

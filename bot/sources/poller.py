@@ -63,9 +63,12 @@ log = logging.getLogger(__name__)
 
 PAGE_CONCURRENCY = 4  # article pages fetched at once for one source
 # A poller's claim on the sources of its cycle (see SourceRepository.claim_due): longer
-# than a cold cycle of thousands of feeds takes, so no second poller takes one meanwhile;
-# a source of a poller that died is due again after it.
+# than a tick's batch can take, so no second poller takes one meanwhile; a source of a
+# poller that died is due again after it.
 POLL_CLAIM = timedelta(minutes=10)
+# Sources claimed a tick per fetch slot: 10 x 20 slots = 200, in the worst case (all
+# hanging to the 20 s timeout) done in 200 s, half the claim.
+CLAIM_PER_FETCH_SLOT = 10
 GROUPER_RELOAD = timedelta(hours=1)  # re-read recent signatures: drops expired ones
 
 
@@ -131,9 +134,15 @@ class Poller:
         return synced
 
     async def tick(self, progress: ProgressCallback | None = None) -> CycleReport:
-        """Poll every source whose next poll time has come."""
+        """Poll the sources whose next poll time has come, a batch a tick.
+
+        The batch (:data:`CLAIM_PER_FETCH_SLOT` per fetch slot) finishes well
+        within its claim even when every source hangs to its timeout, and
+        several pollers share a backlog instead of one taking it all.
+        """
         await self._ensure_synced()
-        due = await self._store.sources.claim_due(self._clock(), POLL_CLAIM)
+        batch = CLAIM_PER_FETCH_SLOT * self._settings.fetch.max_connections
+        due = await self._store.sources.claim_due(self._clock(), POLL_CLAIM, limit=batch)
         return await self._poll_all(due, progress)
 
     async def run_cycle(
