@@ -46,8 +46,6 @@ class OperatorAlerts:
         self._flood_wait = timedelta(minutes=settings.alert_flood_wait_minutes)
         self._clock = clock
         self._notify = notify
-        self._told_sources: set[int] | None = None  # read from the store on first use
-        self._told_flood: bool | None = None
         self._flood_started: datetime | None = None
         # One check at a time: two overlapping checks would both see a source as new.
         self._turn = asyncio.Lock()
@@ -71,7 +69,6 @@ class OperatorAlerts:
         now_told = (told & still_failing) | {s.id for s in new}
         if now_told != told:
             await self._store.state.set(ALERTED_SOURCES, json.dumps(sorted(now_told)))
-            self._told_sources = now_told
         if new:
             log.warning("alert: %d source(s) failing", len(new))
             text = operator_texts.sources_failing_alert(
@@ -96,18 +93,15 @@ class OperatorAlerts:
         await self._notify(operator_texts.flood_wait_alert(started, until, now, self._lang))
         return True
 
+    # Read from the store every time, not cached: the process that alerts (the planner
+    # lease holder) may change, and the next one must know what was told.
     async def _sources_told(self) -> set[int]:
-        if self._told_sources is None:
-            stored = await self._store.state.get(ALERTED_SOURCES)
-            self._told_sources = set(json.loads(stored)) if stored else set()
-        return self._told_sources
+        stored = await self._store.state.get(ALERTED_SOURCES)
+        return set(json.loads(stored)) if stored else set()
 
     async def _flood_told(self) -> bool:
-        if self._told_flood is None:
-            self._told_flood = bool(await self._store.state.get(ALERTED_FLOOD_WAIT))
-        return self._told_flood
+        return bool(await self._store.state.get(ALERTED_FLOOD_WAIT))
 
     async def _set_flood_told(self, told: bool) -> None:
         # bot_state has no delete: an empty value means "not told".
         await self._store.state.set(ALERTED_FLOOD_WAIT, "yes" if told else "")
-        self._told_flood = told

@@ -89,13 +89,13 @@ class NewsBot:
         report = await self.poller.tick()
         if report.new_article_ids and await self.planner.plan_instant(report.new_article_ids):
             self.sender.wake()
-        await self.monitoring.after_poll(report)
+        await self.monitoring.after_poll(report, may_alert=self._holds("planner"))
 
     async def plan(self) -> None:
         """The plan job: plan the scheduled digests that are due, wake the sender."""
         if self._holds("planner") and await self.planner.plan_due():
             self.sender.wake()
-        await self.monitoring.after_plan()
+        await self.monitoring.after_plan(may_alert=self._holds("planner"))
 
     async def prune(self) -> None:
         """The prune job: old articles and sources' leftovers, and handled updates."""
@@ -107,7 +107,7 @@ class NewsBot:
         """The heartbeat job: this process and its roles are alive (``newsbot stats``)."""
         roles = ",".join(sorted(self.roles))
         await self.store.leases.beat(self.owner, roles, utcnow(), self._started_at)
-        self.monitoring.after_heartbeat()  # /healthz: a sender-only process ticks too
+        await self.monitoring.after_heartbeat()  # /healthz: a sender-only process ticks too
 
     async def tick(self) -> None:
         """Each job once, one after the other (tests drive the bot so)."""

@@ -90,21 +90,28 @@ class Monitoring:
         if self.server is not None:
             await self.server.close()
 
-    def after_heartbeat(self) -> None:
-        """The heartbeat job ran (every role has it): the scheduler is alive."""
+    async def after_heartbeat(self) -> None:
+        """The heartbeat job ran (every role has it): the scheduler is alive, and the
+        digests this process delivered give their lag (the sender may run alone)."""
         self._ticked()
+        await _guarded("digest lag", self.observe_lag())
 
-    async def after_poll(self, report: CycleReport) -> None:
-        """A poll job ran: count its sources' outcomes, tell about failing sources."""
+    async def after_poll(self, report: CycleReport, *, may_alert: bool) -> None:
+        """A poll job ran: count its sources' outcomes; tell about failing sources if
+        this process is the one that alerts (it holds the planner role)."""
         self._ticked()
         self.metrics.poll_cycle(report)
-        if report.results:  # error counts change only when a source is polled
+        if may_alert and report.results:  # error counts change only when a source is polled
             await _guarded("source alert", self.alerts.check_sources())
 
-    async def after_plan(self) -> None:
-        """A plan job ran: tell about a long flood wait, record digest lag."""
+    async def after_plan(self, *, may_alert: bool) -> None:
+        """A plan job ran: record digest lag; if this process alerts (it holds the
+        planner role, one process at a time), tell about a long flood wait and
+        failing sources polled by any poller."""
         self._ticked()
-        await _guarded("flood wait alert", self.alerts.check_flood_wait())
+        if may_alert:
+            await _guarded("flood wait alert", self.alerts.check_flood_wait())
+            await _guarded("source alert", self.alerts.check_sources())
         await _guarded("digest lag", self.observe_lag())
 
     async def observe_lag(self) -> None:
