@@ -166,11 +166,30 @@ class StoryGrouper:
         self._since = since
         self._remembered: list[_Remembered] = []
         self._postings: defaultdict[tuple[str, str], list[int]] = defaultdict(list)
+        self._known_ids: set[int] = set()
+        self.read_upto = 0  # the highest article id read from the store
+        self.add_recent(recent)
+
+    def add_recent(self, recent: Iterable[RecentSignature]) -> None:
+        """Remember stored articles not known yet (another poller process stored them).
+
+        Article ids become visible in id order, so reading above :attr:`read_upto`
+        next time misses none.
+        """
         for row in sorted(recent, key=lambda r: r.article_id):
+            self.read_upto = max(self.read_upto, row.article_id)
+            if row.article_id in self._known_ids:
+                continue
+            self._known_ids.add(row.article_id)
             parsed = _read_signature(row.signature)  # parsed once, kept parsed
             if parsed is not None:
                 remembered = _Remembered(row.cluster_id, row.source_id, parsed, parsed.topics, None)
                 self._remember(remembered)
+
+    @property
+    def since(self) -> datetime | None:
+        """The start of the grouping window this grouper was loaded for."""
+        return self._since
 
     @classmethod
     async def load(cls, articles: ArticleRepository, now: datetime) -> StoryGrouper:
@@ -211,6 +230,7 @@ class StoryGrouper:
             cluster_id = self._match(item.article_id, new)
             if cluster_id is not None:
                 clusters[item.article_id] = cluster_id
+            self._known_ids.add(item.article_id)
             self._remember(new._replace(cluster_id=cluster_id or item.article_id))
         return clusters
 

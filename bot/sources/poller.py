@@ -56,6 +56,7 @@ from bot.sources.poll_results import (
 from bot.sources.prepare import Prepared, SourceProfile, prepare, prepare_feed
 from bot.sources.story_signature import StorySignature
 from bot.store import Store
+from bot.store.engine import is_sqlite
 from bot.store.records import Source, own_feed_topic
 from bot.store.sources import PollRecord
 
@@ -259,6 +260,17 @@ class Poller:
         if loaded_at is None or self._clock() - loaded_at >= GROUPER_RELOAD or grown:
             self._grouper = None
 
+    async def _catch_up(self, grouper: StoryGrouper) -> None:
+        """On PostgreSQL other poller processes store articles too: the grouper learns
+        theirs before grouping, so the same story from two pollers' sources is one story.
+        (SQLite serves one process: all its articles went through this grouper.)"""
+        if is_sqlite(self._store.engine) or grouper.since is None:
+            return
+        newer = await self._store.articles.recent_signatures(
+            grouper.since, after_id=grouper.read_upto
+        )
+        grouper.add_recent(newer)
+
     async def _loaded_grouper(self) -> StoryGrouper:
         """The grouping index, read by the cycle's first store (a cycle of 304s reads none)."""
         async with self._grouper_lock:
@@ -355,6 +367,7 @@ class Poller:
     ) -> Outcome:
         """Store the items and group the new ones into stories, in one transaction."""
         grouper = await self._loaded_grouper()
+        await self._catch_up(grouper)
         signatures: dict[str, StorySignature] = {}
         for item in prepared:
             signatures.setdefault(item.input.url, item.signature)  # the store keeps the first

@@ -141,11 +141,18 @@ class ArticleRepository:
                 known.update((await conn.execute(stmt)).scalars())
         return known
 
-    async def recent_signatures(self, since: datetime) -> list[RecentSignature]:
-        """Signatures of articles published since ``since`` (for story grouping)."""
+    async def recent_signatures(
+        self, since: datetime, *, after_id: int = 0
+    ) -> list[RecentSignature]:
+        """Signatures of articles published since ``since`` (for story grouping), of
+        ids above ``after_id`` only when given."""
         stmt = select(
             articles.c.id, articles.c.cluster_id, articles.c.source_id, articles.c.signature
-        ).where(articles.c.published_at >= since, articles.c.signature != "")
+        ).where(
+            articles.c.published_at >= since,
+            articles.c.signature != "",
+            articles.c.id > after_id,
+        )
         async with self._engine.connect() as conn:
             rows = (await conn.execute(stmt)).all()
         return [RecentSignature(r.id, r.cluster_id or r.id, r.source_id, r.signature) for r in rows]

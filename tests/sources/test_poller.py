@@ -21,7 +21,7 @@ from bot.sources.fetcher import Fetcher
 from bot.sources.parse_pool import ParsePool
 from bot.sources.poller import CycleReport, Poller, SourceResult, fetch_limits
 from bot.sources.report import cycle_table, health_table, progress_line
-from bot.store import Store
+from bot.store import Store, open_store
 from bot.store.records import Article, Source
 from tests.conftest import DATA_DIR
 from tests.fakes.clock import FakeClock
@@ -346,6 +346,39 @@ async def test_same_story_from_two_sources_ends_in_one_cluster(
     cluster = {a.guid: a.cluster_id for a in await articles(store)}
     assert cluster["b1"] == cluster["a1"]
     assert len({cluster["a1"], cluster["a2"], cluster["b2"]}) == 3
+
+
+async def test_two_poller_processes_group_the_same_story_into_one_cluster(
+    store: Store, database_url: str, site: FakeNewsSite, clock: FakeClock
+) -> None:
+    """Poller A stores the Reuters version after poller B loaded its grouping index;
+    B, polling the AP version, still joins A's story (it catches up before grouping).
+    Separate poller processes need PostgreSQL; on SQLite one process polls everything."""
+    if database_url.startswith("sqlite"):
+        pytest.skip("poller processes side by side run on PostgreSQL only (bot.roles)")
+    same = _pairs("same_story.json")[0]
+
+    def item(story: dict[str, str], key: str) -> FeedItem:
+        return recent_item(story["headline"], story["lead"], site.url(f"/s/{key}"), key, clock)
+
+    wire = site.add_feed("/wire.xml", items=[item(same["a"], "a1")])
+    outlet = site.add_feed("/outlet.xml", items=[])
+    settings = make_settings([feed("Wire", wire), feed("Outlet", outlet)])
+    other_process = await open_store(database_url)  # its own engine, as another process
+    try:
+        async with (
+            running_poller(store, settings, clock) as poller_a,
+            running_poller(other_process, settings, clock) as poller_b,
+        ):
+            await poller_b.run_cycle("Outlet")  # B's index is loaded now, and empty
+            await poller_a.run_cycle("Wire")
+            site.publish("/outlet.xml", item(same["b"], "b1"))
+            await poller_b.run_cycle("Outlet")
+    finally:
+        await other_process.close()
+
+    cluster = {a.guid: a.cluster_id for a in await articles(store)}
+    assert cluster["b1"] == cluster["a1"]
 
 
 async def test_same_story_within_one_cycle_joins_across_sources_only(
