@@ -58,6 +58,7 @@ PRUNE_EVERY_SECONDS = 3600.0
 # update it sends again is always recognised.
 INBOX_KEEP = timedelta(days=2)
 HEARTBEAT_SECONDS = 10.0
+HEARTBEATS_KEEP = timedelta(days=1)  # a crashed process's row, for `newsbot stats`
 STOP_SECONDS = 15.0
 
 
@@ -102,6 +103,7 @@ class NewsBot:
         if self._holds("planner"):
             await self.poller.prune()
             await self.store.inbox.prune(self.clock() - INBOX_KEEP)
+            await self.store.leases.prune(utcnow() - HEARTBEATS_KEEP)
 
     async def beat(self) -> None:
         """The heartbeat job: this process and its roles are alive (``newsbot stats``)."""
@@ -145,7 +147,7 @@ class NewsBot:
         if "planner" in roles:
             self._repeat(jobs, self.plan, every, first=0.1)
             self._repeat(jobs, self.prune, PRUNE_EVERY_SECONDS, first=60)
-        self._repeat(jobs, self.beat, max(every, HEARTBEAT_SECONDS), first=0)
+        self._repeat(jobs, self.beat, HEARTBEAT_SECONDS, first=0)  # stats: seen in a minute
 
     async def _start_leases(self, roles: frozenset[str]) -> None:
         """Take (or wait for) the one-at-a-time roles, and run their loops while held."""

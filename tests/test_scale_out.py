@@ -288,15 +288,18 @@ async def test_role_processes_starting_together_migrate_a_new_database_once(
         "PYTHONPATH": str(REPO_ROOT),
     }
     migrations = [
-        subprocess.Popen(
-            [sys.executable, "-m", "bot", "migrate"],
+        await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot",
+            "migrate",
             env=env,
             cwd=tmp_path,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
         )
         for _ in range(4)
     ]
-    outcomes = [(m.wait(timeout=60), m.stderr.read() if m.stderr else b"") for m in migrations]
+    outcomes = [await m.communicate() for m in migrations]
 
-    assert [code for code, _ in outcomes] == [0, 0, 0, 0], outcomes
+    assert [m.returncode for m in migrations] == [0, 0, 0, 0], outcomes

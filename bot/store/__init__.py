@@ -84,7 +84,7 @@ async def open_store(database_url: str, *, clock: Clock = utcnow, migrate: bool 
         outbox=OutboxRepository(engine, clock),
         state=StateRepository(engine, clock),
         inbox=InboxRepository(engine, write_turn, clock),
-        leases=LeaseRepository(engine),
+        leases=LeaseRepository(engine, write_turn),
         chat_sources=ChatSourceRepository(engine, write_turn, clock),
     )
 

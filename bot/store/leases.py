@@ -9,6 +9,8 @@ and another takes over once the lease has expired.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -17,6 +19,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.store.dialect import upsert
+from bot.store.engine import is_sqlite
 from bot.store.schema import heartbeats, leases
 
 
@@ -42,8 +45,15 @@ class Heartbeat:
 class LeaseRepository:
     """Reads and writes ``leases`` and ``heartbeats``."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, write_turn: asyncio.Lock | None = None) -> None:
         self._engine = engine
+        # Store.write_turn: on SQLite every writer takes it (the heartbeat writes every 10 s).
+        self._write_turn = write_turn
+
+    def _turn(self) -> contextlib.AbstractAsyncContextManager[object]:
+        if self._write_turn is not None and is_sqlite(self._engine):
+            return self._write_turn
+        return contextlib.nullcontext()
 
     async def acquire(self, name: str, owner: str, now: datetime, duration: timedelta) -> bool:
         """Take or renew the lease ``name`` for ``owner`` until ``now + duration``.
@@ -86,8 +96,14 @@ class LeaseRepository:
         """Record that ``owner`` (running ``roles``) is alive now."""
         stmt = upsert(self._engine.dialect, heartbeats, ["owner"], ["roles", "seen_at"])
         values = {"owner": owner, "roles": roles, "started_at": started_at, "seen_at": now}
-        async with self._engine.begin() as conn:
+        async with self._turn(), self._engine.begin() as conn:
             await conn.execute(stmt.values(**values))
+
+    async def prune(self, seen_before: datetime) -> int:
+        """Forget processes not seen since ``seen_before`` (crashed ones leave their row)."""
+        stmt = delete(heartbeats).where(heartbeats.c.seen_at < seen_before)
+        async with self._turn(), self._engine.begin() as conn:
+            return (await conn.execute(stmt)).rowcount or 0
 
     async def processes(self, seen_since: datetime) -> list[Heartbeat]:
         """Processes seen since ``seen_since``, oldest first."""

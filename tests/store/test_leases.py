@@ -53,3 +53,11 @@ async def test_heartbeats_show_who_is_running(store: Store) -> None:
     assert [(p.owner, p.roles) for p in alive] == [("host:1", "poller")]
     await store.leases.forget("host:1")
     assert [p.owner for p in await store.leases.processes(seen_since=NOW)] == ["host:2"]
+
+
+async def test_crashed_processes_are_forgotten_after_a_while(store: Store) -> None:
+    await store.leases.beat("host:1:a", "poller", NOW, started_at=NOW)
+    await store.leases.beat("host:2:b", "sender", NOW + timedelta(hours=2), started_at=NOW)
+
+    assert await store.leases.prune(seen_before=NOW + timedelta(hours=1)) == 1
+    assert [p.owner for p in await store.leases.processes(seen_since=NOW)] == ["host:2:b"]
