@@ -69,6 +69,14 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
 
 
 @pytest.fixture
+async def pg_database_url() -> AsyncIterator[str]:
+    """A fresh PostgreSQL database, for what only PostgreSQL runs (several processes)."""
+    url, name = await _create_pg_database()
+    yield url
+    await _drop_pg_database(name)
+
+
+@pytest.fixture
 async def store(database_url: str) -> AsyncIterator[Store]:
     """A migrated store on each database."""
     opened = await open_store(database_url)

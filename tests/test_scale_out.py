@@ -27,7 +27,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -36,7 +36,7 @@ import pytest
 from bot.store import Store, open_store
 from bot.store.articles import ArticleInput
 from bot.store.records import ChatKey
-from tests.conftest import REPO_ROOT, _create_pg_database, _drop_pg_database
+from tests.conftest import REPO_ROOT
 from tests.fakes.balancer import RoundRobinBalancer
 from tests.fakes.news_site import FakeNewsSite, make_items
 from tests.fakes.telegram import FakeTelegram, FakeTelegramThread
@@ -73,13 +73,6 @@ name = "Wire {n}"
 url = "{url}"
 topics = ["world"]
 """
-
-
-@pytest.fixture
-async def pg_url() -> AsyncIterator[str]:
-    url, name = await _create_pg_database()
-    yield url
-    await _drop_pg_database(name)
 
 
 def free_port() -> int:
@@ -141,10 +134,12 @@ def max_in_any_second(times: list[float]) -> int:
     return most
 
 
-async def test_four_processes_share_the_work_and_survive_kills(pg_url: str, tmp_path: Path) -> None:
+async def test_four_processes_share_the_work_and_survive_kills(
+    pg_database_url: str, tmp_path: Path
+) -> None:
     desk = tmp_path / "desk"
     desk.mkdir()
-    await seed(pg_url, desk)
+    await seed(pg_database_url, desk)
     handle = FakeTelegram.run_in_thread(limits=True, auto_create_chats=True)
     fake = handle.fake
     receiver_ports = [free_port(), free_port()]
@@ -156,13 +151,13 @@ async def test_four_processes_share_the_work_and_survive_kills(pg_url: str, tmp_
             sources = "".join(SOURCE.format(n=n, url=site.url(p)) for n, p in enumerate(FEEDS))
             config = CONFIG.format(interval=POLL_INTERVAL_SECONDS, desk=desk, sources=sources)
             (tmp_path / "newsbot.toml").write_text(config)
-            base = _env(handle, pg_url, tmp_path)
+            base = _env(handle, pg_database_url, tmp_path)
             for name, port in zip("AB", receiver_ports, strict=True):
                 env = base | _webhook_env(balancer.port, port)
                 processes[name] = start("receiver,poller,planner", env, tmp_path, tmp_path / name)
             for name in "CD":
                 processes[name] = start("sender", base, tmp_path, tmp_path / name)
-            store = await open_store(pg_url, migrate=False)
+            store = await open_store(pg_database_url, migrate=False)
             try:
                 started = time.monotonic()
                 await _run_and_kill(store, handle, processes, tmp_path)
@@ -278,12 +273,12 @@ def _tails(logs: Path) -> str:
 
 
 async def test_role_processes_starting_together_migrate_a_new_database_once(
-    pg_url: str, tmp_path: Path
+    pg_database_url: str, tmp_path: Path
 ) -> None:
     """Every process migrates on start; on an empty database they take turns."""
     (tmp_path / "newsbot.toml").write_text('[[topics]]\nid = "world"\nname = "World news"\n')
     env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSBOT_")} | {
-        "NEWSBOT_DATABASE_URL": pg_url,
+        "NEWSBOT_DATABASE_URL": pg_database_url,
         "NEWSBOT_CONFIG": str(tmp_path / "newsbot.toml"),
         "PYTHONPATH": str(REPO_ROOT),
     }

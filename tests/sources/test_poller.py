@@ -349,13 +349,12 @@ async def test_same_story_from_two_sources_ends_in_one_cluster(
 
 
 async def test_two_poller_processes_group_the_same_story_into_one_cluster(
-    store: Store, database_url: str, site: FakeNewsSite, clock: FakeClock
+    pg_database_url: str, site: FakeNewsSite, clock: FakeClock
 ) -> None:
     """Poller A stores the Reuters version after poller B loaded its grouping index;
     B, polling the AP version, still joins A's story (it catches up before grouping).
     Separate poller processes need PostgreSQL; on SQLite one process polls everything."""
-    if database_url.startswith("sqlite"):
-        pytest.skip("poller processes side by side run on PostgreSQL only (bot.roles)")
+    store = await open_store(pg_database_url)
     same = _pairs("same_story.json")[0]
 
     def item(story: dict[str, str], key: str) -> FeedItem:
@@ -364,7 +363,7 @@ async def test_two_poller_processes_group_the_same_story_into_one_cluster(
     wire = site.add_feed("/wire.xml", items=[item(same["a"], "a1")])
     outlet = site.add_feed("/outlet.xml", items=[])
     settings = make_settings([feed("Wire", wire), feed("Outlet", outlet)])
-    other_process = await open_store(database_url)  # its own engine, as another process
+    other_process = await open_store(pg_database_url)  # its own engine: another process
     try:
         async with (
             running_poller(store, settings, clock) as poller_a,
@@ -374,10 +373,11 @@ async def test_two_poller_processes_group_the_same_story_into_one_cluster(
             await poller_a.run_cycle("Wire")
             site.publish("/outlet.xml", item(same["b"], "b1"))
             await poller_b.run_cycle("Outlet")
+        cluster = {a.guid: a.cluster_id for a in await articles(store)}
     finally:
         await other_process.close()
+        await store.close()
 
-    cluster = {a.guid: a.cluster_id for a in await articles(store)}
     assert cluster["b1"] == cluster["a1"]
 
 
