@@ -294,30 +294,34 @@ async def _load(
 
 async def _topics_for(conn: AsyncConnection, chat_ids: list[int]) -> dict[int, tuple[str, ...]]:
     """Each chat's topics, in subscription order."""
-    found: dict[int, list[str]] = {}
-    for start in range(0, len(chat_ids), IN_LIST_CHUNK):
-        stmt = (
-            select(subscriptions.c.chat_id, subscriptions.c.topic_id)
-            .where(subscriptions.c.chat_id.in_(chat_ids[start : start + IN_LIST_CHUNK]))
-            .order_by(subscriptions.c.created_at, subscriptions.c.topic_id)
-        )
-        for row in await conn.execute(stmt):
-            found.setdefault(row.chat_id, []).append(row.topic_id)
-    return {chat_id: tuple(topics) for chat_id, topics in found.items()}
+    s = subscriptions.c
+    return await _per_chat(conn, chat_ids, s.chat_id, s.topic_id, s.created_at)
 
 
 async def _own_feeds_for(conn: AsyncConnection, chat_ids: list[int]) -> dict[int, tuple[int, ...]]:
     """The ids of the chat-added sources each chat follows, oldest first."""
-    found: dict[int, list[int]] = {}
+    c = chat_sources.c
+    return await _per_chat(conn, chat_ids, c.chat_id, c.source_id, c.created_at)
+
+
+async def _per_chat(
+    conn: AsyncConnection,
+    chat_ids: list[int],
+    chat_column: Any,
+    value_column: Any,
+    since_column: Any,
+) -> dict[int, tuple[Any, ...]]:
+    """``value_column`` of each chat's rows, oldest first (ties by value)."""
+    found: dict[int, list[Any]] = {}
     for start in range(0, len(chat_ids), IN_LIST_CHUNK):
         stmt = (
-            select(chat_sources.c.chat_id, chat_sources.c.source_id)
-            .where(chat_sources.c.chat_id.in_(chat_ids[start : start + IN_LIST_CHUNK]))
-            .order_by(chat_sources.c.created_at, chat_sources.c.source_id)
+            select(chat_column.label("chat_id"), value_column.label("value"))
+            .where(chat_column.in_(chat_ids[start : start + IN_LIST_CHUNK]))
+            .order_by(since_column, value_column)
         )
         for row in await conn.execute(stmt):
-            found.setdefault(row.chat_id, []).append(row.source_id)
-    return {chat_id: tuple(ids) for chat_id, ids in found.items()}
+            found.setdefault(row.chat_id, []).append(row.value)
+    return {chat_id: tuple(values) for chat_id, values in found.items()}
 
 
 def _chat(row: Row[Any], topics: tuple[str, ...], own_feeds: tuple[int, ...] = ()) -> Chat:
