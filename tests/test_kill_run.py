@@ -20,19 +20,19 @@ import subprocess
 import sys
 import time
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
 from bot.store import open_store
-from bot.store.articles import ArticleInput
-from bot.store.records import ChatKey
 from tests.conftest import REPO_ROOT
 from tests.fakes.news_site import FakeNewsSite, make_items
 from tests.fakes.telegram import FakeTelegram, FakeTelegramThread
+from tests.subscribers import seed_world_subscribers
 
 CHATS = 300
+MINUTE = timedelta(minutes=1)
 FIRST_ID = 700_000
 HEADLINE = "World War II finally ends: Russia and Japan to accelerate peace treaty talks"
 CONFIG = """
@@ -46,26 +46,6 @@ kind = "folder"
 path = "{folder}"
 topics = ["world"]
 """
-
-
-async def seed(db_url: str, folder: Path) -> None:
-    """300 chats subscribed to World news, their digest due a minute ago; one story."""
-    now = datetime.now(UTC)
-    store = await open_store(db_url)
-    [source] = await store.sources.sync([("Desk", str(folder), "folder")])
-    story = ArticleInput("https://desk.example/world/1", HEADLINE, "Talks resume.", now, ("world",))
-    await store.articles.store(source.id, [story], now)
-    for n in range(CHATS):
-        chat = await store.chats.ensure(
-            ChatKey(FIRST_ID + n),
-            kind="private",
-            title="",
-            timezone="UTC",
-            digest_times=["08:00"],
-            next_digest_at=now - timedelta(minutes=1),
-        )
-        await store.chats.add_topics(chat.id, ["world"])
-    await store.close()
 
 
 def with_mark(env: dict[str, str]) -> tuple[dict[str, str], str]:
@@ -167,7 +147,9 @@ async def test_sigkill_newsbot_run_mid_delivery_then_restart(tmp_path: Path) -> 
     folder.mkdir()
     (tmp_path / "newsbot.toml").write_text(CONFIG.format(folder=folder))
     db_url = f"sqlite:///{tmp_path / 'bot.db'}"
-    await seed(db_url, folder)
+    await seed_world_subscribers(
+        db_url, folder, headline=HEADLINE, first_id=FIRST_ID, count=CHATS, digest_in=-MINUTE
+    )
     handle = FakeTelegram.run_in_thread(limits=True, auto_create_chats=True)
     # The killed process's leases must expire before the restarted one takes over.
     env, mark = with_mark(bot_env(handle, db_url, tmp_path))
@@ -217,26 +199,7 @@ async def test_sigkill_newsbot_run_mid_delivery_then_restart(tmp_path: Path) -> 
 
 
 DIGEST_CHATS = 100
-
-
-async def seed_digest_askers(db_url: str, folder: Path) -> None:
-    """100 chats subscribed to World news, no digest due; one story new to all of them."""
-    now = datetime.now(UTC)
-    store = await open_store(db_url)
-    [source] = await store.sources.sync([("Desk", str(folder), "folder")])
-    story = ArticleInput("https://desk.example/world/1", HEADLINE, "Talks resume.", now, ("world",))
-    await store.articles.store(source.id, [story], now)
-    for n in range(DIGEST_CHATS):
-        chat = await store.chats.ensure(
-            ChatKey(FIRST_ID + n),
-            kind="private",
-            title="",
-            timezone="UTC",
-            digest_times=["08:00"],
-            next_digest_at=now + timedelta(days=1),
-        )
-        await store.chats.add_topics(chat.id, ["world"])
-    await store.close()
+DAY = timedelta(days=1)  # their digest is not due: only /digest sends one
 
 
 @pytest.mark.slow
@@ -246,7 +209,9 @@ async def test_sigkill_with_100_digest_commands_in_flight_then_restart(tmp_path:
     folder.mkdir()
     (tmp_path / "newsbot.toml").write_text(CONFIG.format(folder=folder))
     db_url = f"sqlite:///{tmp_path / 'bot.db'}"
-    await seed_digest_askers(db_url, folder)
+    await seed_world_subscribers(
+        db_url, folder, headline=HEADLINE, first_id=FIRST_ID, count=DIGEST_CHATS, digest_in=DAY
+    )
     handle = FakeTelegram.run_in_thread(limits=True)
     env, mark = with_mark(bot_env(handle, db_url, tmp_path))
     env["NEWSBOT_DELIVERY__LEASE_SECONDS"] = "8"

@@ -34,12 +34,11 @@ from pathlib import Path
 import pytest
 
 from bot.store import Store, open_store
-from bot.store.articles import ArticleInput
-from bot.store.records import ChatKey
 from tests.conftest import REPO_ROOT
 from tests.fakes.balancer import RoundRobinBalancer
 from tests.fakes.news_site import FakeNewsSite, make_items
 from tests.fakes.telegram import FakeTelegram, FakeTelegramThread
+from tests.subscribers import seed_world_subscribers
 
 pytestmark = pytest.mark.slow
 
@@ -81,26 +80,6 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-async def seed(db_url: str, desk: Path) -> None:
-    """300 chats following World news, their digest due a minute ago; one story."""
-    now = datetime.now(UTC)
-    store = await open_store(db_url)
-    [source] = await store.sources.sync([("Desk", str(desk), "folder")])
-    story = ArticleInput("https://desk.example/world/1", HEADLINE, "Talks ended.", now, ("world",))
-    await store.articles.store(source.id, [story], now)
-    for n in range(CHATS):
-        chat = await store.chats.ensure(
-            ChatKey(FIRST_CHAT + n),
-            kind="private",
-            title="",
-            timezone="UTC",
-            digest_times=["08:00"],
-            next_digest_at=now - timedelta(minutes=1),
-        )
-        await store.chats.add_topics(chat.id, ["world"])
-    await store.close()
-
-
 def start(roles: str, env: dict[str, str], cwd: Path, log: Path) -> subprocess.Popen[bytes]:
     with log.open("ab") as out:
         return subprocess.Popen(
@@ -139,7 +118,14 @@ async def test_four_processes_share_the_work_and_survive_kills(
 ) -> None:
     desk = tmp_path / "desk"
     desk.mkdir()
-    await seed(pg_database_url, desk)
+    await seed_world_subscribers(
+        pg_database_url,
+        desk,
+        headline=HEADLINE,
+        first_id=FIRST_CHAT,
+        count=CHATS,
+        digest_in=-timedelta(minutes=1),
+    )
     handle = FakeTelegram.run_in_thread(limits=True, auto_create_chats=True)
     fake = handle.fake
     receiver_ports = [free_port(), free_port()]
